@@ -1,0 +1,31 @@
+import type { ClipConfig } from '../model/clip-config.js';
+import type { HeadName } from '../model/heads.js';
+
+export interface EngineInfo {
+  /** Which implementation computes: TensorFlow.js or ONNX Runtime. */
+  readonly engine: 'tfjs' | 'onnx';
+  /** tfjs backend (tensorflow, wasm, cpu...) or ONNX execution provider (cpu, cuda, tensorrt). */
+  readonly backend: string;
+  readonly clip: ClipConfig;
+  readonly head: HeadName;
+  /** Frames per video the head was built for (T). */
+  readonly frames: number;
+  /** Pre-network Joint (space-time attention) and in-network Shift variants of the image encoder. */
+  readonly joint: boolean;
+  readonly shift: boolean;
+}
+
+/**
+ * The model's compute, the only thing the pipeline talks to. Arrays are row-major float32; nothing
+ * is normalised (like ActionCLIP's encode_image / fusion_model / encode_text).
+ */
+export interface Engine {
+  readonly info: EngineInfo;
+  /** `[n,3,S,S]` preprocessed frames to `[n,D]`. With Joint or Shift, n must be a multiple of T (whole videos). */
+  encodeFrames(pixels: Float32Array, n: number): Promise<Float32Array>;
+  /** `[b,T,D]` frame embeddings to `[b,D]` video embeddings. */
+  fuse(frameEmbeddings: Float32Array, b: number): Promise<Float32Array>;
+  /** `[n,contextLength]` token ids to `[n,D]`. */
+  encodeText(tokens: Int32Array, n: number): Promise<Float32Array>;
+  dispose(): void;
+}

@@ -1,0 +1,67 @@
+/**
+ * Messages between pipeline stages: plain, typed, immutable objects. One frame's way:
+ * Frame -> FrameEmbedding -> Window -> WindowResult -> Detection.
+ */
+
+/** A decoded RGB frame from a camera (raw, before model preprocessing). */
+export interface Frame {
+  readonly camera: string;
+  /** Per-camera sequence number, increasing by one for every frame the source emitted. */
+  readonly seq: number;
+  /** Capture time, epoch milliseconds. */
+  readonly captureTs: number;
+  readonly width: number;
+  readonly height: number;
+  /** Interleaved RGB, width*height*3 bytes. */
+  readonly rgb: Uint8Array;
+}
+
+/** A frame after the image encoder: one `[D]` embedding, not normalised. */
+export interface FrameEmbedding {
+  readonly camera: string;
+  readonly seq: number;
+  readonly captureTs: number;
+  readonly embedding: Float32Array;
+}
+
+/** T consecutive frame embeddings of one camera, ready for the temporal head. */
+export interface Window {
+  readonly camera: string;
+  /** Capture time of the first and last frame, epoch ms. */
+  readonly start: number;
+  readonly end: number;
+  /** seq of the first frame in the window. */
+  readonly firstSeq: number;
+  readonly frames: number;
+  /** `[T,D]` row-major. */
+  readonly embeddings: Float32Array;
+}
+
+export interface LabelScore {
+  readonly label: string;
+  readonly score: number;
+}
+
+/** A scored window: top-k labels with the vocabulary version that scored it. */
+export interface WindowResult {
+  readonly camera: string;
+  readonly windowStart: number;
+  readonly windowEnd: number;
+  readonly frames: number;
+  readonly topk: readonly LabelScore[];
+  /** Probability of every label of the vocabulary, in vocabulary order. */
+  readonly scores: Float32Array;
+  readonly labels: readonly string[];
+  readonly vocabularyVersion: number;
+}
+
+export type CameraStatus = 'connecting' | 'streaming' | 'stalled' | 'reconnecting' | 'stopped';
+
+export interface CameraState {
+  readonly camera: string;
+  readonly status: CameraStatus;
+  /** Epoch ms of the change. */
+  readonly since: number;
+  readonly attempt: number;
+  readonly reason?: string;
+}
