@@ -1,0 +1,1 @@
+export function registerClassify(_p: import('commander').Command): void {}

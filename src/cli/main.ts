@@ -1,0 +1,15 @@
+import { Command } from 'commander';
+import { registerClassify } from './commands/classify.js';
+
+/** Argument parsing only: each subcommand builds a config and hands it to the library or a pipeline. */
+const program = new Command()
+  .name('actionclip-stream')
+  .description('Open-vocabulary action recognition on video files and live cameras (ActionCLIP).')
+  .showHelpAfterError();
+
+registerClassify(program);
+
+program.parseAsync(process.argv).catch((err: unknown) => {
+  console.error(`actionclip-stream: ${err instanceof Error ? err.message : String(err)}`);
+  process.exitCode = 1;
+});
