@@ -1,0 +1,28 @@
+import type { Config } from './schema.js';
+
+/** Everything but the weights has a default; the loader deep-merges defaults < YAML < flags. */
+export const DEFAULTS: Omit<Config, 'weights'> = {
+  engine: 'tfjs',
+  cameras: [],
+  window: 8,
+  stride: 4,
+  fps: 4,
+  decode: { width: 320, height: 240 },
+  port: 8080,
+  host: '0.0.0.0',
+  batching: { maxBatch: 16, maxWaitMs: 50, queueCapacity: 32 },
+  tracker: { startThreshold: 0.5, endThreshold: 0.3, minStartWindows: 1, minEndWindows: 2 },
+  topk: 5,
+  supervision: { stallTimeoutSec: 10, backoff: { initialMs: 500, maxMs: 30_000, jitter: 0.2 } },
+  preview: { enabled: false, basePort: 9999 },
+  websocket: { maxQueue: 256, maxBufferedBytes: 1 << 20, heartbeatMs: 15_000 },
+  logLevel: 'info',
+};
+
+/** Kafka defaults, applied when a `kafka` section (or `--kafka`) is present. */
+export const KAFKA_DEFAULTS = {
+  clientId: 'actionclip-stream',
+  deadLetterTopic: 'actionclip.frames.dlq',
+  groupId: 'actionclip-stream',
+  producerBufferSize: 10_000,
+} as const;

@@ -1,0 +1,148 @@
+import { z } from 'zod';
+
+/**
+ * The service configuration: the single source of truth. YAML files, CLI flags, HTTP bodies and
+ * control messages are all validated against the schemas below; defaults live in `defaults.ts`.
+ */
+
+/** Camera ids end up in metric labels, Kafka keys and URLs: keep them to a safe alphabet. */
+export const CameraIdSchema = z
+  .string()
+  .min(1, 'camera id must not be empty')
+  .max(64)
+  .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'camera id may contain letters, digits, "_", "." and "-"');
+
+export const CameraSchema = z.strictObject({
+  id: CameraIdSchema,
+  /** rtsp://, rtmp://, http(s)://, a file path, or anything else ffmpeg can open. */
+  url: z.string().min(1, 'camera url must not be empty'),
+});
+export type CameraConfig = z.infer<typeof CameraSchema>;
+
+export const LabelsSchema = z.array(z.string().trim().min(1, 'labels must not be empty strings')).min(1, 'at least one label is needed');
+/** ActionCLIP prompt templates: `{}` is replaced by the label. */
+export const TemplatesSchema = z.array(z.string().includes('{}', { message: 'a template must contain "{}"' })).min(1);
+
+export const VocabularyUpdateSchema = z.strictObject({
+  labels: LabelsSchema,
+  templates: TemplatesSchema.optional(),
+});
+export type VocabularyUpdate = z.infer<typeof VocabularyUpdateSchema>;
+
+export const BackoffSchema = z.strictObject({
+  initialMs: z.number().int().positive(),
+  maxMs: z.number().int().positive(),
+  /** 0..1: each delay is scaled by a random factor in [1-jitter, 1+jitter]. */
+  jitter: z.number().min(0).max(1),
+});
+
+export const SupervisionSchema = z.strictObject({
+  /** Restart ffmpeg when no frame arrived for this long. */
+  stallTimeoutSec: z.number().positive(),
+  backoff: BackoffSchema,
+});
+export type SupervisionConfig = z.infer<typeof SupervisionSchema>;
+
+export const KafkaSchema = z.strictObject({
+  brokers: z.array(z.string().min(1)).min(1, 'at least one broker is needed'),
+  clientId: z.string().min(1),
+  /** Frames in (key = camera id). Absent: no Kafka frame source. */
+  framesTopic: z.string().min(1).optional(),
+  /** Window results and detections out (key = camera id). Absent: no Kafka sink. */
+  detectionsTopic: z.string().min(1).optional(),
+  /** Vocabulary and camera changes in. Absent: no Kafka control. */
+  controlTopic: z.string().min(1).optional(),
+  /** Malformed frame messages go here with an `error` header. */
+  deadLetterTopic: z.string().min(1),
+  /** Frames consumer group: workers sharing it split the frame partitions between them. */
+  groupId: z.string().min(1),
+  /** Messages held while the broker is unreachable; beyond it the oldest are dropped and counted. */
+  producerBufferSize: z.number().int().positive(),
+});
+export type KafkaConfig = z.infer<typeof KafkaSchema>;
+
+export const BatchingSchema = z.strictObject({
+  maxBatch: z.number().int().positive(),
+  maxWaitMs: z.number().nonnegative(),
+  /** Per-camera frame queue before the batcher (drop-oldest, counted). */
+  queueCapacity: z.number().int().positive(),
+});
+
+export const TrackerSchema = z.strictObject({
+  /** A label's score must reach this to start an event... */
+  startThreshold: z.number().min(0).max(1),
+  /** ...and fall below this (hysteresis) to end it. */
+  endThreshold: z.number().min(0).max(1),
+  /** Consecutive windows above/below the thresholds needed to start/end. */
+  minStartWindows: z.number().int().positive(),
+  minEndWindows: z.number().int().positive(),
+});
+
+export const DecodeSchema = z.strictObject({
+  /** Frames are scaled inside ffmpeg to this size before they reach Node. */
+  width: z.number().int().min(8).max(4096),
+  height: z.number().int().min(8).max(4096),
+});
+
+export const PreviewSchema = z.strictObject({
+  /** Relay cameras to browsers as MPEG1 over WebSocket (node-rtsp-stream). Off by default. */
+  enabled: z.boolean(),
+  /** First WebSocket port; camera n gets basePort + n. */
+  basePort: z.number().int().min(1).max(65535),
+});
+
+export const ConfigSchema = z
+  .strictObject({
+    weights: z.string().min(1, 'weights: a CLIP weights file is required'),
+    fusion: z.string().min(1).optional(),
+    head: z.string().min(1).optional(),
+    engine: z.enum(['tfjs', 'onnx']),
+    backend: z.string().min(1).optional(),
+    cameras: z.array(CameraSchema),
+    /** Inline labels; or `vocabulary`: a file path or a preset name from config/vocabularies. */
+    labels: LabelsSchema.optional(),
+    vocabulary: z.string().min(1).optional(),
+    templates: TemplatesSchema.optional(),
+    window: z.union([z.literal(8), z.literal(16), z.literal(32)]),
+    stride: z.number().int().positive(),
+    fps: z.number().positive().max(120),
+    decode: DecodeSchema,
+    /** HTTP API + WebSocket port; 0 picks a free one. */
+    port: z.number().int().min(0).max(65535),
+    host: z.string().min(1),
+    kafka: KafkaSchema.optional(),
+    batching: BatchingSchema,
+    tracker: TrackerSchema,
+    topk: z.number().int().positive(),
+    /** JSONL output: a path, or '-' for stdout. */
+    jsonl: z.string().min(1).optional(),
+    supervision: SupervisionSchema,
+    preview: PreviewSchema,
+    websocket: z.strictObject({
+      /** Per-client messages queued before the client is closed as too slow. */
+      maxQueue: z.number().int().positive(),
+      /** Bytes the socket may hold unsent before the client is closed as too slow. */
+      maxBufferedBytes: z.number().int().positive(),
+      heartbeatMs: z.number().int().positive(),
+    }),
+    logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
+  })
+  .superRefine((c, ctx) => {
+    if (c.stride > c.window) ctx.addIssue({ code: 'custom', path: ['stride'], message: `stride (${c.stride}) must not exceed window (${c.window})` });
+    if (c.labels !== undefined && c.vocabulary !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['vocabulary'], message: 'give either labels or vocabulary, not both' });
+    }
+    if (c.tracker.endThreshold > c.tracker.startThreshold) {
+      ctx.addIssue({ code: 'custom', path: ['tracker', 'endThreshold'], message: 'endThreshold must not exceed startThreshold' });
+    }
+    if (c.supervision.backoff.maxMs < c.supervision.backoff.initialMs) {
+      ctx.addIssue({ code: 'custom', path: ['supervision', 'backoff', 'maxMs'], message: 'maxMs must be >= initialMs' });
+    }
+    const seen = new Set<string>();
+    c.cameras.forEach((cam, i) => {
+      if (seen.has(cam.id)) ctx.addIssue({ code: 'custom', path: ['cameras', i, 'id'], message: `duplicate camera id "${cam.id}"` });
+      seen.add(cam.id);
+    });
+  });
+
+export type Config = z.infer<typeof ConfigSchema>;
