@@ -65,3 +65,31 @@ export interface CameraState {
   readonly attempt: number;
   readonly reason?: string;
 }
+
+/** A window after the temporal head: one `[D]` video embedding, not normalised. */
+export interface VideoEmbedding {
+  readonly camera: string;
+  /** Capture time of the window's first and last frame, epoch ms. */
+  readonly start: number;
+  readonly end: number;
+  readonly firstSeq: number;
+  readonly frames: number;
+  readonly embedding: Float32Array;
+}
+
+/**
+ * One immutable version of the open vocabulary: labels, prompt templates and the text embeddings
+ * of every prompt (template-major: prompt `m*L + l` is template m applied to label l), each row
+ * L2-normalised so scoring is a dot product.
+ */
+export interface Vocabulary {
+  /** 1 for the first vocabulary, +1 per successful update. */
+  readonly version: number;
+  readonly labels: readonly string[];
+  readonly templates: readonly string[];
+  /** `[M*L, D]` row-major, rows L2-normalised. */
+  readonly textEmbeddings: Float32Array;
+  readonly dim: number;
+  /** Epoch ms when this version became active. */
+  readonly createdAt: number;
+}

@@ -1,0 +1,6 @@
+export * from './stats.js';
+export * from './frame-queue.js';
+export * from './frame-batcher.js';
+export * from './window-fuser.js';
+export * from './vocabulary.js';
+export * from './scorer.js';
