@@ -29,3 +29,21 @@ export interface Engine {
   encodeText(tokens: Int32Array, n: number): Promise<Float32Array>;
   dispose(): void;
 }
+
+/** What an engine is built from: CLIP tensors (OpenAI names) and an optional fusion head (no `module.` prefix). */
+export interface EngineWeights {
+  readonly clip: import('../model/weights/tensor-map.js').TensorMap;
+  readonly fusion: import('../model/weights/tensor-map.js').TensorMap | null;
+  readonly head: HeadName | null;
+  readonly frames: number | null;
+  readonly sources: { readonly clip: string; readonly fusion?: string };
+}
+
+export interface EngineOptions {
+  /** Temporal head; defaults to the weights' head, else meanP (the paper's zero-shot setting). */
+  readonly head?: HeadName;
+  /** Frames per video T; defaults to the weights' T, else 8. */
+  readonly frames?: number;
+  readonly joint?: boolean;
+  readonly shift?: boolean;
+}

@@ -85,7 +85,8 @@ export function parseSafetensors(bytes: Uint8Array, file: string): SafetensorsFi
     if (end - begin !== count * width) throw new WeightsError(`byte range ${begin}..${end} does not fit shape [${entry.shape.join(',')}] of ${entry.dtype}`, file, name);
     if (end > dataLen) throw new WeightsError(`truncated safetensors file: tensor data ends at byte ${dataStart + end} but the file has ${bytes.byteLength}`, file, name);
     // Copy so that the tensor owns aligned memory independent of the file buffer.
-    const raw = bytes.slice(dataStart + begin, dataStart + end);
+    const raw = new Uint8Array(end - begin);
+    raw.set(bytes.subarray(dataStart + begin, dataStart + end));
     tensors.set(name, decode(raw, entry.dtype, entry.shape, file, name));
   }
   return { tensors, metadata };

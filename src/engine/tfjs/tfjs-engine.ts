@@ -1,0 +1,157 @@
+import * as tf from '@tensorflow/tfjs';
+import { ConfigError, WeightsError } from '../../errors.js';
+import { clipConfigFromWeights, type ClipConfig } from '../../model/clip-config.js';
+import { encodeImage } from '../../model/clip/image-encoder.js';
+import { causalMask } from '../../model/clip/layers.js';
+import { ParamStore } from '../../model/clip/params.js';
+import { encodeText } from '../../model/clip/text-encoder.js';
+import { FUSION_PREFIX, fuseFrames } from '../../model/fusion/temporal-heads.js';
+import type { HeadName } from '../../model/heads.js';
+import type { Engine, EngineInfo, EngineOptions, EngineWeights } from '../engine.js';
+import { selectBackend, type BackendLogger } from './backend.js';
+
+export interface TfjsEngineOptions extends EngineOptions {
+  /** tfjs backend override ('auto' or absent: best available). */
+  readonly backend?: string;
+  readonly log?: BackendLogger;
+}
+
+/**
+ * The model on TensorFlow.js. Parameters are variables (so the same object fine-tunes); every call
+ * runs inside tf.tidy and copies its result to the host before disposing.
+ */
+export class TfjsEngine implements Engine {
+  readonly info: EngineInfo;
+  private readonly mask: tf.Tensor;
+  private disposed = false;
+
+  constructor(
+    readonly params: ParamStore,
+    clip: ClipConfig,
+    head: HeadName,
+    frames: number,
+    joint: boolean,
+    shift: boolean,
+    backend: string,
+  ) {
+    this.info = { engine: 'tfjs', backend, clip, head, frames, joint, shift };
+    this.mask = causalMask(clip.contextLength);
+  }
+
+  /** Differentiable image path for training: `[n,3,S,S]` -> `[n,D]` (Joint: `[n/T,D]`). */
+  imageForward(pixels: tf.Tensor): tf.Tensor {
+    const { clip, frames, joint, shift } = this.info;
+    return encodeImage(pixels, this.params, clip, { frames, joint, shift });
+  }
+
+  /** Differentiable fusion: `[b,T,D]` -> `[b,D]`. */
+  fuseForward(x: tf.Tensor): tf.Tensor {
+    return fuseFrames(x, this.info.head, this.params, this.info.clip);
+  }
+
+  /** Differentiable text path: `[n,L]` int32 -> `[n,D]`. */
+  textForward(tokens: tf.Tensor): tf.Tensor {
+    return encodeText(tokens, this.params, this.info.clip, this.mask);
+  }
+
+  /** Differentiable video path: b·T frames -> `[b,D]` (Joint already yields one embedding per video). */
+  videoForward(pixels: tf.Tensor, b: number): tf.Tensor {
+    const e = this.imageForward(pixels);
+    if (this.info.joint) return e;
+    return this.fuseForward(e.reshape([b, this.info.frames, -1]));
+  }
+
+  get logitScale(): tf.Variable {
+    return this.params.get('logit_scale');
+  }
+
+  async encodeFrames(pixels: Float32Array, n: number): Promise<Float32Array> {
+    const s = this.info.clip.imageResolution;
+    this.check(pixels.length === n * 3 * s * s, `encodeFrames: expected ${n}×3×${s}×${s} = ${n * 3 * s * s} values, got ${pixels.length}`);
+    if (this.info.joint || this.info.shift) this.check(n % this.info.frames === 0, `encodeFrames: with Joint/Shift, n (${n}) must be a multiple of T (${this.info.frames})`);
+    return this.run(() => this.imageForward(tf.tensor4d(pixels, [n, 3, s, s])));
+  }
+
+  async fuse(frameEmbeddings: Float32Array, b: number): Promise<Float32Array> {
+    const { frames: t, clip } = this.info;
+    this.check(frameEmbeddings.length === b * t * clip.embedDim, `fuse: expected ${b}×${t}×${clip.embedDim} values, got ${frameEmbeddings.length}`);
+    return this.run(() => this.fuseForward(tf.tensor3d(frameEmbeddings, [b, t, clip.embedDim])));
+  }
+
+  async encodeText(tokens: Int32Array, n: number): Promise<Float32Array> {
+    const l = this.info.clip.contextLength;
+    this.check(tokens.length === n * l, `encodeText: expected ${n}×${l} token ids, got ${tokens.length}`);
+    return this.run(() => this.textForward(tf.tensor2d(tokens, [n, l], 'int32')));
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.mask.dispose();
+    this.params.dispose();
+  }
+
+  private check(cond: boolean, message: string): void {
+    if (this.disposed) throw new Error('the model was disposed');
+    if (!cond) throw new RangeError(message);
+  }
+
+  private async run(fn: () => tf.Tensor): Promise<Float32Array> {
+    const out = tf.tidy(fn);
+    try {
+      return (await out.data()) as Float32Array;
+    } finally {
+      out.dispose();
+    }
+  }
+}
+
+/** Builds the tfjs engine from loaded weights: chooses the backend, uploads parameters, checks shapes. */
+export async function createTfjsEngine(weights: EngineWeights, opts: TfjsEngineOptions = {}): Promise<TfjsEngine> {
+  const selection = await selectBackend(opts.backend, opts.log);
+  const clip = clipConfigFromWeights(weights.clip, weights.sources.clip);
+  const head = opts.head ?? weights.head ?? 'meanP';
+  const frames = opts.frames ?? weights.frames ?? 8;
+  if (!(Number.isInteger(frames) && frames > 0)) throw new ConfigError(`frames must be a positive integer, got ${frames}`);
+  if (head !== 'meanP' && weights.fusion === null) {
+    throw new ConfigError(`head ${head} needs fusion weights (pass fusion: path to a fusion-${head}.safetensors)`);
+  }
+  if (weights.head !== null && head !== weights.head && head !== 'meanP') {
+    throw new ConfigError(`head ${head} was requested but the fusion weights are a ${weights.head} head (${weights.sources.fusion ?? weights.sources.clip})`);
+  }
+  const joint = opts.joint ?? weights.clip.has('visual.time_embedding');
+  const shift = opts.shift ?? false;
+  if (joint && head !== 'meanP') throw new ConfigError('Joint yields one embedding per video; use it with the meanP head');
+  const params = new ParamStore(weights.sources.clip);
+  try {
+    params.addAll(weights.clip);
+    if (joint && !params.has('visual.time_embedding')) {
+      // A new module, as ActionCLIP initialises it before fine-tuning.
+      params.add('visual.time_embedding', [frames, clip.visionWidth], new Float32Array(frames * clip.visionWidth));
+    }
+    if (weights.fusion !== null && head !== 'meanP') params.addAll(weights.fusion, FUSION_PREFIX);
+    const engine = new TfjsEngine(params, clip, head, frames, joint, shift, selection.choice);
+    validateShapes(engine, weights);
+    return engine;
+  } catch (err) {
+    params.dispose();
+    throw err;
+  }
+}
+
+/** One tiny forward pass per path so that any shape mismatch surfaces now, with file and key. */
+function validateShapes(engine: TfjsEngine, weights: EngineWeights): void {
+  const { clip, frames, head } = engine.info;
+  const s = clip.imageResolution;
+  try {
+    tf.tidy(() => {
+      const n = engine.info.joint || engine.info.shift ? frames : 1;
+      engine.imageForward(tf.zeros([n, 3, s, s]));
+      engine.textForward(tf.zeros([1, clip.contextLength], 'int32'));
+      if (head !== 'meanP') engine.fuseForward(tf.zeros([1, frames, clip.embedDim]));
+    });
+  } catch (err) {
+    if (err instanceof WeightsError) throw err;
+    throw new WeightsError(`weights do not fit the model: ${err instanceof Error ? err.message : String(err)}`, weights.sources.fusion ?? weights.sources.clip, undefined, { cause: err });
+  }
+}

@@ -1,0 +1,60 @@
+/**
+ * ActionCLIP's test-time scoring on host arrays:
+ * `(100 · v̂ t̂ᵀ).view(b, M, L).softmax(-1).mean(1)` with prompts template-major (prompt i = template
+ * i // L applied to label i % L).
+ */
+export const TEST_TIME_SCALE = 100;
+
+export function normalizeRows(x: Float32Array, rows: number): Float32Array {
+  const d = x.length / rows;
+  const out = new Float32Array(x.length);
+  for (let r = 0; r < rows; r++) {
+    let s = 0;
+    for (let j = 0; j < d; j++) s += x[r * d + j] ** 2;
+    const inv = 1 / Math.sqrt(s);
+    for (let j = 0; j < d; j++) out[r * d + j] = x[r * d + j] * inv;
+  }
+  return out;
+}
+
+/** Cosine similarity of every video to every prompt, `[b, P]`, from L2-normalised rows. */
+export function cosineMatrix(videosNormed: Float32Array, b: number, promptsNormed: Float32Array, p: number): Float32Array {
+  const d = videosNormed.length / b;
+  const out = new Float32Array(b * p);
+  for (let i = 0; i < b; i++) {
+    for (let k = 0; k < p; k++) {
+      let s = 0;
+      for (let j = 0; j < d; j++) s += videosNormed[i * d + j] * promptsNormed[k * d + j];
+      out[i * p + k] = s;
+    }
+  }
+  return out;
+}
+
+/** `[b, L]` probabilities from `[b, M·L]` cosines (template-major). */
+export function templateAveragedProbs(cosines: Float32Array, b: number, labels: number, templates: number, scale = TEST_TIME_SCALE): Float32Array {
+  const out = new Float32Array(b * labels);
+  const row = new Float64Array(labels);
+  for (let i = 0; i < b; i++) {
+    for (let m = 0; m < templates; m++) {
+      let max = -Infinity;
+      for (let l = 0; l < labels; l++) {
+        row[l] = scale * cosines[i * templates * labels + m * labels + l];
+        if (row[l] > max) max = row[l];
+      }
+      let sum = 0;
+      for (let l = 0; l < labels; l++) {
+        row[l] = Math.exp(row[l] - max);
+        sum += row[l];
+      }
+      for (let l = 0; l < labels; l++) out[i * labels + l] += row[l] / sum / templates;
+    }
+  }
+  return out;
+}
+
+/** Video embeddings (not normalised) and prompt embeddings (not normalised) to `[b, L]` probabilities. */
+export function scoreVideos(videos: Float32Array, b: number, promptEmbeddings: Float32Array, labels: number, templates: number): Float32Array {
+  const p = labels * templates;
+  return templateAveragedProbs(cosineMatrix(normalizeRows(videos, b), b, normalizeRows(promptEmbeddings, p), p), b, labels, templates);
+}
