@@ -11,7 +11,7 @@ export const DEFAULTS: Omit<Config, 'weights'> = {
   port: 8080,
   host: '0.0.0.0',
   batching: { maxBatch: 16, maxWaitMs: 50, queueCapacity: 32 },
-  tracker: { startThreshold: 0.5, endThreshold: 0.3, minStartWindows: 1, minEndWindows: 2 },
+  tracker: { enterThreshold: 0.5, exitThreshold: 0.3, minWindows: 2, cooldownWindows: 2, updateEvery: 1 },
   topk: 5,
   supervision: { stallTimeoutSec: 10, backoff: { initialMs: 500, maxMs: 30_000, jitter: 0.2 } },
   preview: { enabled: false, basePort: 9999 },

@@ -68,14 +68,18 @@ export const BatchingSchema = z.strictObject({
   queueCapacity: z.number().int().positive(),
 });
 
+/** Event hysteresis (src/detections/event-tracker.ts). */
 export const TrackerSchema = z.strictObject({
-  /** A label's score must reach this to start an event... */
-  startThreshold: z.number().min(0).max(1),
-  /** ...and fall below this (hysteresis) to end it. */
-  endThreshold: z.number().min(0).max(1),
-  /** Consecutive windows above/below the thresholds needed to start/end. */
-  minStartWindows: z.number().int().positive(),
-  minEndWindows: z.number().int().positive(),
+  /** A label's probability must reach this to count towards a `start`... */
+  enterThreshold: z.number().min(0).max(1),
+  /** ...and an active event counts towards its `end` while below this. */
+  exitThreshold: z.number().min(0).max(1),
+  /** Consecutive windows >= enterThreshold before `start`. */
+  minWindows: z.number().int().positive(),
+  /** Consecutive windows < exitThreshold before `end`. */
+  cooldownWindows: z.number().int().positive(),
+  /** An `update` every this many windows while active; 0 = none. */
+  updateEvery: z.number().int().nonnegative(),
 });
 
 export const DecodeSchema = z.strictObject({
@@ -132,8 +136,8 @@ export const ConfigSchema = z
     if (c.labels !== undefined && c.vocabulary !== undefined) {
       ctx.addIssue({ code: 'custom', path: ['vocabulary'], message: 'give either labels or vocabulary, not both' });
     }
-    if (c.tracker.endThreshold > c.tracker.startThreshold) {
-      ctx.addIssue({ code: 'custom', path: ['tracker', 'endThreshold'], message: 'endThreshold must not exceed startThreshold' });
+    if (c.tracker.exitThreshold > c.tracker.enterThreshold) {
+      ctx.addIssue({ code: 'custom', path: ['tracker', 'exitThreshold'], message: 'exitThreshold must not exceed enterThreshold' });
     }
     if (c.supervision.backoff.maxMs < c.supervision.backoff.initialMs) {
       ctx.addIssue({ code: 'custom', path: ['supervision', 'backoff', 'maxMs'], message: 'maxMs must be >= initialMs' });

@@ -1,0 +1,86 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { BatchStats, QueueStats } from '../inference/stats.js';
+import type { CameraStatus } from '../types.js';
+
+const STATUSES: readonly CameraStatus[] = ['connecting', 'streaming', 'stalled', 'reconnecting', 'stopped'];
+
+/**
+ * Every counter the service exports, on its own registry (not prom-client's global one) so several
+ * pipelines in one process, as in tests, never collide. Stages get small callback objects
+ * (`frameQueueStats()`, ...) rather than the registry, so they stay testable without Prometheus.
+ */
+export class Metrics {
+  readonly registry: Registry;
+  readonly framesIn: Counter<'camera' | 'source'>;
+  readonly framesDropped: Counter<'camera' | 'stage'>;
+  readonly malformedFrames: Counter<'reason'>;
+  readonly batchSize: Histogram<'stage'>;
+  readonly engineLatency: Histogram<'stage'>;
+  readonly frameToDetection: Histogram<'kind'>;
+  readonly queueDepth: Gauge<'camera' | 'stage'>;
+  readonly cameraState: Gauge<'camera' | 'status'>;
+  readonly cameraRestarts: Counter<'camera'>;
+  readonly windows: Counter<'camera'>;
+  readonly detections: Counter<'kind'>;
+  readonly sinkMessages: Counter<'sink'>;
+  readonly sinkDropped: Counter<'sink' | 'reason'>;
+  readonly sinkBuffered: Gauge<'sink'>;
+  readonly wsClients: Gauge;
+  readonly vocabularyVersion: Gauge;
+  readonly backend: Gauge<'engine' | 'backend'>;
+
+  constructor(opts: { defaultMetrics?: boolean } = {}) {
+    const registers = [(this.registry = new Registry())];
+    if (opts.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry });
+    const ms = [1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10_000];
+    this.framesIn = new Counter({ name: 'actionclip_frames_in_total', help: 'Frames received per camera', labelNames: ['camera', 'source'], registers });
+    this.framesDropped = new Counter({ name: 'actionclip_frames_dropped_total', help: 'Frames or windows dropped by bounded queues (drop-oldest)', labelNames: ['camera', 'stage'], registers });
+    this.malformedFrames = new Counter({ name: 'actionclip_kafka_frames_malformed_total', help: 'Kafka frame messages that could not be decoded (sent to the dead-letter topic)', labelNames: ['reason'], registers });
+    this.batchSize = new Histogram({ name: 'actionclip_batch_size', help: 'Items per engine call', labelNames: ['stage'], buckets: [1, 2, 4, 8, 16, 32, 64], registers });
+    this.engineLatency = new Histogram({ name: 'actionclip_engine_latency_ms', help: 'Engine call latency (encoder, fusion)', labelNames: ['stage'], buckets: ms, registers });
+    this.frameToDetection = new Histogram({ name: 'actionclip_frame_to_output_latency_ms', help: 'Capture of the last frame of a window to its result leaving the pipeline', labelNames: ['kind'], buckets: ms, registers });
+    this.queueDepth = new Gauge({ name: 'actionclip_queue_depth', help: 'Items waiting per camera and stage', labelNames: ['camera', 'stage'], registers });
+    this.cameraState = new Gauge({ name: 'actionclip_camera_state', help: '1 for the current supervision state of each camera', labelNames: ['camera', 'status'], registers });
+    this.cameraRestarts = new Counter({ name: 'actionclip_camera_restarts_total', help: 'ffmpeg restarts (exit or stall) per camera', labelNames: ['camera'], registers });
+    this.windows = new Counter({ name: 'actionclip_windows_total', help: 'Scored windows per camera', labelNames: ['camera'], registers });
+    this.detections = new Counter({ name: 'actionclip_detections_total', help: 'Detection events (start, update, end)', labelNames: ['kind'], registers });
+    this.sinkMessages = new Counter({ name: 'actionclip_sink_messages_total', help: 'Messages delivered per sink', labelNames: ['sink'], registers });
+    this.sinkDropped = new Counter({ name: 'actionclip_sink_dropped_total', help: 'Messages a sink dropped (buffer bound exceeded, slow client)', labelNames: ['sink', 'reason'], registers });
+    this.sinkBuffered = new Gauge({ name: 'actionclip_sink_buffered', help: 'Messages waiting in a sink buffer', labelNames: ['sink'], registers });
+    this.wsClients = new Gauge({ name: 'actionclip_websocket_clients', help: 'Connected WebSocket subscribers', registers });
+    this.vocabularyVersion = new Gauge({ name: 'actionclip_vocabulary_version', help: 'Active vocabulary version', registers });
+    this.backend = new Gauge({ name: 'actionclip_engine_info', help: 'Engine and backend in use (value 1)', labelNames: ['engine', 'backend'], registers });
+  }
+
+  setCameraState(camera: string, status: CameraStatus): void {
+    for (const s of STATUSES) this.cameraState.set({ camera, status: s }, s === status ? 1 : 0);
+  }
+
+  /** A removed camera disappears from the gauges rather than staying frozen at its last value. */
+  forgetCamera(camera: string): void {
+    for (const s of STATUSES) this.cameraState.remove({ camera, status: s });
+    for (const stage of ['frames', 'windows']) this.queueDepth.remove({ camera, stage });
+  }
+
+  queueStats(stage: 'frames' | 'windows'): QueueStats {
+    return {
+      onDrop: (camera, n) => this.framesDropped.inc({ camera, stage }, n),
+      onDepth: (camera, depth) => this.queueDepth.set({ camera, stage }, depth),
+    };
+  }
+
+  batchStats(stage: 'encoder' | 'fusion'): BatchStats {
+    const queue = this.queueStats(stage === 'encoder' ? 'frames' : 'windows');
+    return {
+      ...queue,
+      onBatch: (size, latencyMs) => {
+        this.batchSize.observe({ stage }, size);
+        this.engineLatency.observe({ stage }, latencyMs);
+      },
+    };
+  }
+
+  async text(): Promise<string> {
+    return this.registry.metrics();
+  }
+}

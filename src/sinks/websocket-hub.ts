@@ -1,0 +1,244 @@
+import type { IncomingMessage, Server } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { Logger } from 'pino';
+import { WebSocket, WebSocketServer, type RawData } from 'ws';
+import { z } from 'zod';
+import { formatIssues } from '../../config/load.js';
+import { LabelsSchema, TemplatesSchema, type VocabularyUpdate } from '../../config/schema.js';
+import type { Metrics } from '../observability/metrics.js';
+import { OUTPUT_KINDS, type OutputEvent, type OutputKind, type Sink } from './events.js';
+
+/** Client -> server messages. */
+export const SubscribeMessageSchema = z.strictObject({
+  type: z.literal('subscribe'),
+  cameras: z.array(z.string().min(1)).optional(),
+  labels: z.array(z.string().min(1)).optional(),
+  minScore: z.number().min(0).max(1).optional(),
+  kinds: z.array(z.enum(OUTPUT_KINDS as [OutputKind, ...OutputKind[]])).optional(),
+});
+export const VocabularyMessageSchema = z.strictObject({
+  type: z.literal('vocabulary'),
+  labels: LabelsSchema,
+  templates: TemplatesSchema.optional(),
+});
+export const ClientMessageSchema = z.discriminatedUnion('type', [SubscribeMessageSchema, VocabularyMessageSchema]);
+export type SubscribeMessage = z.infer<typeof SubscribeMessageSchema>;
+
+/** Close codes sent to clients. */
+export const CLOSE_TOO_SLOW = 1013; // "try again later": the client could not keep up
+export const CLOSE_GOING_AWAY = 1001;
+
+export interface WebSocketHubOptions {
+  readonly server: Server;
+  /** Upgrade path. Default `/ws`. */
+  readonly path?: string;
+  /** Messages queued per client beyond the socket's own buffer before it is closed as too slow. */
+  readonly maxQueue?: number;
+  /** Unsent bytes the socket may hold before messages queue instead. */
+  readonly maxBufferedBytes?: number;
+  /** Ping interval; a client that has not answered the previous ping is terminated. */
+  readonly heartbeatMs?: number;
+  /** Applies a vocabulary control message; resolves with the new version. */
+  readonly onVocabulary?: (update: VocabularyUpdate) => Promise<number>;
+  /** Sent to each client on connect (e.g. current camera states) so it starts with the full picture. */
+  readonly greeting?: () => readonly OutputEvent[];
+  readonly metrics?: Metrics;
+  readonly logger?: Logger;
+}
+
+interface Filter {
+  cameras?: Set<string>;
+  labels?: Set<string>;
+  minScore?: number;
+  kinds?: Set<OutputKind>;
+}
+
+interface Client {
+  readonly ws: WebSocket;
+  readonly id: number;
+  filter: Filter;
+  /** Our own queue behind the socket's buffer; bounded by maxQueue. */
+  queue: string[];
+  alive: boolean;
+  closing: boolean;
+}
+
+/**
+ * Fan-out of pipeline outputs to WebSocket subscribers on `/ws`.
+ *
+ * `publish` is synchronous and O(clients): a subscriber that cannot keep up first fills the socket
+ * buffer (`bufferedAmount` up to maxBufferedBytes), then its own queue (maxQueue messages), and is
+ * then closed with 1013 and a reason. It never slows the pipeline or the other clients.
+ */
+export class WebSocketHub implements Sink {
+  private readonly wss: WebSocketServer;
+  private readonly clientsById = new Map<number, Client>();
+  private readonly heartbeat: NodeJS.Timeout;
+  private readonly path: string;
+  private readonly maxQueue: number;
+  private readonly maxBuffered: number;
+  private nextId = 1;
+  private closed = false;
+  /** Clients closed for being slow (for tests and logs). */
+  slowClosed = 0;
+
+  constructor(private readonly opts: WebSocketHubOptions) {
+    this.path = opts.path ?? '/ws';
+    this.maxQueue = opts.maxQueue ?? 256;
+    this.maxBuffered = opts.maxBufferedBytes ?? 1 << 20;
+    this.wss = new WebSocketServer({ noServer: true, maxPayload: 1 << 20 });
+    opts.server.on('upgrade', this.onUpgrade);
+    this.wss.on('connection', (ws: WebSocket, req: IncomingMessage) => this.onConnection(ws, req));
+    this.heartbeat = setInterval(() => this.beat(), opts.heartbeatMs ?? 15_000);
+    this.heartbeat.unref();
+  }
+
+  get clients(): number {
+    return this.clientsById.size;
+  }
+
+  private readonly onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
+    const path = new URL(req.url ?? '/', 'http://x').pathname;
+    if (path !== this.path || this.closed) {
+      // Only refuse when nobody else on this server handles upgrades.
+      if (this.opts.server.listenerCount('upgrade') <= 1) socket.destroy();
+      return;
+    }
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.wss.emit('connection', ws, req));
+  };
+
+  private onConnection(ws: WebSocket, req: IncomingMessage): void {
+    const client: Client = { ws, id: this.nextId++, filter: {}, queue: [], alive: true, closing: false };
+    this.clientsById.set(client.id, client);
+    this.opts.metrics?.wsClients.set(this.clientsById.size);
+    this.opts.logger?.debug({ client: client.id, remote: req.socket.remoteAddress }, 'websocket client connected');
+    ws.on('pong', () => (client.alive = true));
+    ws.on('message', (data: RawData, isBinary: boolean) => void this.onMessage(client, data, isBinary));
+    ws.on('close', () => {
+      this.clientsById.delete(client.id);
+      this.opts.metrics?.wsClients.set(this.clientsById.size);
+    });
+    ws.on('error', (err) => this.opts.logger?.debug({ client: client.id, err }, 'websocket client error'));
+    for (const ev of this.opts.greeting?.() ?? []) this.sendTo(client, ev.json);
+  }
+
+  private reply(client: Client, msg: unknown): void {
+    this.sendTo(client, JSON.stringify(msg));
+  }
+
+  private async onMessage(client: Client, data: RawData, isBinary: boolean): Promise<void> {
+    let parsed: unknown;
+    try {
+      if (isBinary) throw new Error('binary messages are not accepted');
+      parsed = JSON.parse(data.toString());
+    } catch (err) {
+      this.reply(client, { type: 'error', error: `message is not JSON: ${(err as Error).message}` });
+      return;
+    }
+    const r = ClientMessageSchema.safeParse(parsed);
+    if (!r.success) {
+      this.reply(client, { type: 'error', error: `invalid message: ${formatIssues(r.error)}` });
+      return;
+    }
+    const msg = r.data;
+    if (msg.type === 'subscribe') {
+      client.filter = {
+        cameras: msg.cameras && new Set(msg.cameras),
+        labels: msg.labels && new Set(msg.labels),
+        minScore: msg.minScore,
+        kinds: msg.kinds && new Set(msg.kinds),
+      };
+      this.reply(client, { type: 'subscribed', cameras: msg.cameras ?? null, labels: msg.labels ?? null, minScore: msg.minScore ?? null, kinds: msg.kinds ?? OUTPUT_KINDS });
+      return;
+    }
+    if (this.opts.onVocabulary === undefined) {
+      this.reply(client, { type: 'error', error: 'vocabulary changes are not enabled on this server' });
+      return;
+    }
+    try {
+      const version = await this.opts.onVocabulary({ labels: msg.labels, ...(msg.templates ? { templates: msg.templates } : {}) });
+      this.reply(client, { type: 'vocabulary', version });
+    } catch (err) {
+      this.reply(client, { type: 'error', error: (err as Error).message });
+    }
+  }
+
+  private matches(f: Filter, ev: OutputEvent): boolean {
+    if (f.kinds !== undefined && !f.kinds.has(ev.kind)) return false;
+    if (f.cameras !== undefined && !f.cameras.has(ev.camera)) return false;
+    if (ev.kind === 'camera') return true; // label/score filters are about detections
+    if (f.labels !== undefined && !ev.labels.some((l) => f.labels!.has(l))) return false;
+    if (f.minScore !== undefined && (ev.score ?? 0) < f.minScore) return false;
+    return true;
+  }
+
+  publish(event: OutputEvent): void {
+    if (this.closed) return;
+    for (const client of this.clientsById.values()) {
+      if (client.closing || !this.matches(client.filter, event)) continue;
+      this.sendTo(client, event.json);
+    }
+  }
+
+  private sendTo(client: Client, json: string): void {
+    if (client.closing || client.ws.readyState !== WebSocket.OPEN) return;
+    client.queue.push(json);
+    this.flush(client);
+    if (client.queue.length > this.maxQueue) {
+      this.opts.metrics?.sinkDropped.inc({ sink: 'websocket', reason: 'slow_client' }, client.queue.length);
+      this.closeSlow(client);
+    }
+  }
+
+  /** Moves queued messages into the socket while its buffer has room; resumes from send callbacks. */
+  private flush(client: Client): void {
+    while (client.queue.length > 0 && client.ws.readyState === WebSocket.OPEN && client.ws.bufferedAmount < this.maxBuffered) {
+      const msg = client.queue.shift()!;
+      client.ws.send(msg, (err) => {
+        if (err === undefined || err === null) {
+          this.opts.metrics?.sinkMessages.inc({ sink: 'websocket' });
+          if (client.queue.length > 0 && !client.closing) this.flush(client);
+        }
+      });
+    }
+  }
+
+  private closeSlow(client: Client): void {
+    client.closing = true;
+    client.queue = [];
+    this.slowClosed++;
+    const reason = `too slow: more than ${this.maxQueue} messages waiting`;
+    this.opts.logger?.warn({ client: client.id }, `closing websocket client: ${reason}`);
+    client.ws.close(CLOSE_TOO_SLOW, reason);
+    // The close frame waits behind the client's unread data; do not hold the socket forever.
+    setTimeout(() => client.ws.terminate(), 10_000).unref();
+  }
+
+  private beat(): void {
+    for (const client of this.clientsById.values()) {
+      if (!client.alive) {
+        this.opts.logger?.info({ client: client.id }, 'websocket client missed a heartbeat: terminated');
+        client.ws.terminate();
+        continue;
+      }
+      client.alive = false;
+      try {
+        client.ws.ping();
+      } catch {
+        /* closed meanwhile */
+      }
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    clearInterval(this.heartbeat);
+    this.opts.server.off('upgrade', this.onUpgrade);
+    for (const c of this.clientsById.values()) {
+      c.ws.close(CLOSE_GOING_AWAY, 'server shutting down');
+      setTimeout(() => c.ws.terminate(), 1000).unref();
+    }
+    await new Promise<void>((resolve) => this.wss.close(() => resolve()));
+  }
+}
