@@ -45,7 +45,7 @@ export function validateLabels(labels: readonly string[]): void {
   });
 }
 
-/** Fills a template; every `{}` is replaced (a function replacer, so `$` in labels stays literal). */
+/** Fills a template; every `{}` is replaced (split/join, so `$` patterns in labels stay literal). */
 export function applyTemplate(template: string, label: string): string {
   return template.split(PLACEHOLDER).join(label);
 }
