@@ -1,0 +1,259 @@
+/**
+ * Decodes a video file (or any URL ffmpeg can read) to RGB frames by piping ffmpeg's rawvideo
+ * output, and reads folders of extracted frames with sharp.
+ *
+ * ffmpeg is spawned with an argument array, never through a shell, so URLs and paths cannot
+ * inject commands. The output frame size is read from ffmpeg's own "Output #0" stream line,
+ * which it prints before writing the first frame, so one process serves both probing and
+ * decoding (a second connection to a camera just to probe would be slow and may be refused).
+ */
+import { spawn } from 'node:child_process';
+import { readdir } from 'node:fs/promises';
+import path from 'node:path';
+import sharp from 'sharp';
+import { SourceError } from '../errors.js';
+import { resolveFfmpeg } from './ffmpeg-path.js';
+import { redactText, redactUrl } from './redact.js';
+
+export interface RgbFrame {
+  /** 0-based position in the decoded sequence (after fps resampling). */
+  index: number;
+  /** Presentation time in ms from the start of the stream (see decodeVideo for how it is derived). */
+  ptsMs: number;
+  width: number;
+  height: number;
+  /** Interleaved RGB, `[height, width, 3]`. */
+  rgb: Uint8Array;
+}
+
+export interface DecodeOptions {
+  /** Resample to this frame rate (ffmpeg's fps filter); omitted: every decoded frame. */
+  fps?: number;
+  /** Output width; with only one of width/height the other keeps the aspect ratio. */
+  width?: number;
+  height?: number;
+  /** Scale so the shorter side is this many pixels (ignored when width or height is given). */
+  shortSide?: number;
+  /** Stop after this many frames. */
+  maxFrames?: number;
+  signal?: AbortSignal;
+  /** ffmpeg binary; default resolveFfmpeg(). */
+  ffmpegPath?: string;
+  /** Extra arguments placed before `-i` (e.g. `['-rtsp_transport', 'tcp']`, `['-re']`). */
+  inputArgs?: readonly string[];
+}
+
+const STDERR_LINES = 20;
+
+function checkPositive(name: string, v: number | undefined, integer: boolean): void {
+  if (v === undefined) return;
+  if (!(Number.isFinite(v) && v > 0 && (!integer || Number.isInteger(v)))) {
+    throw new SourceError(`${name} must be a positive ${integer ? 'integer' : 'number'}, got ${v}`, false);
+  }
+}
+
+/** The `-vf` chain for the requested rate and size ('' when none). */
+export function buildFilters(opts: Pick<DecodeOptions, 'fps' | 'width' | 'height' | 'shortSide'>): string {
+  const filters: string[] = [];
+  if (opts.fps !== undefined) filters.push(`fps=${opts.fps}`);
+  if (opts.width !== undefined || opts.height !== undefined) {
+    filters.push(`scale=${opts.width ?? -1}:${opts.height ?? -1}`);
+  } else if (opts.shortSide !== undefined) {
+    const s = opts.shortSide;
+    // Commas inside filter options must be escaped for the filtergraph parser.
+    filters.push(`scale=w=if(lte(iw\\,ih)\\,${s}\\,-1):h=if(lte(iw\\,ih)\\,-1\\,${s})`);
+  }
+  return filters.join(',');
+}
+
+/** ffmpeg's arguments for decoding `url` to rgb24 on stdout. */
+export function buildFfmpegArgs(url: string, opts: DecodeOptions = {}): string[] {
+  const args = ['-hide_banner', '-nostdin', '-nostats', ...(opts.inputArgs ?? []), '-i', url, '-an', '-sn', '-dn'];
+  const vf = buildFilters(opts);
+  if (vf) args.push('-vf', vf);
+  if (opts.maxFrames !== undefined) args.push('-frames:v', String(opts.maxFrames));
+  args.push('-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1');
+  return args;
+}
+
+interface OutputInfo {
+  width: number;
+  height: number;
+  fps: number | undefined;
+}
+
+/** Parses ffmpeg's `Output #0 ... Stream #0:0: Video: rawvideo (...), rgb24, WxH ..., N fps` line. */
+export function parseOutputInfo(stderr: string): OutputInfo | undefined {
+  const at = stderr.indexOf('Output #0');
+  if (at < 0) return undefined;
+  for (const line of stderr.slice(at).split('\n')) {
+    if (!/Stream #\d+:\d+.*Video: rawvideo/.test(line)) continue;
+    const size = /, (\d+)x(\d+)\b/.exec(line);
+    if (!size) continue;
+    const fps = /, ([\d.]+) fps\b/.exec(line) ?? /, ([\d.]+k?) tbr\b/.exec(line);
+    const rate = fps ? parseFloat(fps[1]) : NaN;
+    return { width: Number(size[1]), height: Number(size[2]), fps: Number.isFinite(rate) && rate > 0 ? rate : undefined };
+  }
+  return undefined;
+}
+
+function isNetworkUrl(url: string): boolean {
+  return /^[a-z][a-z0-9+.-]*:\/\//i.test(url) && !/^file:/i.test(url);
+}
+
+/**
+ * Decodes `url` to RGB frames. Frames are yielded as fresh buffers (safe to keep). `ptsMs` is
+ * `index × 1000 / fps` with the requested fps, or else the output stream's nominal rate, so it
+ * is exact for constant-frame-rate output (always the case with `fps`). Breaking out of the
+ * loop or aborting `signal` kills ffmpeg; failures throw a SourceError carrying ffmpeg's last
+ * stderr lines, with credentials redacted.
+ */
+export async function* decodeVideo(url: string, opts: DecodeOptions = {}): AsyncGenerator<RgbFrame, void, undefined> {
+  checkPositive('fps', opts.fps, false);
+  checkPositive('width', opts.width, true);
+  checkPositive('height', opts.height, true);
+  checkPositive('shortSide', opts.shortSide, true);
+  checkPositive('maxFrames', opts.maxFrames, true);
+  opts.signal?.throwIfAborted();
+  const shown = redactUrl(url);
+  const ffmpeg = opts.ffmpegPath ?? resolveFfmpeg().path;
+  const child = spawn(ffmpeg, buildFfmpegArgs(url, opts), { stdio: ['ignore', 'pipe', 'pipe'], windowsHide: true });
+
+  let stderrText = '';
+  const tail: string[] = [];
+  let partial = '';
+  let info: OutputInfo | undefined;
+  let spawnError: Error | undefined;
+  let killedByUs = false;
+  let settleInfo: (() => void) | undefined;
+
+  child.stderr.setEncoding('utf8');
+  child.stderr.on('data', (s: string) => {
+    // Keep the text only until the output header has been parsed; afterwards just a tail.
+    if (!info) {
+      stderrText += s;
+      info = parseOutputInfo(stderrText);
+      if (info) {
+        stderrText = '';
+        settleInfo?.();
+      }
+    }
+    const lines = (partial + s).split(/\r?\n|\r/);
+    partial = lines.pop() ?? '';
+    for (const l of lines) if (l.trim()) tail.push(l);
+    if (tail.length > STDERR_LINES) tail.splice(0, tail.length - STDERR_LINES);
+  });
+
+  const closed = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+    child.on('error', (err) => {
+      spawnError = err;
+      resolve({ code: null, signal: null });
+    });
+    child.on('close', (code, signal) => resolve({ code, signal }));
+  });
+
+  const kill = () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      killedByUs = true;
+      child.kill('SIGKILL');
+    }
+  };
+  const onAbort = () => kill();
+  opts.signal?.addEventListener('abort', onAbort, { once: true });
+
+  const failure = async (what: string): Promise<SourceError> => {
+    const { code, signal } = await closed;
+    if (partial.trim()) tail.push(partial);
+    const lines = tail.slice(-STDERR_LINES).map(redactText).join('\n');
+    if (spawnError) {
+      return new SourceError(`cannot start ffmpeg (${ffmpeg}) for ${shown}: ${spawnError.message}`, false, { cause: spawnError });
+    }
+    const how = signal ? `killed by ${signal}` : `exit code ${code}`;
+    return new SourceError(`ffmpeg ${what} for ${shown} (${how})${lines ? `:\n${lines}` : ''}`, isNetworkUrl(url));
+  };
+
+  try {
+    // Wait for the output header (or for ffmpeg to end without one).
+    if (opts.width !== undefined && opts.height !== undefined) {
+      info = { width: opts.width, height: opts.height, fps: undefined };
+    } else if (!info) {
+      await Promise.race([new Promise<void>((resolve) => (settleInfo = resolve)), closed]);
+    }
+    if (opts.signal?.aborted) throw opts.signal.reason;
+    if (!info) throw await failure('produced no video output');
+
+    const { width, height } = info;
+    const rate = opts.fps ?? info.fps;
+    const frameBytes = width * height * 3;
+    let frame = new Uint8Array(frameBytes);
+    let filled = 0;
+    let index = 0;
+    for await (const chunk of child.stdout as AsyncIterable<Buffer>) {
+      let off = 0;
+      while (off < chunk.length) {
+        const n = Math.min(frameBytes - filled, chunk.length - off);
+        frame.set(chunk.subarray(off, off + n), filled);
+        filled += n;
+        off += n;
+        if (filled === frameBytes) {
+          // Data already buffered when an abort killed ffmpeg must not be delivered.
+          opts.signal?.throwIfAborted();
+          yield { index, ptsMs: rate ? (index * 1000) / rate : 0, width, height, rgb: frame };
+          index++;
+          frame = new Uint8Array(frameBytes);
+          filled = 0;
+          if (opts.maxFrames !== undefined && index >= opts.maxFrames) return;
+        }
+      }
+    }
+    if (opts.signal?.aborted) throw opts.signal.reason;
+    const { code } = await closed;
+    if (code !== 0 && !killedByUs) throw await failure('failed');
+  } finally {
+    opts.signal?.removeEventListener('abort', onAbort);
+    kill();
+    child.stdout.destroy();
+  }
+}
+
+const IMAGE_EXT = new Set(['.jpg', '.jpeg', '.png', '.webp']);
+
+/** Image files of a frame folder in natural order (`img_2` before `img_10`). */
+export async function listFrameFiles(dir: string): Promise<string[]> {
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch (err) {
+    throw new SourceError(`cannot read frame folder ${dir}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, false, { cause: err });
+  }
+  const collator = new Intl.Collator('en', { numeric: true });
+  return names
+    .filter((n) => IMAGE_EXT.has(path.extname(n).toLowerCase()))
+    .sort(collator.compare)
+    .map((n) => path.join(dir, n));
+}
+
+/**
+ * Decodes a folder of extracted frames (jpg/png/webp) to RGB in natural file order. No EXIF
+ * rotation is applied, like PIL's `Image.open(...).convert('RGB')` in ActionCLIP's loader.
+ * `ptsMs` assumes the frames were extracted at `fps` (default 25).
+ */
+export async function* readFrameFolder(dir: string, opts: { fps?: number; signal?: AbortSignal } = {}): AsyncGenerator<RgbFrame, void, undefined> {
+  checkPositive('fps', opts.fps, false);
+  const fps = opts.fps ?? 25;
+  const files = await listFrameFiles(dir);
+  if (files.length === 0) throw new SourceError(`frame folder ${dir} has no jpg/png/webp images`, false);
+  for (let index = 0; index < files.length; index++) {
+    opts.signal?.throwIfAborted();
+    const file = files[index];
+    let decoded: { data: Buffer; info: { width: number; height: number; channels: number } };
+    try {
+      decoded = await sharp(file).removeAlpha().toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
+    } catch (err) {
+      throw new SourceError(`cannot decode frame ${file}: ${(err as Error).message}`, false, { cause: err });
+    }
+    const { data, info } = decoded;
+    if (info.channels !== 3) throw new SourceError(`frame ${file} decoded to ${info.channels} channels, expected 3`, false);
+    yield { index, ptsMs: (index * 1000) / fps, width: info.width, height: info.height, rgb: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) };
+  }
+}
