@@ -1,14 +1,8 @@
-import { readFileSync } from 'node:fs';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { CLIP_MEAN, CLIP_STD, preprocessFrame, preprocessFrames, resizeBicubicPIL, resizedSize, roundHalfEven } from '../../src/model/preprocess.js';
-import { parseSafetensors } from '../../src/model/weights/safetensors.js';
+import { readSafetensors } from '../../src/model/weights/safetensors.js';
 import { fixture, HAVE_FIXTURES, maxAbsError } from '../support/fixtures.js';
 
-// Read through a plain Uint8Array: Buffer.slice shares memory, which readSafetensors' decode does
-// not expect for Node Buffers (see report); a Uint8Array slice is a real copy.
-function loadFixture(name: string) {
-  return parseSafetensors(new Uint8Array(readFileSync(fixture(name))), fixture(name)).tensors;
-}
 
 function meanAbsError(a: ArrayLike<number>, b: ArrayLike<number>): number {
   let s = 0;
@@ -72,7 +66,10 @@ describe('preprocess helpers', () => {
 });
 
 describe.skipIf(!HAVE_FIXTURES)('preprocess vs the reference (PIL + torchvision)', () => {
-  const tensors = HAVE_FIXTURES ? loadFixture('preprocess.safetensors') : new Map();
+  let tensors: Awaited<ReturnType<typeof readSafetensors>>['tensors'];
+  beforeAll(async () => {
+    tensors = (await readSafetensors(fixture('preprocess.safetensors'))).tensors;
+  });
 
   for (const i of [0, 1, 2]) {
     it(`matches expected.${i}`, () => {

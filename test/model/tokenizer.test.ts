@@ -1,7 +1,6 @@
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { encodeText, EOT_TOKEN, eotPositions, SOT_TOKEN, tokenize } from '../../src/model/tokenizer.js';
-import { parseSafetensors } from '../../src/model/weights/safetensors.js';
+import { readSafetensors } from '../../src/model/weights/safetensors.js';
 import { fixture, fixtureMeta, HAVE_FIXTURES } from '../support/fixtures.js';
 
 describe('tokenize', () => {
@@ -51,9 +50,9 @@ describe('tokenize', () => {
 });
 
 describe.skipIf(!HAVE_FIXTURES)('tokenize vs the reference', () => {
-  it('gives text_tokens for all 80 prompts of meta.json', () => {
+  it('gives text_tokens for all 80 prompts of meta.json', async () => {
     const meta = fixtureMeta();
-    const cases = parseSafetensors(new Uint8Array(readFileSync(fixture('cases.safetensors'))), 'cases.safetensors').tensors;
+    const cases = (await readSafetensors(fixture('cases.safetensors'))).tensors;
     const expected = cases.get('text_tokens')!;
     expect(expected.shape).toEqual([80, 77]);
     const got = tokenize(meta.prompts);
