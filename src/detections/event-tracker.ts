@@ -1,6 +1,8 @@
-import type { Observable, OperatorFunction, SchedulerLike } from 'rxjs';
+import { Observable, type OperatorFunction } from 'rxjs';
+import { ConfigError } from '../errors.js';
 import type { CameraState, Vocabulary, WindowResult } from '../types.js';
-import type { Detection, Unstamped, WindowMessage, CameraMessage } from './schema.js';
+import type { CameraMessage, Detection, EndMessage, EndReason, StartMessage, Unstamped, UpdateMessage, WindowMessage } from './schema.js';
+import { DETECTION_SCHEMA_VERSION } from './schema.js';
 
 export interface EventTrackerOptions {
   /** Model name put in every message (e.g. `ViT-B/16+Transf`). */
@@ -13,17 +15,65 @@ export interface EventTrackerOptions {
   readonly minWindows?: number;
   /** Consecutive windows below exitThreshold before `end`. Default 2. */
   readonly cooldownWindows?: number;
-  /** ...and at least this much capture time since the first such window. Default 0. */
+  /** ...and at least this much capture time between the first and the latest such window's end. Default 0. */
   readonly cooldownMs?: number;
-  /** An `update` every this many windows while active; 0 = none. Default 1. */
+  /** An `update` every this many windows while active (those not starting or ending it); 0 = none. Default 1. */
   readonly updateEvery?: number;
   /** Also emit a `window` message for every scored window. Default false. */
   readonly emitWindows?: boolean;
-  /** Stopped cameras end their events (reason `camera`); every state is also emitted as a `camera` message. */
+  /** `stopped` and `reconnecting` end the camera's events (reason `camera`). */
   readonly cameraStates?: Observable<CameraState>;
-  /** A version without an active label ends that label's events (reason `vocabulary`). */
+  /** Also emit every camera state as a `camera` message. Default false (the pipeline may publish them itself). */
+  readonly emitCameraStates?: boolean;
+  /** A version without an active label ends that label's events at once (reason `vocabulary`). */
   readonly vocabulary$?: Observable<Vocabulary>;
-  readonly scheduler?: SchedulerLike;
+}
+
+export const TRACKER_DEFAULTS = { enterThreshold: 0.5, minWindows: 2, cooldownWindows: 2, cooldownMs: 0, updateEvery: 1 } as const;
+
+/** Camera states after which a camera's open events are closed. */
+const ENDING_STATUSES = new Set<CameraState['status']>(['stopped', 'reconnecting']);
+
+interface LabelState {
+  active: boolean;
+  /** Consecutive windows >= enter while inactive. */
+  above: number;
+  /** Capture start of the first window of the current run: becomes `eventStart`. */
+  runStart: number;
+  /** Consecutive windows < exit while active, and the end time of the first of them. */
+  below: number;
+  belowSince: number;
+  sinceUpdate: number;
+  lastScore: number;
+}
+
+interface CameraTrack {
+  readonly labels: Map<string, LabelState>;
+  last: WindowResult;
+}
+
+/** The `window` message of a scored window (top-1 as label/score). */
+export function windowMessage(result: WindowResult, model: string): Unstamped<WindowMessage> {
+  const top = result.topk[0] ?? { label: '', score: 0 };
+  return {
+    schema: DETECTION_SCHEMA_VERSION,
+    type: 'window',
+    camera: result.camera,
+    label: top.label,
+    score: top.score,
+    topk: result.topk.map((t) => ({ label: t.label, score: t.score })),
+    windowStart: result.windowStart,
+    windowEnd: result.windowEnd,
+    frames: result.frames,
+    vocabularyVersion: result.vocabularyVersion,
+    model,
+  };
+}
+
+/** The `camera` message of a camera state. */
+export function cameraMessage(state: CameraState): Unstamped<CameraMessage> {
+  const { camera, status, since, attempt, reason } = state;
+  return { schema: DETECTION_SCHEMA_VERSION, type: 'camera', camera, state: reason === undefined ? { camera, status, since, attempt } : { camera, status, since, attempt, reason } };
 }
 
 /**
@@ -32,21 +82,132 @@ export interface EventTrackerOptions {
  * `cooldownWindows` consecutive windows (and `cooldownMs`) < exitThreshold, or when the camera
  * stops, the vocabulary drops the label, or the source completes. Messages are unstamped; the
  * publisher sets `latencyMs` (stampLatency).
+ *
+ * Scores are the label's probability in `WindowResult.scores` (not only the top-k), so a label can
+ * stay active while ranked below others. The window fields of start/update/end are the window that
+ * caused the message (for ends not caused by a window: the camera's last window, score = the
+ * label's last score); `eventStart` is the start of the first window of the run that started it.
  */
 export function trackEvents(options: EventTrackerOptions): OperatorFunction<WindowResult, Detection> {
-  void options;
-  throw new Error('not implemented');
-}
+  const enter = options.enterThreshold ?? TRACKER_DEFAULTS.enterThreshold;
+  const exit = options.exitThreshold ?? enter;
+  const minWindows = options.minWindows ?? TRACKER_DEFAULTS.minWindows;
+  const cooldownWindows = options.cooldownWindows ?? TRACKER_DEFAULTS.cooldownWindows;
+  const cooldownMs = options.cooldownMs ?? TRACKER_DEFAULTS.cooldownMs;
+  const updateEvery = options.updateEvery ?? TRACKER_DEFAULTS.updateEvery;
+  if (!(enter >= 0 && enter <= 1)) throw new ConfigError(`enterThreshold must be in [0,1], got ${enter}`);
+  if (!(exit >= 0 && exit <= enter)) throw new ConfigError(`exitThreshold must be in [0, enterThreshold=${enter}], got ${exit}`);
+  for (const [name, v] of [['minWindows', minWindows], ['cooldownWindows', cooldownWindows]] as const) {
+    if (!Number.isInteger(v) || v < 1) throw new ConfigError(`${name} must be an integer >= 1, got ${v}`);
+  }
+  if (!Number.isInteger(updateEvery) || updateEvery < 0) throw new ConfigError(`updateEvery must be an integer >= 0, got ${updateEvery}`);
+  if (!(cooldownMs >= 0)) throw new ConfigError(`cooldownMs must be >= 0, got ${cooldownMs}`);
+  const { model } = options;
 
-/** The `window` message of a scored window (top-1 as label/score). */
-export function windowMessage(result: WindowResult, model: string): Unstamped<WindowMessage> {
-  void result;
-  void model;
-  throw new Error('not implemented');
-}
+  const eventMessage = <K extends 'start' | 'update'>(type: K, label: string, st: LabelState, r: WindowResult): Unstamped<K extends 'start' ? StartMessage : UpdateMessage> =>
+    ({ ...windowMessage(r, model), type, label, score: st.lastScore, eventStart: st.runStart }) as Unstamped<K extends 'start' ? StartMessage : UpdateMessage>;
+  const endMessage = (label: string, st: LabelState, r: WindowResult, reason: EndReason): Unstamped<EndMessage> => ({
+    ...windowMessage(r, model),
+    type: 'end',
+    label,
+    score: st.lastScore,
+    eventStart: st.runStart,
+    reason,
+  });
 
-/** The `camera` message of a camera state. */
-export function cameraMessage(state: CameraState): Unstamped<CameraMessage> {
-  void state;
-  throw new Error('not implemented');
+  return (source) =>
+    new Observable<Detection>((subscriber) => {
+      const cameras = new Map<string, CameraTrack>();
+
+      /** Ends every active event of `track` that `keep` rejects; forgets those labels. */
+      const endWhere = (track: CameraTrack, reason: EndReason, drop: (label: string) => boolean): void => {
+        for (const [label, st] of [...track.labels]) {
+          if (!drop(label)) continue;
+          track.labels.delete(label);
+          if (st.active) subscriber.next(endMessage(label, st, track.last, reason));
+        }
+      };
+
+      const onResult = (r: WindowResult): void => {
+        let track = cameras.get(r.camera);
+        if (track === undefined) {
+          track = { labels: new Map(), last: r };
+          cameras.set(r.camera, track);
+        }
+        track.last = r;
+        if (options.emitWindows) subscriber.next(windowMessage(r, model));
+        const present = new Set(r.labels);
+        endWhere(track, 'vocabulary', (l) => !present.has(l));
+        r.labels.forEach((label, i) => {
+          const score = r.scores[i];
+          let st = track.labels.get(label);
+          if (st === undefined) {
+            // Only labels near an event keep state, so a 400-label vocabulary costs nothing per window.
+            if (score < enter) return;
+            st = { active: false, above: 0, runStart: r.windowStart, below: 0, belowSince: 0, sinceUpdate: 0, lastScore: score };
+            track.labels.set(label, st);
+          }
+          st.lastScore = score;
+          if (!st.active) {
+            if (score < enter) {
+              track.labels.delete(label);
+              return;
+            }
+            st.above++;
+            if (st.above >= minWindows) {
+              st.active = true;
+              st.below = 0;
+              st.sinceUpdate = 0;
+              subscriber.next(eventMessage('start', label, st, r));
+            }
+            return;
+          }
+          if (score < exit) {
+            if (st.below === 0) st.belowSince = r.windowEnd;
+            st.below++;
+            if (st.below >= cooldownWindows && r.windowEnd - st.belowSince >= cooldownMs) {
+              track.labels.delete(label);
+              subscriber.next(endMessage(label, st, r, 'score'));
+              return;
+            }
+          } else {
+            st.below = 0;
+          }
+          st.sinceUpdate++;
+          if (updateEvery > 0 && st.sinceUpdate >= updateEvery) {
+            st.sinceUpdate = 0;
+            subscriber.next(eventMessage('update', label, st, r));
+          }
+        });
+      };
+
+      const stateSub = options.cameraStates?.subscribe((s) => {
+        if (options.emitCameraStates) subscriber.next(cameraMessage(s));
+        if (!ENDING_STATUSES.has(s.status)) return;
+        const track = cameras.get(s.camera);
+        if (track === undefined) return;
+        endWhere(track, 'camera', () => true);
+        cameras.delete(s.camera);
+      });
+      const vocabSub = options.vocabulary$?.subscribe((v) => {
+        const present = new Set(v.labels);
+        for (const track of cameras.values()) endWhere(track, 'vocabulary', (l) => !present.has(l));
+      });
+      const sub = source.subscribe({
+        next: onResult,
+        error: (err: unknown) => subscriber.error(err),
+        complete: () => {
+          // Close what is open so consumers never hold a dangling `start`.
+          for (const track of cameras.values()) endWhere(track, 'complete', () => true);
+          cameras.clear();
+          subscriber.complete();
+        },
+      });
+      return () => {
+        sub.unsubscribe();
+        stateSub?.unsubscribe();
+        vocabSub?.unsubscribe();
+        cameras.clear();
+      };
+    });
 }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ConfigError } from '../errors.js';
 
 /**
  * The detection messages every sink publishes (WebSocket, Kafka, JSONL): one JSON object per
@@ -75,13 +76,15 @@ export type Detection = Unstamped<DetectionMessage>;
 
 /** Sets `latencyMs` at publish time `now` (epoch ms). */
 export function stampLatency<M extends DetectionMessage>(message: Unstamped<M>, now: number): M {
-  void message;
-  void now;
-  throw new Error('not implemented');
+  const m = message as Unstamped<DetectionMessage>;
+  const ref = m.type === 'camera' ? m.state.since : m.windowEnd;
+  return { ...m, latencyMs: now - ref } as M;
 }
 
 /** Parses and validates one message (e.g. from Kafka); throws ConfigError naming the bad field. */
 export function parseDetectionMessage(json: unknown): DetectionMessage {
-  void json;
-  throw new Error('not implemented');
+  const r = DetectionMessageSchema.safeParse(json);
+  if (r.success) return r.data;
+  const what = r.error.issues.map((i) => `${i.path.length > 0 ? i.path.join('.') : 'message'}: ${i.message}`).join('; ');
+  throw new ConfigError(`invalid detection message (schema ${DETECTION_SCHEMA_VERSION}): ${what}`);
 }

@@ -1,6 +1,9 @@
-import type { OperatorFunction, SchedulerLike, Observable } from 'rxjs';
+import { asyncScheduler, filter, map, type Observable, type OperatorFunction, type SchedulerLike } from 'rxjs';
 import type { Engine } from '../engine/engine.js';
+import { ConfigError } from '../errors.js';
+import { preprocessFrame } from '../model/preprocess.js';
 import type { CameraState, Frame, FrameEmbedding } from '../types.js';
+import { microBatch } from './micro-batcher.js';
 import type { BatchStats } from './stats.js';
 
 export interface EmbedFramesOptions {
@@ -21,6 +24,10 @@ export interface EmbedFramesOptions {
   readonly cameraStates?: Observable<CameraState>;
 }
 
+export const FRAME_BATCH_DEFAULTS = { maxBatch: 16, maxWaitMs: 50 } as const;
+
+const defaultPreprocess = (frame: Frame, size: number): Float32Array => preprocessFrame(frame.rgb, frame.width, frame.height, size);
+
 /**
  * The frame micro-batcher, one across all cameras: frames wait in bounded per-camera queues
  * (drop-oldest), are taken round-robin, preprocessed only when taken (dropped frames cost nothing),
@@ -35,7 +42,45 @@ export interface EmbedFramesOptions {
  *   then frames cannot be encoded once and shared between windows.
  */
 export function embedFrames(engine: Engine, options: EmbedFramesOptions = {}): OperatorFunction<Frame, FrameEmbedding> {
-  void engine;
-  void options;
-  throw new Error('not implemented');
+  const { info } = engine;
+  if (info.joint || info.shift) {
+    throw new ConfigError(
+      `the ${info.joint ? 'Joint' : 'Shift'} image encoder mixes frames of a video, so frame embeddings cannot be cached and shared between sliding windows; use a model without Joint/Shift for live streams`,
+    );
+  }
+  const maxBatch = options.maxBatch ?? FRAME_BATCH_DEFAULTS.maxBatch;
+  const maxWaitMs = options.maxWaitMs ?? FRAME_BATCH_DEFAULTS.maxWaitMs;
+  const queueCapacity = options.queueCapacity ?? 2 * maxBatch;
+  const size = options.imageSize ?? info.clip.imageResolution;
+  const dim = info.clip.embedDim;
+  const preprocess = options.preprocess ?? defaultPreprocess;
+  const pixelsPerFrame = 3 * size * size;
+
+  const process = async (frames: Frame[]): Promise<FrameEmbedding[]> => {
+    const n = frames.length;
+    const pixels = new Float32Array(n * pixelsPerFrame);
+    frames.forEach((f, i) => {
+      const p = preprocess(f, size);
+      if (p.length !== pixelsPerFrame) throw new ConfigError(`preprocessed frame of camera ${f.camera} has ${p.length} values, expected 3x${size}x${size}`);
+      pixels.set(p, i * pixelsPerFrame);
+    });
+    const out = await engine.encodeFrames(pixels, n);
+    if (out.length !== n * dim) throw new Error(`engine.encodeFrames returned ${out.length} values for ${n} frames of dimension ${dim}`);
+    // Copies, not subarray views: a view would keep the whole batch's buffer alive as long as any
+    // one frame sits in a window.
+    return frames.map((f, i) => ({ camera: f.camera, seq: f.seq, captureTs: f.captureTs, embedding: out.slice(i * dim, (i + 1) * dim) }));
+  };
+
+  return microBatch<Frame, FrameEmbedding>({
+    maxBatch,
+    maxWaitMs,
+    queueCapacity,
+    scheduler: options.scheduler ?? asyncScheduler,
+    stats: options.stats,
+    process,
+    removals: options.cameraStates?.pipe(
+      filter((s) => s.status === 'stopped'),
+      map((s) => s.camera),
+    ),
+  });
 }

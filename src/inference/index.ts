@@ -4,3 +4,4 @@ export * from './frame-batcher.js';
 export * from './window-fuser.js';
 export * from './vocabulary.js';
 export * from './scorer.js';
+export * from './micro-batcher.js';

@@ -1,4 +1,5 @@
-import type { Observable, OperatorFunction } from 'rxjs';
+import { Observable, type OperatorFunction } from 'rxjs';
+import { ConfigError } from '../errors.js';
 import type { LabelScore, VideoEmbedding, Vocabulary, WindowResult } from '../types.js';
 
 export interface ScoreWindowsOptions {
@@ -6,31 +7,96 @@ export interface ScoreWindowsOptions {
   readonly topk?: number;
 }
 
+/** ActionCLIP scales cosine similarities by 100 at test time (not the learned logit_scale). */
+export const TEST_LOGIT_SCALE = 100;
+
 /**
  * ActionCLIP's test-time scoring of one video embedding against a vocabulary:
  * v̂ = v/|v|, logits = 100 · v̂ · t̂ᵀ over all M·L prompts, viewed as [M templates, L labels],
  * softmax over labels within each template, mean over templates. Returns `[L]` probabilities.
  */
 export function scoreEmbedding(embedding: Float32Array, vocabulary: Vocabulary): Float32Array {
-  void embedding;
-  void vocabulary;
-  throw new Error('not implemented');
+  const { dim, labels, templates, textEmbeddings: t } = vocabulary;
+  if (embedding.length !== dim) throw new ConfigError(`video embedding has dimension ${embedding.length}, the vocabulary ${dim}`);
+  const L = labels.length;
+  const M = templates.length;
+  // Accumulate in float64: 100x-scaled logits make the softmax sensitive to rounding.
+  let ss = 0;
+  for (let d = 0; d < dim; d++) ss += embedding[d] * embedding[d];
+  const inv = ss > 0 ? 1 / Math.sqrt(ss) : 0;
+  const probs = new Float64Array(L);
+  const logits = new Float64Array(L);
+  for (let m = 0; m < M; m++) {
+    let max = -Infinity;
+    for (let l = 0; l < L; l++) {
+      const row = (m * L + l) * dim;
+      let dot = 0;
+      for (let d = 0; d < dim; d++) dot += embedding[d] * t[row + d];
+      const z = TEST_LOGIT_SCALE * dot * inv;
+      logits[l] = z;
+      if (z > max) max = z;
+    }
+    let sum = 0;
+    for (let l = 0; l < L; l++) {
+      logits[l] = Math.exp(logits[l] - max);
+      sum += logits[l];
+    }
+    for (let l = 0; l < L; l++) probs[l] += logits[l] / sum;
+  }
+  const out = new Float32Array(L);
+  for (let l = 0; l < L; l++) out[l] = probs[l] / M;
+  return out;
 }
 
 /** The `k` best labels, highest first (ties: vocabulary order). */
 export function topK(scores: Float32Array, labels: readonly string[], k: number): LabelScore[] {
-  void scores;
-  void labels;
-  void k;
-  throw new Error('not implemented');
+  const idx = Array.from(scores, (_, i) => i);
+  idx.sort((a, b) => scores[b] - scores[a] || a - b);
+  return idx.slice(0, Math.max(0, Math.min(k, labels.length))).map((i) => ({ label: labels[i], score: scores[i] }));
 }
 
 /**
  * Scores each video embedding with the vocabulary current when it arrives (exactly one version per
- * window, reported as `vocabularyVersion`). Windows arriving before the first vocabulary wait for it.
+ * window, reported as `vocabularyVersion`). Windows arriving before the first vocabulary are
+ * skipped (a VocabularyStore always has one). Scoring is synchronous, so a vocabulary swap can
+ * never land in the middle of a window.
  */
 export function scoreWindows(vocabulary$: Observable<Vocabulary>, options: ScoreWindowsOptions = {}): OperatorFunction<VideoEmbedding, WindowResult> {
-  void vocabulary$;
-  void options;
-  throw new Error('not implemented');
+  const k = options.topk ?? 5;
+  if (!Number.isInteger(k) || k < 1) throw new ConfigError(`topk must be an integer >= 1, got ${k}`);
+  return (source) =>
+    new Observable<WindowResult>((subscriber) => {
+      let vocab: Vocabulary | undefined;
+      // Subscribed first so a BehaviorSubject's current version is there before the first window.
+      const vocabSub = vocabulary$.subscribe({ next: (v) => (vocab = v), error: (err: unknown) => subscriber.error(err) });
+      const sub = source.subscribe({
+        next: (v) => {
+          const used = vocab;
+          if (used === undefined) return;
+          let scores: Float32Array;
+          try {
+            scores = scoreEmbedding(v.embedding, used);
+          } catch (err) {
+            subscriber.error(err);
+            return;
+          }
+          subscriber.next({
+            camera: v.camera,
+            windowStart: v.start,
+            windowEnd: v.end,
+            frames: v.frames,
+            topk: topK(scores, used.labels, k),
+            scores,
+            labels: used.labels,
+            vocabularyVersion: used.version,
+          });
+        },
+        error: (err: unknown) => subscriber.error(err),
+        complete: () => subscriber.complete(),
+      });
+      return () => {
+        sub.unsubscribe();
+        vocabSub.unsubscribe();
+      };
+    });
 }

@@ -1,6 +1,9 @@
-import type { Observable } from 'rxjs';
+import { BehaviorSubject, type Observable } from 'rxjs';
 import { z } from 'zod';
 import type { Engine } from '../engine/engine.js';
+import { ActionClipError, ConfigError } from '../errors.js';
+import { ACTIONCLIP_TEMPLATES, PLACEHOLDER, expandPrompts } from '../model/prompts.js';
+import { tokenize } from '../model/tokenizer.js';
 import type { Vocabulary } from '../types.js';
 
 /** Most labels in one vocabulary (16 templates x 1000 labels = 16k prompts to encode). */
@@ -8,10 +11,29 @@ export const MAX_LABELS = 1000;
 export const MAX_TEMPLATES = 64;
 export const MAX_LABEL_LENGTH = 200;
 
-/** A vocabulary request as it arrives from config, HTTP or Kafka. */
+/**
+ * A vocabulary request as it arrives from config, HTTP or Kafka. Parsing trims labels; labels must
+ * be non-empty, unique after trimming (case-sensitive), at most MAX_LABELS of at most
+ * MAX_LABEL_LENGTH characters; templates (optional) non-empty, at most MAX_TEMPLATES, each with `{}`.
+ */
 export const VocabularyInputSchema = z.object({
-  labels: z.array(z.string()),
-  templates: z.array(z.string()).optional(),
+  labels: z
+    .array(z.string().trim().min(1, 'label is empty').max(MAX_LABEL_LENGTH, `label longer than ${MAX_LABEL_LENGTH} characters`))
+    .min(1, 'at least one label is required')
+    .max(MAX_LABELS, `at most ${MAX_LABELS} labels`)
+    .superRefine((labels, ctx) => {
+      const seen = new Map<string, number>();
+      labels.forEach((l, i) => {
+        const j = seen.get(l);
+        if (j !== undefined) ctx.addIssue({ code: 'custom', path: [i], message: `duplicate label ${JSON.stringify(l)} (also at ${j})` });
+        else seen.set(l, i);
+      });
+    }),
+  templates: z
+    .array(z.string().includes(PLACEHOLDER, { message: `template has no "${PLACEHOLDER}" placeholder for the label` }))
+    .min(1, 'at least one template is required')
+    .max(MAX_TEMPLATES, `at most ${MAX_TEMPLATES} templates`)
+    .optional(),
 });
 export type VocabularyInput = z.input<typeof VocabularyInputSchema>;
 
@@ -22,43 +44,86 @@ export interface VocabularyStoreOptions {
   readonly textBatch?: number;
 }
 
+function parseInput(input: unknown): { labels: string[]; templates: string[] | undefined } {
+  const r = VocabularyInputSchema.safeParse(input);
+  if (!r.success) {
+    const what = r.error.issues.map((i) => `${i.path.length > 0 ? i.path.join('.') : 'vocabulary'}: ${i.message}`).join('; ');
+    throw new ConfigError(`invalid vocabulary: ${what}`);
+  }
+  return { labels: r.data.labels, templates: r.data.templates };
+}
+
 /**
  * Validates a vocabulary request: labels trimmed, non-empty, unique (case-sensitive after trimming),
  * at most MAX_LABELS; templates (default ACTIONCLIP_TEMPLATES) each containing `{}`.
  * @throws ConfigError saying which entry is wrong.
  */
 export function validateVocabulary(input: unknown): { labels: string[]; templates: string[] } {
-  void input;
-  throw new Error('not implemented');
+  const { labels, templates } = parseInput(input);
+  return { labels, templates: templates ?? [...ACTIONCLIP_TEMPLATES] };
+}
+
+/** Text embeddings of every prompt, template-major, rows L2-normalised. */
+async function encodeVocabulary(engine: Engine, labels: readonly string[], templates: readonly string[], textBatch: number): Promise<Float32Array> {
+  const { embedDim: dim, contextLength } = engine.info.clip;
+  const prompts = expandPrompts(labels, templates);
+  const out = new Float32Array(prompts.length * dim);
+  for (let start = 0; start < prompts.length; start += textBatch) {
+    const chunk = prompts.slice(start, start + textBatch);
+    const emb = await engine.encodeText(tokenize(chunk, contextLength), chunk.length);
+    if (emb.length !== chunk.length * dim) throw new ActionClipError(`engine.encodeText returned ${emb.length} values for ${chunk.length} prompts of dimension ${dim}`);
+    out.set(emb, start * dim);
+  }
+  for (let r = 0; r < prompts.length; r++) {
+    let ss = 0;
+    for (let d = 0; d < dim; d++) ss += out[r * dim + d] ** 2;
+    const norm = Math.sqrt(ss);
+    // A zero or non-finite row would score NaN for every window; refuse the version instead.
+    if (!(norm > 0 && Number.isFinite(norm))) throw new ActionClipError(`text embedding of prompt ${JSON.stringify(prompts[r])} has norm ${norm}`);
+    for (let d = 0; d < dim; d++) out[r * dim + d] /= norm;
+  }
+  return out;
 }
 
 /**
  * The open vocabulary: text embeddings are computed once per version
  * (`tokenize(expandPrompts(labels, templates))` -> `engine.encodeText`, rows L2-normalised) and
  * swapped atomically: `vocabulary$` replays the current version to new subscribers and emits each
- * new one. Updates are serialised; one that fails validation or encoding rejects with a ConfigError
- * (or the engine's error) and leaves the previous version active.
+ * new one. Updates are serialised (each starts after the previous one settled, so versions are
+ * applied in call order); one that fails validation or encoding rejects with a ConfigError (or the
+ * engine's error) and leaves the previous version active.
  */
 export class VocabularyStore {
+  private readonly subject: BehaviorSubject<Vocabulary>;
+  private queue: Promise<unknown> = Promise.resolve();
+  private disposed = false;
+
   /** Encodes the first vocabulary (version 1). */
   static async create(engine: Engine, initial: VocabularyInput, options: VocabularyStoreOptions = {}): Promise<VocabularyStore> {
-    void engine;
-    void initial;
-    void options;
-    throw new Error('not implemented');
+    const now = options.now ?? Date.now;
+    const textBatch = options.textBatch ?? 256;
+    const { labels, templates } = validateVocabulary(initial);
+    const textEmbeddings = await encodeVocabulary(engine, labels, templates, textBatch);
+    const first: Vocabulary = Object.freeze({ version: 1, labels: Object.freeze(labels), templates: Object.freeze(templates), textEmbeddings, dim: engine.info.clip.embedDim, createdAt: now() });
+    return new VocabularyStore(engine, first, now, textBatch);
   }
 
-  private constructor() {
-    throw new Error('not implemented');
+  private constructor(
+    private readonly engine: Engine,
+    first: Vocabulary,
+    private readonly now: () => number,
+    private readonly textBatch: number,
+  ) {
+    this.subject = new BehaviorSubject(first);
   }
 
   /** Current version, replayed on subscribe; completes on dispose. */
   get vocabulary$(): Observable<Vocabulary> {
-    throw new Error('not implemented');
+    return this.subject.asObservable();
   }
 
   get current(): Vocabulary {
-    throw new Error('not implemented');
+    return this.subject.getValue();
   }
 
   /**
@@ -66,12 +131,33 @@ export class VocabularyStore {
    * once it is active.
    */
   update(input: VocabularyInput): Promise<Vocabulary> {
-    void input;
-    throw new Error('not implemented');
+    const run = this.queue.then(() => this.apply(input));
+    this.queue = run.catch(() => undefined); // a failed update must not block the next one
+    return run;
   }
 
   /** Completes `vocabulary$`; later updates reject. */
   dispose(): void {
-    throw new Error('not implemented');
+    this.disposed = true;
+    this.subject.complete();
+  }
+
+  private async apply(input: VocabularyInput): Promise<Vocabulary> {
+    if (this.disposed) throw new ActionClipError('vocabulary store is disposed');
+    const parsed = parseInput(input);
+    const prev = this.current;
+    const templates = parsed.templates ?? [...prev.templates];
+    const textEmbeddings = await encodeVocabulary(this.engine, parsed.labels, templates, this.textBatch);
+    if (this.disposed) throw new ActionClipError('vocabulary store was disposed during the update');
+    const next: Vocabulary = Object.freeze({
+      version: prev.version + 1,
+      labels: Object.freeze(parsed.labels),
+      templates: Object.freeze(templates),
+      textEmbeddings,
+      dim: this.engine.info.clip.embedDim,
+      createdAt: this.now(),
+    });
+    this.subject.next(next);
+    return next;
   }
 }

@@ -1,6 +1,8 @@
-import type { OperatorFunction, SchedulerLike } from 'rxjs';
+import { asyncScheduler, map, type OperatorFunction, type SchedulerLike } from 'rxjs';
 import type { Engine } from '../engine/engine.js';
+import { ConfigError } from '../errors.js';
 import type { VideoEmbedding, Window } from '../types.js';
+import { microBatch } from './micro-batcher.js';
 import type { BatchStats } from './stats.js';
 
 export interface FuseWindowsOptions {
@@ -16,6 +18,21 @@ export interface FuseWindowsOptions {
   readonly stats?: BatchStats;
 }
 
+export const FUSE_DEFAULTS = { maxBatch: 16, maxWaitMs: 0 } as const;
+
+function videoEmbedding(w: Window, embedding: Float32Array): VideoEmbedding {
+  return { camera: w.camera, start: w.start, end: w.end, firstSeq: w.firstSeq, frames: w.frames, embedding };
+}
+
+/** meanP: the mean over the window's frames (`x.mean(dim=1)` in ActionCLIP's visual_prompt). */
+export function meanPool(embeddings: Float32Array, frames: number): Float32Array {
+  const dim = embeddings.length / frames;
+  const out = new Float32Array(dim);
+  for (let t = 0; t < frames; t++) for (let d = 0; d < dim; d++) out[d] += embeddings[t * dim + d];
+  for (let d = 0; d < dim; d++) out[d] /= frames;
+  return out;
+}
+
 /**
  * The temporal head over windows, micro-batched like the frame batcher: `[b,T,D]` -> `[b,D]` in one
  * `engine.fuse` call, one call in flight.
@@ -27,7 +44,47 @@ export interface FuseWindowsOptions {
  * @throws ConfigError when W != T and the head is not meanP.
  */
 export function fuseWindows(engine: Engine, options: FuseWindowsOptions = {}): OperatorFunction<Window, VideoEmbedding> {
-  void engine;
-  void options;
-  throw new Error('not implemented');
+  const { info } = engine;
+  const T = info.frames;
+  const W = options.window ?? T;
+  const dim = info.clip.embedDim;
+  if (W !== T && info.head !== 'meanP') {
+    throw new ConfigError(
+      `window of ${W} frames but the ${info.head} head was built for ${T} frames; use window ${T}, or the meanP head (the only one valid for any window length)`,
+    );
+  }
+  const checkWindow = (w: Window): void => {
+    if (w.frames !== W || w.embeddings.length !== W * dim) {
+      throw new ConfigError(`window of camera ${w.camera} has ${w.frames} frames (${w.embeddings.length} values), expected ${W} frames of dimension ${dim}`);
+    }
+  };
+
+  if (W !== T) {
+    // meanP on another length: a mean is cheap and exact in JS, no engine call or batching needed.
+    return map((w: Window) => {
+      checkWindow(w);
+      return videoEmbedding(w, meanPool(w.embeddings, W));
+    });
+  }
+
+  const maxBatch = options.maxBatch ?? FUSE_DEFAULTS.maxBatch;
+  const process = async (windows: Window[]): Promise<VideoEmbedding[]> => {
+    const b = windows.length;
+    const input = new Float32Array(b * T * dim);
+    windows.forEach((w, i) => {
+      checkWindow(w);
+      input.set(w.embeddings, i * T * dim);
+    });
+    const out = await engine.fuse(input, b);
+    if (out.length !== b * dim) throw new Error(`engine.fuse returned ${out.length} values for ${b} windows of dimension ${dim}`);
+    return windows.map((w, i) => videoEmbedding(w, out.slice(i * dim, (i + 1) * dim)));
+  };
+  return microBatch<Window, VideoEmbedding>({
+    maxBatch,
+    maxWaitMs: options.maxWaitMs ?? FUSE_DEFAULTS.maxWaitMs,
+    queueCapacity: options.queueCapacity ?? 4 * maxBatch,
+    scheduler: options.scheduler ?? asyncScheduler,
+    stats: options.stats,
+    process,
+  });
 }

@@ -1,11 +1,13 @@
-import type { Observable, OperatorFunction } from 'rxjs';
+import { concatMap, map, Observable, type OperatorFunction } from 'rxjs';
 import type { Engine } from '../engine/engine.js';
+import { ConfigError } from '../errors.js';
+import { preprocessFrame } from '../model/preprocess.js';
 import type { CameraState, Frame, FrameEmbedding, Window } from '../types.js';
 
 export interface SlidingWindowOptions {
-  /** Frames per window W (ActionCLIP uses 8, 16 or 32). */
+  /** Frames per window W (ActionCLIP uses 8, 16 or 32; any integer >= 1 is accepted). */
   readonly window: number;
-  /** Frames between consecutive windows of a camera (1..W; W = non-overlapping). Default W/2. */
+  /** Frames between consecutive windows of a camera (>= 1; W = non-overlapping). Default W/2 (rounded up). */
   readonly stride?: number;
   /**
    * A camera's buffer is dropped when two consecutive frames are further apart than this (capture
@@ -23,10 +25,100 @@ export interface SlidingWindowOptions {
   readonly cameraStates?: Observable<CameraState>;
 }
 
+export const WINDOW_DEFAULTS = { maxGapMs: 5000, maxSeqGap: Infinity } as const;
+
+/** Camera states after which frames of a camera do not continue its previous frames. */
+const RESET_STATUSES = new Set<CameraState['status']>(['stopped', 'reconnecting', 'connecting']);
+
+interface Sequenced {
+  readonly camera: string;
+  readonly seq: number;
+  readonly captureTs: number;
+}
+
+interface CameraRing<T> {
+  readonly items: T[];
+  /** Index of the oldest item in `items` once full. */
+  head: number;
+  /** Frames since the last reset. */
+  count: number;
+  lastSeq: number;
+  lastTs: number;
+}
+
+function resolveOptions(options: SlidingWindowOptions): Required<Omit<SlidingWindowOptions, 'cameraStates'>> {
+  const { window } = options;
+  if (!Number.isInteger(window) || window < 1) throw new ConfigError(`window must be an integer number of frames >= 1 (8, 16 or 32), got ${window}`);
+  const stride = options.stride ?? Math.ceil(window / 2);
+  if (!Number.isInteger(stride) || stride < 1) throw new ConfigError(`stride must be an integer >= 1, got ${stride}`);
+  const maxGapMs = options.maxGapMs ?? WINDOW_DEFAULTS.maxGapMs;
+  const maxSeqGap = options.maxSeqGap ?? WINDOW_DEFAULTS.maxSeqGap;
+  if (!(maxGapMs > 0)) throw new ConfigError(`maxGapMs must be > 0, got ${maxGapMs}`);
+  if (!(maxSeqGap >= 1)) throw new ConfigError(`maxSeqGap must be >= 1, got ${maxSeqGap}`);
+  return { window, stride, maxGapMs, maxSeqGap };
+}
+
+/**
+ * The per-camera ring buffer shared by both modes: emits the W buffered items, oldest first, every
+ * `stride` items once W are buffered, resetting as documented on slidingWindows.
+ */
+function slidingGroups<T extends Sequenced>(options: SlidingWindowOptions): OperatorFunction<T, T[]> {
+  const { window: W, stride, maxGapMs, maxSeqGap } = resolveOptions(options);
+  return (source) =>
+    new Observable<T[]>((subscriber) => {
+      const rings = new Map<string, CameraRing<T>>();
+      const stateSub = options.cameraStates?.subscribe((s) => {
+        if (RESET_STATUSES.has(s.status)) rings.delete(s.camera);
+      });
+      const sub = source.subscribe({
+        next: (item) => {
+          let ring = rings.get(item.camera);
+          if (ring !== undefined) {
+            const seqGap = item.seq - ring.lastSeq;
+            // seq not increasing: the source restarted its numbering; a big gap in time or seq: an
+            // outage. Either way the buffered frames do not belong with the new ones.
+            if (seqGap <= 0 || seqGap > maxSeqGap || item.captureTs - ring.lastTs > maxGapMs) ring = undefined;
+          }
+          if (ring === undefined) {
+            ring = { items: [], head: 0, count: 0, lastSeq: item.seq, lastTs: item.captureTs };
+            rings.set(item.camera, ring);
+          }
+          if (ring.items.length < W) {
+            ring.items.push(item);
+          } else {
+            ring.items[ring.head] = item;
+            ring.head = (ring.head + 1) % W;
+          }
+          ring.count++;
+          ring.lastSeq = item.seq;
+          ring.lastTs = item.captureTs;
+          if (ring.count >= W && (ring.count - W) % stride === 0) {
+            const group = new Array<T>(W);
+            for (let i = 0; i < W; i++) group[i] = ring.items[(ring.head + i) % W];
+            subscriber.next(group);
+          }
+        },
+        error: (err: unknown) => subscriber.error(err),
+        complete: () => subscriber.complete(),
+      });
+      return () => {
+        sub.unsubscribe();
+        stateSub?.unsubscribe();
+        rings.clear();
+      };
+    });
+}
+
+function toWindow(frames: readonly Sequenced[], embeddings: Float32Array): Window {
+  const first = frames[0];
+  const last = frames[frames.length - 1];
+  return { camera: first.camera, start: first.captureTs, end: last.captureTs, firstSeq: first.seq, frames: frames.length, embeddings };
+}
+
 /**
  * Per-camera ring buffer of frame embeddings -> a Window every `stride` frames once `window` frames
  * are buffered. Each frame embedding is encoded once and shared by every window that holds it (the
- * window copies the W row references into its `[W,D]` array; nothing is re-encoded).
+ * window copies the W rows into its own `[W,D]` array; nothing is re-encoded).
  *
  * Reset (buffer dropped, counting starts again, so the next window comes W frames later): seq going
  * backwards or repeating (the source restarted), a capture-time gap over `maxGapMs`, a seq gap over
@@ -36,8 +128,19 @@ export interface SlidingWindowOptions {
  * `start`/`end` are the capture times of the window's first and last frame.
  */
 export function slidingWindows(options: SlidingWindowOptions): OperatorFunction<FrameEmbedding, Window> {
-  void options;
-  throw new Error('not implemented');
+  return (source) =>
+    source.pipe(
+      slidingGroups<FrameEmbedding>(options),
+      map((group) => {
+        const dim = group[0].embedding.length;
+        const embeddings = new Float32Array(group.length * dim);
+        group.forEach((f, i) => {
+          if (f.embedding.length !== dim) throw new ConfigError(`camera ${f.camera}: frame ${f.seq} has embedding dimension ${f.embedding.length}, expected ${dim}`);
+          embeddings.set(f.embedding, i * dim);
+        });
+        return toWindow(group, embeddings);
+      }),
+    );
 }
 
 export interface WindowsWithoutCacheOptions extends SlidingWindowOptions {
@@ -48,11 +151,23 @@ export interface WindowsWithoutCacheOptions extends SlidingWindowOptions {
 
 /**
  * The baseline without an embedding cache, for benchmarks only: buffers raw frames and, for every
- * window, preprocesses and encodes all W frames again (one `encodeFrames` call per window), so each
- * frame is encoded about W/stride times. Same windows as `embedFrames` + `slidingWindows`.
+ * window, preprocesses and encodes all W frames again (one `encodeFrames` call per window, calls in
+ * sequence), so each frame is encoded about W/stride times. Same windows as `embedFrames` +
+ * `slidingWindows`. It has no drop policy: when the engine is slower, windows wait (unbounded),
+ * which is fine for a bounded benchmark input and wrong for a live stream.
  */
 export function windowsWithoutCache(engine: Engine, options: WindowsWithoutCacheOptions): OperatorFunction<Frame, Window> {
-  void engine;
-  void options;
-  throw new Error('not implemented');
+  const size = options.imageSize ?? engine.info.clip.imageResolution;
+  const preprocess = options.preprocess ?? ((f: Frame, s: number) => preprocessFrame(f.rgb, f.width, f.height, s));
+  const per = 3 * size * size;
+  return (source) =>
+    source.pipe(
+      slidingGroups<Frame>(options),
+      concatMap(async (group) => {
+        const pixels = new Float32Array(group.length * per);
+        group.forEach((f, i) => pixels.set(preprocess(f, size), i * per));
+        const embeddings = await engine.encodeFrames(pixels, group.length);
+        return toWindow(group, embeddings);
+      }),
+    );
 }
