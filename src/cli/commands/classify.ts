@@ -1,1 +1,85 @@
-export function registerClassify(_p: import('commander').Command): void {}
+import type { Command } from 'commander';
+import { readFile } from 'node:fs/promises';
+import { ConfigError } from '../../errors.js';
+import { classifyClip } from '../../inference/classify-clip.js';
+import { loadModel } from '../../model/load-model.js';
+import { validateLabels, validateTemplates } from '../../model/prompts.js';
+
+interface ClassifyFlags {
+  weights: string;
+  fusion?: string;
+  head?: string;
+  frames?: string;
+  labels?: string;
+  labelsFile?: string;
+  templatesFile?: string;
+  backend?: string;
+  engine?: 'tfjs' | 'onnx' | 'auto';
+  fps?: string;
+  top: string;
+  json?: boolean;
+}
+
+function positiveInt(value: string | undefined, flag: string): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n <= 0) throw new ConfigError(`${flag} must be a positive integer, got "${value}"`);
+  return n;
+}
+
+/** A labels file: one label per line, or `id,name` CSV lines as ActionCLIP's label files. */
+async function readLabels(file: string): Promise<string[]> {
+  const text = await readFile(file, 'utf8').catch((err: unknown) => {
+    throw new ConfigError(`cannot read labels file ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+  });
+  const lines = text.split(/\r?\n/).map((l) => l.trim()).filter(Boolean);
+  const csv = lines.length > 0 && /^(id|\d+),/.test(lines[0]);
+  return (csv ? lines.filter((l) => !/^id,/.test(l)).map((l) => l.slice(l.indexOf(',') + 1).trim()) : lines);
+}
+
+export function registerClassify(program: Command): void {
+  program
+    .command('classify')
+    .description('Classify video files or folders of frames against labels given on the command line (zero-shot with MeanP, or with a trained head)')
+    .argument('<inputs...>', 'video files (anything ffmpeg reads) or folders of extracted frames')
+    .requiredOption('-w, --weights <path>', 'CLIP weights: .safetensors (OpenAI or Hugging Face names), a directory, or an ActionCLIP .pt checkpoint')
+    .option('--fusion <path>', 'temporal head weights (fusion-*.safetensors)')
+    .option('--head <name>', 'meanP, Conv_1D, LSTM, Transf or Transf_cls (default: the checkpoint\'s, else meanP)')
+    .option('-T, --frames <n>', 'frames sampled per clip (default: the checkpoint\'s, else 8)')
+    .option('-l, --labels <list>', 'comma-separated labels, e.g. "riding a bike,juggling balls"')
+    .option('--labels-file <path>', 'labels, one per line or id,name CSV')
+    .option('--templates-file <path>', 'prompt templates, one per line with {} for the label (default: the 16 ActionCLIP templates)')
+    .option('--backend <name>', 'tfjs backend: auto, tensorflow-gpu, tensorflow, wasm, cpu')
+    .option('--engine <name>', 'tfjs, onnx or auto')
+    .option('--fps <f>', 'decode videos at this frame rate before sampling')
+    .option('-k, --top <n>', 'labels to print per input', '5')
+    .option('--json', 'print JSON instead of a table')
+    .action(async (inputs: string[], flags: ClassifyFlags) => {
+      const labels = flags.labels !== undefined ? flags.labels.split(',').map((l) => l.trim()).filter(Boolean) : flags.labelsFile !== undefined ? await readLabels(flags.labelsFile) : [];
+      if (labels.length === 0) throw new ConfigError('give the labels to choose from with --labels "a,b,c" or --labels-file');
+      validateLabels(labels);
+      let templates: string[] | undefined;
+      if (flags.templatesFile !== undefined) {
+        templates = (await readFile(flags.templatesFile, 'utf8')).split(/\r?\n/).map((l) => l.trim()).filter(Boolean);
+        validateTemplates(templates);
+      }
+      const top = positiveInt(flags.top, '--top') ?? 5;
+      const fps = flags.fps === undefined ? undefined : Number(flags.fps);
+      if (fps !== undefined && !(fps > 0)) throw new ConfigError(`--fps must be a positive number, got "${flags.fps}"`);
+      const model = await loadModel({ weights: flags.weights, fusion: flags.fusion, head: flags.head, frames: positiveInt(flags.frames, '--frames'), backend: flags.backend, engine: flags.engine });
+      try {
+        const results = [];
+        for (const input of inputs) results.push(await classifyClip(model, input, labels, { templates, fps }));
+        if (flags.json) {
+          process.stdout.write(`${JSON.stringify({ model: model.info.head, engine: model.info.engine, backend: model.info.backend, results: results.map((r) => ({ ...r, ranking: r.ranking.slice(0, top) })) }, null, 2)}\n`);
+        } else {
+          for (const r of results) {
+            process.stdout.write(`${r.input}  (${r.decodedFrames} frames decoded, ${r.sampled.length} sampled; head ${model.info.head}, ${model.info.engine}/${model.info.backend})\n`);
+            for (const { label, score } of r.ranking.slice(0, top)) process.stdout.write(`  ${(score * 100).toFixed(2).padStart(6)}%  ${label}\n`);
+          }
+        }
+      } finally {
+        model.dispose();
+      }
+    });
+}
