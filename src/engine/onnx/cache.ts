@@ -1,0 +1,47 @@
+/** On-disk cache of serialized graphs, keyed by the weights' bytes and the graph builder's version. */
+import { createHash } from 'node:crypto';
+import { mkdir, rename, stat, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import type { TensorMap } from '../../model/weights/tensor-map.js';
+
+/**
+ * Bump when any graph builder changes what it emits, so stale cached graphs are not reused.
+ */
+export const GRAPH_BUILDER_VERSION = 'onnx-graphs-1';
+
+export function defaultCacheDir(): string {
+  const root = process.env.ACTIONCLIP_CACHE ?? path.join(os.homedir(), '.cache', 'actionclip-stream');
+  return path.join(root, 'onnx');
+}
+
+/** sha256 over the builder version, the graph options and every tensor (name, dtype, shape, bytes) selected. */
+export function graphKey(kind: string, options: Record<string, unknown>, tensors: TensorMap | null, select: (key: string) => boolean = () => true): string {
+  const h = createHash('sha256');
+  h.update(`${GRAPH_BUILDER_VERSION}\n${kind}\n${JSON.stringify(options, Object.keys(options).sort())}\n`);
+  if (tensors !== null) {
+    for (const name of [...tensors.keys()].sort()) {
+      if (!select(name)) continue;
+      const t = tensors.get(name)!;
+      h.update(`${name}|${t.dtype}|${t.shape.join(',')}\n`);
+      h.update(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength));
+    }
+  }
+  return h.digest('hex').slice(0, 32);
+}
+
+/**
+ * The path of the cached graph `key`, building and writing it first when absent. Writes go to a
+ * temporary name in the same directory and are renamed into place, so concurrent processes never
+ * read a half-written file.
+ */
+export async function cachedGraph(dir: string, kind: string, key: string, build: () => Uint8Array): Promise<{ file: string; hit: boolean }> {
+  const file = path.join(dir, `${kind}-${key}.onnx`);
+  const existing = await stat(file).catch(() => null);
+  if (existing !== null && existing.size > 0) return { file, hit: true };
+  await mkdir(dir, { recursive: true });
+  const tmp = `${file}.${process.pid}.${Date.now()}.tmp`;
+  await writeFile(tmp, build());
+  await rename(tmp, file);
+  return { file, hit: false };
+}
