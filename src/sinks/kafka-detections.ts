@@ -1,0 +1,136 @@
+import type { Kafka, Message, Producer } from 'kafkajs';
+import type { Logger } from 'pino';
+import type { Metrics } from '../observability/metrics.js';
+import type { OutputEvent, Sink } from './events.js';
+
+export interface KafkaDetectionsSinkOptions {
+  readonly kafka: Kafka;
+  readonly topic: string;
+  /** Messages held while the broker is unreachable; beyond it the oldest are dropped (counted). */
+  readonly bufferSize?: number;
+  /** Messages per produce request. */
+  readonly maxBatch?: number;
+  readonly metrics?: Metrics;
+  readonly logger?: Logger;
+}
+
+/**
+ * Window results and detections to a Kafka topic: key = camera id (a camera's messages stay in
+ * order in one partition), value = the JSON message, header `type` = its kind.
+ *
+ * Delivery is at-least-once across broker outages: `publish` only appends to a bounded buffer; one
+ * pump sends it in order with an idempotent producer (`acks: -1`), and a batch leaves the buffer
+ * only once the broker acknowledged it. While the broker is down the pump retries with backoff
+ * (recreating the producer, as kafkajs can give up on a connection for good). Only when the buffer
+ * bound is exceeded are the oldest messages dropped, and counted in
+ * `actionclip_sink_dropped_total{sink="kafka"}`. Consumers should tolerate rare duplicates (a batch
+ * the broker stored but whose acknowledgement was lost is sent again).
+ */
+export class KafkaDetectionsSink implements Sink {
+  private readonly buffer: Message[] = [];
+  private readonly bufferSize: number;
+  private readonly maxBatch: number;
+  private producer: Producer;
+  private connected = false;
+  private pumping = false;
+  private closed = false;
+  /** Acknowledged and dropped message counts (tests, logs). */
+  sent = 0;
+  dropped = 0;
+
+  constructor(private readonly opts: KafkaDetectionsSinkOptions) {
+    this.bufferSize = opts.bufferSize ?? 10_000;
+    this.maxBatch = opts.maxBatch ?? 500;
+    this.producer = this.makeProducer();
+  }
+
+  private makeProducer(): Producer {
+    return this.opts.kafka.producer({
+      idempotent: true,
+      maxInFlightRequests: 1,
+      allowAutoTopicCreation: true,
+      retry: { retries: 5, initialRetryTime: 200, maxRetryTime: 2000 },
+    });
+  }
+
+  get buffered(): number {
+    return this.buffer.length;
+  }
+
+  publish(event: OutputEvent): void {
+    if (this.closed) return;
+    this.buffer.push({ key: event.camera, value: event.json, headers: { type: event.kind } });
+    if (this.buffer.length > this.bufferSize) {
+      const n = this.buffer.length - this.bufferSize;
+      this.buffer.splice(0, n);
+      this.dropped += n;
+      this.opts.metrics?.sinkDropped.inc({ sink: 'kafka', reason: 'buffer_full' }, n);
+    }
+    this.opts.metrics?.sinkBuffered.set({ sink: 'kafka' }, this.buffer.length);
+    if (!this.pumping) void this.pump();
+  }
+
+  private async pump(): Promise<void> {
+    this.pumping = true;
+    const log = this.opts.logger?.child({ component: 'kafka-detections', topic: this.opts.topic });
+    let failures = 0;
+    try {
+      while (this.buffer.length > 0) {
+        const batch = this.buffer.slice(0, this.maxBatch);
+        try {
+          if (!this.connected) {
+            await this.producer.connect();
+            this.connected = true;
+          }
+          await this.producer.send({ topic: this.opts.topic, acks: -1, messages: batch });
+          // Only now do the messages leave the buffer (drops may have shifted it meanwhile).
+          const inBatch = new Set(batch);
+          let n = 0;
+          while (n < this.buffer.length && inBatch.has(this.buffer[n]!)) n++;
+          this.buffer.splice(0, n);
+          this.sent += batch.length;
+          this.opts.metrics?.sinkMessages.inc({ sink: 'kafka' }, batch.length);
+          this.opts.metrics?.sinkBuffered.set({ sink: 'kafka' }, this.buffer.length);
+          if (failures > 0) log?.info({ failures }, 'kafka sink delivering again');
+          failures = 0;
+        } catch (err) {
+          failures++;
+          if (failures === 1 || failures % 10 === 0) log?.warn({ err, failures, buffered: this.buffer.length }, 'kafka sink: send failed, retrying');
+          if (this.closed) return;
+          // A producer that has failed repeatedly may hold dead connections or a fenced id: start afresh.
+          if (failures % 3 === 0) {
+            const old = this.producer;
+            this.producer = this.makeProducer();
+            this.connected = false;
+            void old.disconnect().catch(() => undefined);
+          }
+          await this.sleep(Math.min(5000, 200 * 2 ** Math.min(failures, 5)));
+        }
+      }
+    } finally {
+      this.pumping = false;
+    }
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => setTimeout(resolve, ms));
+  }
+
+  /** Waits until the buffer is empty or `timeoutMs` passed; resolves with what is left. */
+  async flush(timeoutMs = 10_000): Promise<number> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.buffer.length > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    return this.buffer.length;
+  }
+
+  async close(timeoutMs = 5000): Promise<void> {
+    if (this.closed) return;
+    const left = await this.flush(timeoutMs);
+    this.closed = true;
+    if (left > 0) {
+      this.opts.metrics?.sinkDropped.inc({ sink: 'kafka', reason: 'shutdown' }, left);
+      this.opts.logger?.warn({ left }, 'kafka sink closed with undelivered messages');
+    }
+    await this.producer.disconnect().catch(() => undefined);
+  }
+}

@@ -1,0 +1,24 @@
+import { Kafka, logLevel, type LogEntry } from 'kafkajs';
+import type { Logger } from 'pino';
+
+/**
+ * One kafkajs client per service, its logs routed through pino (structured, redacted) rather than
+ * kafkajs' own console logger. Connection errors during a broker outage are expected and retried by
+ * the sinks and sources, so they are logged at debug/warn, not error.
+ */
+export function createKafka(opts: { brokers: readonly string[]; clientId: string; logger?: Logger; connectionTimeout?: number }): Kafka {
+  const log = opts.logger?.child({ component: 'kafkajs' });
+  return new Kafka({
+    clientId: opts.clientId,
+    brokers: [...opts.brokers],
+    connectionTimeout: opts.connectionTimeout ?? 3000,
+    retry: { initialRetryTime: 200, retries: 8, maxRetryTime: 5000 },
+    logLevel: logLevel.WARN,
+    logCreator: () => (entry: LogEntry) => {
+      if (log === undefined) return;
+      const { message, ...rest } = entry.log;
+      const level = entry.level <= logLevel.ERROR ? 'warn' : entry.level === logLevel.WARN ? 'info' : 'debug';
+      log[level]({ namespace: entry.namespace, ...rest }, message);
+    },
+  });
+}

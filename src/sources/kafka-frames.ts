@@ -1,0 +1,173 @@
+import type { IHeaders, Kafka, KafkaMessage, Producer } from 'kafkajs';
+import { Observable } from 'rxjs';
+import sharp from 'sharp';
+import type { Logger } from 'pino';
+import { CameraIdSchema } from '../../config/schema.js';
+import type { Metrics } from '../observability/metrics.js';
+import type { Frame } from '../types.js';
+
+/**
+ * Frames over Kafka. One message = one frame:
+ *
+ * | part            | content                                                                    |
+ * | --------------- | -------------------------------------------------------------------------- |
+ * | key             | camera id (all frames of a camera land in one partition, hence one worker) |
+ * | value           | a JPEG or PNG image, or raw interleaved RGB (width*height*3 bytes)         |
+ * | header `width`  | decimal; with `height` required for raw RGB                                 |
+ * | header `height` | decimal                                                                    |
+ * | header `format` | optional: `rgb`, `jpeg` or `png` (default: raw when width*height*3 matches) |
+ * | header `ts`     | capture time, epoch ms (decimal); default: the Kafka message timestamp      |
+ *
+ * A message that cannot be decoded goes to the dead-letter topic unchanged, plus an `error` header
+ * saying why, and is counted; the consumer carries on.
+ */
+export const FRAME_HEADERS = { width: 'width', height: 'height', format: 'format', ts: 'ts', error: 'error' } as const;
+
+export class MalformedFrameError extends Error {
+  constructor(
+    message: string,
+    readonly reason: 'key' | 'headers' | 'size' | 'image',
+  ) {
+    super(message);
+  }
+}
+
+function header(headers: IHeaders | undefined, name: string): string | undefined {
+  const v = headers?.[name];
+  const one = Array.isArray(v) ? v[0] : v;
+  return one === undefined ? undefined : Buffer.isBuffer(one) ? one.toString('utf8') : String(one);
+}
+
+function intHeader(headers: IHeaders | undefined, name: string, max: number): number | undefined {
+  const s = header(headers, name);
+  if (s === undefined) return undefined;
+  if (!/^\d+$/.test(s.trim()) || Number(s) < 1 || Number(s) > max) throw new MalformedFrameError(`header ${name}="${s.slice(0, 32)}" is not an integer in 1..${max}`, 'headers');
+  return Number(s);
+}
+
+export interface DecodedFrame {
+  camera: string;
+  captureTs: number;
+  width: number;
+  height: number;
+  rgb: Uint8Array;
+}
+
+/** Decodes one message into RGB (optionally resized); throws MalformedFrameError. */
+export async function decodeFrameMessage(message: Pick<KafkaMessage, 'key' | 'value' | 'headers' | 'timestamp'>, resize?: { width: number; height: number }): Promise<DecodedFrame> {
+  const key = message.key?.toString('utf8');
+  const id = CameraIdSchema.safeParse(key);
+  if (!id.success) throw new MalformedFrameError(`key must be a camera id (got ${key === undefined ? 'none' : JSON.stringify(key.slice(0, 64))})`, 'key');
+  const value = message.value;
+  if (value === null || value.length === 0) throw new MalformedFrameError('empty value', 'size');
+  const width = intHeader(message.headers, FRAME_HEADERS.width, 8192);
+  const height = intHeader(message.headers, FRAME_HEADERS.height, 8192);
+  const format = header(message.headers, FRAME_HEADERS.format)?.toLowerCase();
+  if (format !== undefined && !['rgb', 'jpeg', 'jpg', 'png'].includes(format)) throw new MalformedFrameError(`header format="${format.slice(0, 16)}" is not rgb, jpeg or png`, 'headers');
+  const tsText = header(message.headers, FRAME_HEADERS.ts);
+  const captureTs = tsText === undefined ? Number(message.timestamp) : Number(tsText);
+  if (!Number.isFinite(captureTs) || captureTs <= 0) throw new MalformedFrameError(`header ts="${String(tsText).slice(0, 32)}" is not epoch milliseconds`, 'headers');
+
+  const raw = format === 'rgb' || (format === undefined && width !== undefined && height !== undefined && value.length === width * height * 3);
+  let img: ReturnType<typeof sharp>;
+  if (raw) {
+    if (width === undefined || height === undefined) throw new MalformedFrameError('raw RGB needs width and height headers', 'headers');
+    if (value.length !== width * height * 3) throw new MalformedFrameError(`raw RGB of ${width}x${height} needs ${width * height * 3} bytes, got ${value.length}`, 'size');
+    if (resize === undefined || (resize.width === width && resize.height === height)) {
+      return { camera: id.data, captureTs, width, height, rgb: new Uint8Array(value.buffer, value.byteOffset, value.length) };
+    }
+    img = sharp(value, { raw: { width, height, channels: 3 } });
+  } else img = sharp(value, { failOn: 'error' });
+  try {
+    if (resize !== undefined) img = img.resize(resize.width, resize.height, { fit: 'fill' });
+    const { data, info } = await img.toColourspace('srgb').removeAlpha().raw().toBuffer({ resolveWithObject: true });
+    if (info.channels !== 3) throw new Error(`decoded to ${info.channels} channels`);
+    return { camera: id.data, captureTs, width: info.width, height: info.height, rgb: new Uint8Array(data.buffer, data.byteOffset, data.length) };
+  } catch (err) {
+    throw new MalformedFrameError(`not a decodable image: ${(err as Error).message}`, 'image');
+  }
+}
+
+export interface KafkaFramesOptions {
+  readonly kafka: Kafka;
+  readonly topic: string;
+  /** Workers sharing a group id split the topic's partitions (scale-out). */
+  readonly groupId: string;
+  readonly deadLetterTopic: string;
+  /** Resize every frame to this size (sharp), like the ffmpeg sources do. */
+  readonly resize?: { width: number; height: number };
+  readonly fromBeginning?: boolean;
+  readonly metrics?: Metrics;
+  readonly logger?: Logger;
+  /** Called once the consumer has joined its group and got partitions. */
+  readonly onReady?: () => void;
+}
+
+/**
+ * Frames from a Kafka topic (see FRAME_HEADERS for the message format), all cameras in one stream.
+ * Per camera, `seq` counts the frames this worker received. The consumer connects on subscribe and
+ * disconnects on unsubscribe; kafkajs reconnects by itself across broker restarts.
+ */
+export function kafkaFrames(opts: KafkaFramesOptions): Observable<Frame> {
+  return new Observable<Frame>((subscriber) => {
+    const log = opts.logger?.child({ component: 'kafka-frames', topic: opts.topic });
+    const consumer = opts.kafka.consumer({ groupId: opts.groupId, retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 300, maxRetryTime: 5000 } });
+    const dlq: Producer = opts.kafka.producer({ allowAutoTopicCreation: true, retry: { retries: 5 } });
+    const seqs = new Map<string, number>();
+    let closed = false;
+    let readySignalled = false;
+
+    consumer.on(consumer.events.GROUP_JOIN, () => {
+      if (!readySignalled) {
+        readySignalled = true;
+        opts.onReady?.();
+      }
+    });
+    consumer.on(consumer.events.CRASH, (e) => log?.warn({ err: e.payload.error, restart: e.payload.restart }, 'frames consumer crashed'));
+
+    const deadLetter = async (message: KafkaMessage, err: MalformedFrameError): Promise<void> => {
+      opts.metrics?.malformedFrames.inc({ reason: err.reason });
+      log?.warn({ reason: err.reason, error: err.message }, 'malformed frame message sent to the dead-letter topic');
+      try {
+        await dlq.send({
+          topic: opts.deadLetterTopic,
+          messages: [{ key: message.key, value: message.value, headers: { ...(message.headers ?? {}), [FRAME_HEADERS.error]: err.message } }],
+        });
+      } catch (e) {
+        log?.error({ err: e }, 'could not write to the dead-letter topic');
+      }
+    };
+
+    const run = async (): Promise<void> => {
+      await dlq.connect();
+      await consumer.connect();
+      await consumer.subscribe({ topic: opts.topic, fromBeginning: opts.fromBeginning ?? false });
+      await consumer.run({
+        eachMessage: async ({ message }) => {
+          if (closed) return;
+          let decoded: DecodedFrame;
+          try {
+            decoded = await decodeFrameMessage(message, opts.resize);
+          } catch (err) {
+            if (err instanceof MalformedFrameError) return deadLetter(message, err);
+            throw err;
+          }
+          const seq = seqs.get(decoded.camera) ?? 0;
+          seqs.set(decoded.camera, seq + 1);
+          opts.metrics?.framesIn.inc({ camera: decoded.camera, source: 'kafka' });
+          if (!closed) subscriber.next({ ...decoded, seq });
+        },
+      });
+      log?.info({ groupId: opts.groupId }, 'consuming frames');
+    };
+    run().catch((err: unknown) => {
+      if (!closed) subscriber.error(err);
+    });
+
+    return () => {
+      closed = true;
+      void consumer.disconnect().catch(() => undefined);
+      void dlq.disconnect().catch(() => undefined);
+    };
+  });
+}
