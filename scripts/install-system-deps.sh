@@ -1,0 +1,159 @@
+#!/usr/bin/env bash
+# Installs the real infrastructure the integration tests start on loopback:
+#   - ffmpeg/ffprobe (Debian)                 -> PATH
+#   - Apache Kafka jars (Maven Central)       -> $CACHE/kafka/<version>/libs
+#   - mediamtx RTSP server (Go module source) -> $CACHE/mediamtx/<version>/mediamtx
+# $CACHE is $ACTIONCLIP_CACHE or <repo>/.cache. Idempotent: each step is skipped when
+# its output is already complete, so a warm run takes about a second.
+#
+# Usage: scripts/install-system-deps.sh [--check]
+#   --check  print what is present and exit 1 if anything is missing; installs nothing.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+CACHE="${ACTIONCLIP_CACHE:-$ROOT/.cache}"
+# shellcheck source=infra-versions.env
+source "$ROOT/scripts/infra-versions.env"
+
+KAFKA_LIBS="$CACHE/kafka/$KAFKA_VERSION/libs"
+MEDIAMTX_BIN="$CACHE/mediamtx/$MEDIAMTX_VERSION/mediamtx"
+MAVEN_DEPENDENCY_PLUGIN="org.apache.maven.plugins:maven-dependency-plugin:3.8.1"
+
+BUILD_DIR=""
+# Removes the mediamtx build copy even when a step fails.
+trap '[ -z "$BUILD_DIR" ] || rm -rf "$BUILD_DIR"' EXIT
+
+log() { printf '[install-system-deps] %s\n' "$*"; }
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+
+apt_updated=0
+apt_install() {
+  if [ "$apt_updated" -eq 0 ]; then
+    log "apt-get update"
+    $SUDO apt-get update -q
+    apt_updated=1
+  fi
+  log "apt-get install $*"
+  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "$@"
+}
+
+# A marker written last means an interrupted download/build is redone instead of trusted.
+kafka_present() { [ -f "$KAFKA_LIBS/.complete" ]; }
+mediamtx_present() { [ -x "$MEDIAMTX_BIN" ]; }
+
+check() {
+  local missing=0
+  report() { # name, ok(0/1), detail
+    if [ "$2" -eq 0 ]; then printf '  %-10s ok       %s\n' "$1" "$3"; else printf '  %-10s MISSING  %s\n' "$1" "$3"; missing=1; fi
+  }
+  log "cache: $CACHE"
+  if command -v ffmpeg >/dev/null; then report ffmpeg 0 "$(command -v ffmpeg) ($(ffmpeg -version | head -n1 | cut -d' ' -f3))"; else report ffmpeg 1 "apt package ffmpeg"; fi
+  if command -v ffprobe >/dev/null; then report ffprobe 0 "$(command -v ffprobe)"; else report ffprobe 1 "apt package ffmpeg"; fi
+  if command -v java >/dev/null; then report java 0 "$(java -version 2>&1 | head -n1)"; else report java 1 "JDK 17+"; fi
+  if kafka_present; then report kafka 0 "$KAFKA_VERSION in $KAFKA_LIBS ($(find "$KAFKA_LIBS" -name '*.jar' | wc -l) jars)"; else report kafka 1 "$KAFKA_VERSION in $KAFKA_LIBS"; fi
+  if mediamtx_present; then report mediamtx 0 "$MEDIAMTX_VERSION at $MEDIAMTX_BIN"; else report mediamtx 1 "$MEDIAMTX_VERSION at $MEDIAMTX_BIN"; fi
+  return "$missing"
+}
+
+install_ffmpeg() {
+  if command -v ffmpeg >/dev/null && command -v ffprobe >/dev/null; then
+    log "ffmpeg present: $(command -v ffmpeg)"
+    return
+  fi
+  apt_install ffmpeg
+}
+
+install_java_maven() {
+  # Our machines ship JDK 17 + Maven; this only covers a bare Debian box.
+  local pkgs=()
+  command -v java >/dev/null || pkgs+=(openjdk-17-jre-headless)
+  command -v mvn >/dev/null || pkgs+=(maven)
+  if [ "${#pkgs[@]}" -gt 0 ]; then apt_install "${pkgs[@]}"; fi
+}
+
+install_kafka() {
+  if kafka_present; then
+    log "kafka $KAFKA_VERSION present: $KAFKA_LIBS"
+    return
+  fi
+  install_java_maven
+  log "fetching kafka $KAFKA_VERSION jars from Maven Central -> $KAFKA_LIBS"
+  local staging="$KAFKA_LIBS.partial.$$"
+  rm -rf "$staging"
+  mkdir -p "$staging"
+  mvn -q -B -Dstyle.color=never -f "$ROOT/scripts/kafka/pom.xml" \
+    "$MAVEN_DEPENDENCY_PLUGIN:copy-dependencies" \
+    -Dkafka.version="$KAFKA_VERSION" \
+    -DincludeScope=runtime \
+    -DoutputDirectory="$staging"
+  if ! ls "$staging"/kafka_2.13-"$KAFKA_VERSION".jar >/dev/null 2>&1; then
+    log "error: kafka_2.13-$KAFKA_VERSION.jar was not fetched"
+    exit 1
+  fi
+  rm -rf "$KAFKA_LIBS"
+  mv "$staging" "$KAFKA_LIBS"
+  touch "$KAFKA_LIBS/.complete"
+  log "kafka: $(find "$KAFKA_LIBS" -name '*.jar' | wc -l) jars"
+}
+
+install_mediamtx() {
+  if mediamtx_present; then
+    log "mediamtx $MEDIAMTX_VERSION present: $MEDIAMTX_BIN"
+    return
+  fi
+  if ! command -v go >/dev/null; then
+    log "error: go is required to build mediamtx (our machines have it in /usr/local/go/bin)"
+    exit 1
+  fi
+  log "building mediamtx $MEDIAMTX_VERSION from its Go module -> $MEDIAMTX_BIN"
+  # Plain `go install ...@version` fails twice over: the proxy here refuses the module's
+  # version list (needed for the deprecation check), and the module embeds files that
+  # upstream makes with `go generate` (hls.min.js, VERSION) which are not in the zip.
+  # So: download the exact version, copy it, stub those two files, go build.
+  local src
+  src="$(go mod download -json "github.com/bluenviron/mediamtx@$MEDIAMTX_VERSION" |
+    sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')"
+  if [ -z "$src" ] || [ ! -f "$src/main.go" ]; then
+    log "error: could not download github.com/bluenviron/mediamtx@$MEDIAMTX_VERSION"
+    exit 1
+  fi
+  local work
+  work="$(mktemp -d)"
+  BUILD_DIR="$work"
+  cp -r "$src/." "$work/"
+  chmod -R u+w "$work"
+  # The HLS server is disabled in the tests' config; an empty player script is enough.
+  printf '/* hls.js not bundled: HLS is disabled in the test configuration */\n' \
+    >"$work/internal/servers/hls/hls.min.js"
+  printf '%s\n' "$MEDIAMTX_VERSION" >"$work/internal/core/VERSION"
+  mkdir -p "$(dirname "$MEDIAMTX_BIN")"
+  (cd "$work" && CGO_ENABLED=0 go build -trimpath -o "$MEDIAMTX_BIN.partial" .)
+  mv "$MEDIAMTX_BIN.partial" "$MEDIAMTX_BIN"
+  rm -rf "$work"
+  log "mediamtx: $("$MEDIAMTX_BIN" --version 2>/dev/null || echo built)"
+}
+
+case "${1:-}" in
+  --check)
+    check
+    exit $?
+    ;;
+  "" | --install) ;;
+  -h | --help)
+    sed -n '2,10p' "$0"
+    exit 0
+    ;;
+  *)
+    echo "unknown argument: $1 (use --check)" >&2
+    exit 2
+    ;;
+esac
+
+start=$SECONDS
+install_ffmpeg
+install_kafka
+install_mediamtx
+log "done in $((SECONDS - start))s"
+check
