@@ -1,0 +1,238 @@
+// A real single-node Kafka (KRaft: broker + controller in one JVM) on 127.0.0.1, run from
+// the jars scripts/install-system-deps.sh put in the cache. Started and stopped by PID.
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Kafka, logLevel } from 'kafkajs';
+import {
+  INSTALL_HINT,
+  cacheDir,
+  freePort,
+  infraVersions,
+  spawnManaged,
+  tailFile,
+  waitUntil,
+  type ManagedProcess,
+} from './processes.js';
+
+export interface KafkaBroker {
+  /** Bootstrap address for clients, '127.0.0.1:PORT'. */
+  readonly brokers: string;
+  /** PID of the current JVM; changes after restart(). */
+  readonly pid: number;
+  /** Temporary directory holding server.properties, data and logs. */
+  readonly dir: string;
+  /** stdout/stderr of the broker (appended across restarts). */
+  readonly logFile: string;
+  /** Stop by PID, then start again on the same ports and data directory; resolves when ready. */
+  restart(): Promise<void>;
+  /**
+   * SIGTERM by PID, SIGKILL if it does not exit within the grace period, then remove `dir`
+   * (kept when ACTIONCLIP_KEEP_TEST_DIRS=1, to read the log after a run).
+   */
+  stop(): Promise<void>;
+}
+
+export interface KafkaOptions {
+  /** How long to wait for the broker to answer listTopics (default 120 s: JVM start on 2 cores). */
+  readyTimeoutMs?: number;
+  /** How long a SIGTERM'd broker may take to shut down before SIGKILL (default 15 s). */
+  stopGraceMs?: number;
+  /** JVM max heap in MiB (default 512). */
+  heapMb?: number;
+  /** Extra server.properties entries, e.g. { 'num.partitions': '3' }. */
+  properties?: Record<string, string>;
+}
+
+/** Where the installer put the Kafka jars; throws with the install hint when absent. */
+export function kafkaLibsDir(): string {
+  const { kafka } = infraVersions();
+  const libs = join(cacheDir(), 'kafka', kafka, 'libs');
+  if (!existsSync(join(libs, '.complete'))) {
+    throw new Error(`Kafka ${kafka} jars not found in ${libs}: ${INSTALL_HINT}`);
+  }
+  return libs;
+}
+
+function javaBinary(): string {
+  const home = process.env.JAVA_HOME;
+  if (home && existsSync(join(home, 'bin', 'java'))) return join(home, 'bin', 'java');
+  return 'java';
+}
+
+// KRaft cluster ids are 16 random bytes in URL-safe base64 without padding.
+function newClusterId(): string {
+  return randomBytes(16).toString('base64url');
+}
+
+function serverProperties(p: {
+  brokerPort: number;
+  controllerPort: number;
+  dataDir: string;
+  extra: Record<string, string>;
+}): string {
+  const props: Record<string, string> = {
+    'process.roles': 'broker,controller',
+    'node.id': '1',
+    'controller.quorum.voters': `1@127.0.0.1:${p.controllerPort}`,
+    listeners: `PLAINTEXT://127.0.0.1:${p.brokerPort},CONTROLLER://127.0.0.1:${p.controllerPort}`,
+    'advertised.listeners': `PLAINTEXT://127.0.0.1:${p.brokerPort}`,
+    'controller.listener.names': 'CONTROLLER',
+    'inter.broker.listener.name': 'PLAINTEXT',
+    'listener.security.protocol.map': 'PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT',
+    'log.dirs': p.dataDir,
+    'num.partitions': '1',
+    'auto.create.topics.enable': 'true',
+    // Single node: every internal topic must fit on one replica.
+    'offsets.topic.replication.factor': '1',
+    // The default 50 partitions for __consumer_offsets make the first group join slow.
+    'offsets.topic.num.partitions': '1',
+    'transaction.state.log.replication.factor': '1',
+    'transaction.state.log.min.isr': '1',
+    'transaction.state.log.num.partitions': '1',
+    'share.coordinator.state.topic.replication.factor': '1',
+    'share.coordinator.state.topic.min.isr': '1',
+    // Tests start one consumer at a time; don't wait 3 s for more members.
+    'group.initial.rebalance.delay.ms': '0',
+    ...p.extra,
+  };
+  return Object.entries(props)
+    .map(([k, v]) => `${k}=${v}`)
+    .join('\n')
+    .concat('\n');
+}
+
+// Console appender only: the process's stdout/stderr already go to the log file.
+const LOG4J2_XML = `<?xml version="1.0" encoding="UTF-8"?>
+<Configuration status="warn">
+  <Appenders>
+    <Console name="stdout" target="SYSTEM_OUT">
+      <PatternLayout pattern="[%d] %p %m (%c)%n"/>
+    </Console>
+  </Appenders>
+  <Loggers>
+    <Logger name="org.apache.kafka.clients" level="warn"/>
+    <Logger name="kafka.request.logger" level="warn"/>
+    <Root level="info"><AppenderRef ref="stdout"/></Root>
+  </Loggers>
+</Configuration>
+`;
+
+/**
+ * True once the broker answers metadata (listTopics) and its group coordinator is loaded
+ * (describeGroups creates __consumer_offsets), so the tests' first consumer joins cleanly.
+ */
+async function brokerAnswers(brokers: string): Promise<boolean> {
+  const kafka = new Kafka({
+    clientId: 'test-readiness',
+    brokers: [brokers],
+    logLevel: logLevel.NOTHING,
+    connectionTimeout: 1000,
+    requestTimeout: 3000,
+    retry: { retries: 0 },
+  });
+  const admin = kafka.admin();
+  try {
+    await admin.connect();
+    await admin.listTopics();
+    await admin.describeGroups(['actionclip-readiness']);
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await admin.disconnect().catch(() => undefined);
+  }
+}
+
+export async function startKafka(opts: KafkaOptions = {}): Promise<KafkaBroker> {
+  const libs = kafkaLibsDir();
+  const readyTimeoutMs = opts.readyTimeoutMs ?? 120_000;
+  const stopGraceMs = opts.stopGraceMs ?? 15_000;
+  const dir = await mkdtemp(join(tmpdir(), 'actionclip-kafka-'));
+  const dataDir = join(dir, 'data');
+  await mkdir(dataDir);
+  const logFile = join(dir, 'kafka.log');
+  const propsFile = join(dir, 'server.properties');
+  const log4jFile = join(dir, 'log4j2.xml');
+  const brokerPort = await freePort();
+  let controllerPort = await freePort();
+  while (controllerPort === brokerPort) controllerPort = await freePort();
+  await writeFile(
+    propsFile,
+    serverProperties({ brokerPort, controllerPort, dataDir, extra: opts.properties ?? {} }),
+  );
+  await writeFile(log4jFile, LOG4J2_XML);
+
+  const java = javaBinary();
+  const jvmArgs = [
+    `-Xmx${opts.heapMb ?? 512}m`,
+    '-Xms128m',
+    // One GC thread and C1 only: faster start and less CPU on a 2-core machine.
+    '-XX:+UseSerialGC',
+    '-XX:TieredStopAtLevel=1',
+    '-Djava.awt.headless=true',
+    `-Dlog4j2.configurationFile=${log4jFile}`,
+    `-Dkafka.logs.dir=${dir}`,
+    // Java expands the trailing '*' itself; no shell is involved.
+    '-cp',
+    join(libs, '*'),
+  ];
+
+  // Format the KRaft metadata log once; restarts reuse it like a real node would.
+  const format = await spawnManaged(
+    java,
+    [...jvmArgs, 'kafka.tools.StorageTool', 'format', '-t', newClusterId(), '-c', propsFile],
+    { logFile },
+  );
+  const formatted = await format.exited;
+  if (formatted.code !== 0) {
+    throw new Error(
+      `kafka-storage format failed (code ${formatted.code}, signal ${formatted.signal})\n` +
+        `log: ${logFile}\n${tailFile(logFile)}`,
+    );
+  }
+
+  const brokers = `127.0.0.1:${brokerPort}`;
+  let proc: ManagedProcess | undefined;
+
+  const launch = async (): Promise<void> => {
+    proc = await spawnManaged(java, [...jvmArgs, 'kafka.Kafka', propsFile], { logFile });
+    try {
+      await waitUntil(`Kafka broker on ${brokers}`, () => brokerAnswers(brokers), {
+        timeoutMs: readyTimeoutMs,
+        intervalMs: 500,
+        proc,
+        logFile,
+      });
+    } catch (err) {
+      await proc.stop(stopGraceMs);
+      throw err;
+    }
+  };
+  const kill = async (): Promise<void> => {
+    if (proc) await proc.stop(stopGraceMs);
+  };
+
+  await launch();
+  return {
+    brokers,
+    get pid(): number {
+      if (!proc) throw new Error('Kafka broker not started');
+      return proc.pid;
+    },
+    dir,
+    logFile,
+    async stop(): Promise<void> {
+      await kill();
+      if (process.env.ACTIONCLIP_KEEP_TEST_DIRS !== '1') {
+        await rm(dir, { recursive: true, force: true });
+      }
+    },
+    async restart(): Promise<void> {
+      await kill();
+      await launch();
+    },
+  };
+}
