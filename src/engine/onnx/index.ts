@@ -7,7 +7,7 @@ import { ConfigError, WeightsError } from '../../errors.js';
 import { type ClipConfig, clipConfigFromWeights } from '../../model/clip-config.js';
 import type { HeadName } from '../../model/heads.js';
 import type { TensorMap } from '../../model/weights/tensor-map.js';
-import type { Engine, EngineInfo } from '../engine.js';
+import type { Engine, EngineInfo, EngineOptions } from '../engine.js';
 import { cachedGraph, defaultCacheDir, graphKey } from './cache.js';
 import { buildImageGraph, buildTextGraph, type GraphOptions } from './clip-graphs.js';
 import { buildFusionGraph, detectHead, framesFromFusion } from './fusion-graphs.js';
@@ -21,7 +21,7 @@ export { buildFusionGraph, detectHead } from './fusion-graphs.js';
 export { providerAvailability, type OnnxLogger, type ProviderName, type ProviderRequest } from './session.js';
 export type { BlockImpl } from './layers.js';
 
-/** What `loadWeights` returns (only these fields are read). */
+/** What `loadWeights` returns (EngineWeights; only these fields are read). */
 export interface LoadedWeightsLike {
   /** CLIP state dict, OpenAI key names, float32. */
   readonly clip: TensorMap;
@@ -31,11 +31,11 @@ export interface LoadedWeightsLike {
   readonly frames?: number | null;
 }
 
-export interface OnnxEngineOptions {
-  /** Temporal head; default: the weights' head, else detected from the fusion keys (none: meanP). */
-  head?: HeadName;
-  /** Frames per video T; default: the weights' T (Transf_cls fixes it), else 8. */
-  frames?: number;
+/**
+ * `head`: default the weights' head, else detected from the fusion keys (none: meanP).
+ * `frames`: default the weights' T (Transf_cls fixes it), else 8. `joint`/`shift` are not built here.
+ */
+export interface OnnxEngineOptions extends EngineOptions {
   /** Execution provider; 'auto' takes TensorRT > CUDA > CPU, whichever the installed onnxruntime-node provides. Default 'cpu'. */
   provider?: ProviderRequest;
   deviceId?: number;
@@ -72,6 +72,9 @@ interface Part {
 
 export async function createOnnxEngine(weights: LoadedWeightsLike, opts: OnnxEngineOptions = {}): Promise<Engine> {
   const logger = opts.logger ?? consoleLogger;
+  if (opts.joint === true || opts.shift === true || weights.clip.has('visual.time_embedding')) {
+    throw new ConfigError('the onnx engine builds the plain ViT image encoder; Joint and Shift models need the tfjs engine');
+  }
   const cfg: ClipConfig = clipConfigFromWeights(weights.clip);
   const clip = new WeightSource(weights.clip, '<clip weights>');
   const fusionMap = weights.fusion === null ? null : stripModule(weights.fusion);
