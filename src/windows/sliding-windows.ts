@@ -128,9 +128,10 @@ function toWindow(frames: readonly Sequenced[], embeddings: Float32Array): Windo
  * `start`/`end` are the capture times of the window's first and last frame.
  */
 export function slidingWindows(options: SlidingWindowOptions): OperatorFunction<FrameEmbedding, Window> {
+  const groups = slidingGroups<FrameEmbedding>(options); // validates now, not at subscribe
   return (source) =>
     source.pipe(
-      slidingGroups<FrameEmbedding>(options),
+      groups,
       map((group) => {
         const dim = group[0].embedding.length;
         const embeddings = new Float32Array(group.length * dim);
@@ -160,9 +161,10 @@ export function windowsWithoutCache(engine: Engine, options: WindowsWithoutCache
   const size = options.imageSize ?? engine.info.clip.imageResolution;
   const preprocess = options.preprocess ?? ((f: Frame, s: number) => preprocessFrame(f.rgb, f.width, f.height, s));
   const per = 3 * size * size;
+  const groups = slidingGroups<Frame>(options);
   return (source) =>
     source.pipe(
-      slidingGroups<Frame>(options),
+      groups,
       concatMap(async (group) => {
         const pixels = new Float32Array(group.length * per);
         group.forEach((f, i) => pixels.set(preprocess(f, size), i * per));
