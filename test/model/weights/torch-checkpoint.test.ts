@@ -41,7 +41,7 @@ describe('torch.save reader (synthetic checkpoints)', () => {
     [
       'optimizer_state_dict',
       new Map<string, unknown>([
-        ['state', new Map([[0, new Map([['step', 3], ['exp_avg', new TensorSpec('0', 'FloatStorage', 12, 0, [12], [1])]])]])],
+        ['state', new Map([[0, new Map<string, unknown>([['step', 3], ['exp_avg', new TensorSpec('0', 'FloatStorage', 12, 0, [12], [1])]])]])],
         ['param_groups', [new Map<string, unknown>([['lr', 5e-6], ['betas', new Tuple([0.9, 0.98])], ['params', [0, 1, 2, 3, 4]], ['amsgrad', false], ['foreach', null], ['big', 2n ** 40n], ['neg', -123456], ['ids4', new Tuple([1, 2, 3, 4])]])]],
       ]) as never,
     ],
