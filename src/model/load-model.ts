@@ -1,5 +1,6 @@
 import { ConfigError } from '../errors.js';
 import type { Engine, EngineOptions, EngineWeights } from '../engine/engine.js';
+import { createRequire } from 'node:module';
 import { cudaGpuVisible } from '../engine/tfjs/backend.js';
 import { ActionClipModel } from './action-clip-model.js';
 import { parseHeadName, type HeadName } from './heads.js';
@@ -28,6 +29,19 @@ export interface LoadModelOptions {
 
 export const ENGINE_ENV = 'ACTIONCLIP_ENGINE';
 
+const require = createRequire(import.meta.url);
+
+/** tfjs-node-gpu is installed (its optional install succeeded) and a CUDA GPU is visible. */
+function tfjsGpuUsable(): boolean {
+  if (!cudaGpuVisible()) return false;
+  try {
+    require.resolve('@tensorflow/tfjs-node-gpu');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** Loads weights and builds the model on the chosen engine. */
 export async function loadModel(opts: LoadModelOptions): Promise<ActionClipModel> {
   let head: HeadName | undefined;
@@ -45,7 +59,7 @@ async function createEngine(weights: EngineWeights, engineOpts: EngineOptions, o
   if (!['tfjs', 'onnx', 'auto'].includes(requested)) throw new ConfigError(`unknown engine "${requested}"; use tfjs, onnx or auto`);
   // Joint and Shift change the image encoder's graph; only the tfjs engine implements them.
   const needsTfjs = engineOpts.joint === true || engineOpts.shift === true || weights.clip.has('visual.time_embedding');
-  const useTfjs = requested === 'tfjs' || (requested === 'auto' && (needsTfjs || cudaGpuVisible() || opts.backend !== undefined));
+  const useTfjs = requested === 'tfjs' || (requested === 'auto' && (needsTfjs || tfjsGpuUsable() || opts.backend !== undefined));
   if (useTfjs) {
     const { createTfjsEngine } = await import('../engine/tfjs/tfjs-engine.js');
     return createTfjsEngine(weights, { ...engineOpts, backend: opts.backend });
