@@ -74,15 +74,39 @@ async function encodeVocabulary(engine: Engine, labels: readonly string[], templ
     if (emb.length !== chunk.length * dim) throw new ActionClipError(`engine.encodeText returned ${emb.length} values for ${chunk.length} prompts of dimension ${dim}`);
     out.set(emb, start * dim);
   }
-  for (let r = 0; r < prompts.length; r++) {
-    let ss = 0;
-    for (let d = 0; d < dim; d++) ss += out[r * dim + d] ** 2;
-    const norm = Math.sqrt(ss);
-    // A zero or non-finite row would score NaN for every window; refuse the version instead.
-    if (!(norm > 0 && Number.isFinite(norm))) throw new ActionClipError(`text embedding of prompt ${JSON.stringify(prompts[r])} has norm ${norm}`);
-    for (let d = 0; d < dim; d++) out[r * dim + d] /= norm;
-  }
+  normalizeRows(out, dim, (r) => JSON.stringify(prompts[r]));
   return out;
+}
+
+/** L2-normalises each `dim`-row in place; a zero or non-finite row is refused (it would score NaN for every window). */
+function normalizeRows(data: Float32Array, dim: number, name: (row: number) => string): void {
+  for (let r = 0; r < data.length / dim; r++) {
+    let ss = 0;
+    for (let d = 0; d < dim; d++) ss += data[r * dim + d] ** 2;
+    const norm = Math.sqrt(ss);
+    if (!(norm > 0 && Number.isFinite(norm))) throw new ActionClipError(`text embedding of prompt ${name(r)} has norm ${norm}`);
+    for (let d = 0; d < dim; d++) data[r * dim + d] /= norm;
+  }
+}
+
+/**
+ * A Vocabulary from text embeddings computed elsewhere (another process, a cache, a fixture):
+ * validates the names, copies and L2-normalises `[M*L, D]` template-major rows.
+ */
+export function vocabularyFromEmbeddings(args: {
+  readonly version: number;
+  readonly labels: readonly string[];
+  readonly templates?: readonly string[];
+  readonly textEmbeddings: Float32Array;
+  readonly createdAt?: number;
+}): Vocabulary {
+  const { labels, templates } = validateVocabulary({ labels: [...args.labels], templates: args.templates === undefined ? undefined : [...args.templates] });
+  const rows = labels.length * templates.length;
+  const dim = args.textEmbeddings.length / rows;
+  if (!Number.isInteger(dim) || dim < 1) throw new ConfigError(`${args.textEmbeddings.length} text embedding values do not fit ${templates.length} templates x ${labels.length} labels`);
+  const textEmbeddings = Float32Array.from(args.textEmbeddings);
+  normalizeRows(textEmbeddings, dim, (r) => `${r} (template ${Math.floor(r / labels.length)}, label ${JSON.stringify(labels[r % labels.length])})`);
+  return Object.freeze({ version: args.version, labels: Object.freeze(labels), templates: Object.freeze(templates), textEmbeddings, dim, createdAt: args.createdAt ?? Date.now() });
 }
 
 /**

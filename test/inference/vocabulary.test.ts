@@ -1,0 +1,127 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError } from '../../src/errors.js';
+import { MAX_LABELS, validateVocabulary, VocabularyStore, vocabularyFromEmbeddings } from '../../src/inference/vocabulary.js';
+import { ACTIONCLIP_TEMPLATES, expandPrompts } from '../../src/model/prompts.js';
+import { tokenize } from '../../src/model/tokenizer.js';
+import type { Vocabulary } from '../../src/types.js';
+import { DeterministicEngine } from '../support/deterministic-engine.js';
+
+function rowNorms(v: Vocabulary): number[] {
+  const out: number[] = [];
+  for (let r = 0; r < v.textEmbeddings.length / v.dim; r++) {
+    let ss = 0;
+    for (let d = 0; d < v.dim; d++) ss += v.textEmbeddings[r * v.dim + d] ** 2;
+    out.push(Math.sqrt(ss));
+  }
+  return out;
+}
+
+describe('validateVocabulary', () => {
+  it('trims labels and defaults to the ActionCLIP templates', () => {
+    expect(validateVocabulary({ labels: [' running ', 'jumping'] })).toEqual({ labels: ['running', 'jumping'], templates: [...ACTIONCLIP_TEMPLATES] });
+  });
+
+  it.each([
+    [{ labels: [] }, /at least one label/],
+    [{ labels: ['a', '  '] }, /labels\.1: label is empty/],
+    [{ labels: ['run', ' run'] }, /labels\.1: duplicate label "run"/],
+    [{ labels: ['run'], templates: ['a video of'] }, /templates\.0: .*placeholder/],
+    [{ labels: ['run'], templates: [] }, /at least one template/],
+    [{ labels: Array.from({ length: MAX_LABELS + 1 }, (_, i) => `l${i}`) }, /at most 1000 labels/],
+    [{ labels: 'run' }, /labels/],
+  ])('rejects %j', (input, message) => {
+    expect(() => validateVocabulary(input)).toThrow(ConfigError);
+    expect(() => validateVocabulary(input)).toThrow(message);
+  });
+});
+
+describe('VocabularyStore', () => {
+  it('encodes every prompt once per version (template-major), rows L2-normalised', async () => {
+    const engine = new DeterministicEngine({ dim: 4 });
+    const store = await VocabularyStore.create(engine, { labels: ['run', 'jump'], templates: ['a {}', '{} now', 'the {}'] }, { now: () => 42 });
+    const v = store.current;
+    expect(v).toMatchObject({ version: 1, labels: ['run', 'jump'], templates: ['a {}', '{} now', 'the {}'], dim: 4, createdAt: 42 });
+    expect(engine.callsOf('encodeText').map((c) => c.n)).toEqual([6]);
+    for (const n of rowNorms(v)) expect(n).toBeCloseTo(1, 6);
+    // Row i is the embedding of prompt i of expandPrompts (template-major).
+    const prompts = expandPrompts(['run', 'jump'], ['a {}', '{} now', 'the {}']);
+    expect(prompts[1]).toBe('a jump');
+    const single = await new DeterministicEngine({ dim: 4 }).encodeText(tokenize([prompts[1]]), 1);
+    const norm = Math.hypot(...single);
+    expect(Array.from(v.textEmbeddings.subarray(4, 8)).map((x) => x.toFixed(5))).toEqual(Array.from(single, (x) => (x / norm).toFixed(5)));
+  });
+
+  it('encodes big vocabularies in chunks of textBatch prompts', async () => {
+    const engine = new DeterministicEngine({ dim: 4 });
+    await VocabularyStore.create(engine, { labels: ['a', 'b', 'c'] }, { textBatch: 20 });
+    expect(engine.callsOf('encodeText').map((c) => c.n)).toEqual([20, 20, 8]);
+  });
+
+  it('swaps atomically: version +1 per update, vocabulary$ replays the current one', async () => {
+    const engine = new DeterministicEngine({ dim: 4 });
+    const store = await VocabularyStore.create(engine, { labels: ['run'] });
+    const seen: number[] = [];
+    const sub = store.vocabulary$.subscribe((v) => seen.push(v.version));
+    const v2 = await store.update({ labels: ['run', 'jump'] });
+    expect(v2.version).toBe(2);
+    expect(v2.templates).toEqual(ACTIONCLIP_TEMPLATES);
+    const v3 = await store.update({ labels: ['swim'], templates: ['{}'] });
+    // Templates omitted keep the current ones.
+    const v4 = await store.update({ labels: ['dive'] });
+    expect(v4.templates).toEqual(['{}']);
+    expect(seen).toEqual([1, 2, 3, 4]);
+    expect(v3.textEmbeddings).toHaveLength(4);
+    sub.unsubscribe();
+  });
+
+  it('keeps the previous version when an update fails validation or encoding', async () => {
+    const engine = new DeterministicEngine({ dim: 4 });
+    const store = await VocabularyStore.create(engine, { labels: ['run'] });
+    const before = store.current;
+    const seen: number[] = [];
+    store.vocabulary$.subscribe((v) => seen.push(v.version));
+
+    await expect(store.update({ labels: ['a', 'a'] })).rejects.toThrow(ConfigError);
+    expect(engine.callsOf('encodeText')).toHaveLength(1); // nothing encoded for an invalid request
+
+    engine.failNext = new Error('engine lost');
+    await expect(store.update({ labels: ['jump'] })).rejects.toThrow('engine lost');
+    expect(store.current).toBe(before);
+
+    const next = await store.update({ labels: ['jump'] });
+    expect(next.version).toBe(2); // failures consume no version
+    expect(seen).toEqual([1, 2]);
+  });
+
+  it('serialises concurrent updates in call order', async () => {
+    const engine = new DeterministicEngine({ dim: 4 });
+    const store = await VocabularyStore.create(engine, { labels: ['a'] });
+    const results = await Promise.allSettled([
+      store.update({ labels: ['b'] }),
+      store.update({ labels: ['c', 'c'] }),
+      store.update({ labels: ['d'] }),
+    ]);
+    expect(engine.maxInFlight).toBe(1);
+    expect(results.map((r) => (r.status === 'fulfilled' ? `${r.value.version}:${r.value.labels.join()}` : 'rejected'))).toEqual(['2:b', 'rejected', '3:d']);
+    expect(store.current.labels).toEqual(['d']);
+  });
+
+  it('rejects the first vocabulary when it is invalid, and updates after dispose', async () => {
+    const engine = new DeterministicEngine({ dim: 4 });
+    await expect(VocabularyStore.create(engine, { labels: [] })).rejects.toThrow(ConfigError);
+    const store = await VocabularyStore.create(engine, { labels: ['a'] });
+    let completed = false;
+    store.vocabulary$.subscribe({ complete: () => (completed = true) });
+    store.dispose();
+    expect(completed).toBe(true);
+    await expect(store.update({ labels: ['b'] })).rejects.toThrow(/disposed/);
+  });
+
+  it('vocabularyFromEmbeddings validates, copies and normalises', () => {
+    const raw = new Float32Array([3, 4, 0, 2]);
+    const v = vocabularyFromEmbeddings({ version: 7, labels: ['x', 'y'], templates: ['{}'], textEmbeddings: raw, createdAt: 1 });
+    expect(Array.from(v.textEmbeddings)).toEqual([0.6, 0.8, 0, 1].map((x) => Math.fround(x)));
+    expect(raw[0]).toBe(3);
+    expect(() => vocabularyFromEmbeddings({ version: 1, labels: ['x', 'y'], templates: ['{}'], textEmbeddings: new Float32Array(3) })).toThrow(ConfigError);
+  });
+});
