@@ -2,7 +2,7 @@ import type { Config } from './schema.js';
 
 /** Everything but the weights has a default; the loader deep-merges defaults < YAML < flags. */
 export const DEFAULTS: Omit<Config, 'weights'> = {
-  engine: 'tfjs',
+  engine: 'auto',
   cameras: [],
   window: 8,
   stride: 4,

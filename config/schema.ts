@@ -100,7 +100,8 @@ export const ConfigSchema = z
     weights: z.string().min(1, 'weights: a CLIP weights file is required'),
     fusion: z.string().min(1).optional(),
     head: z.string().min(1).optional(),
-    engine: z.enum(['tfjs', 'onnx']),
+    /** auto = tfjs when a GPU is visible, else ONNX Runtime (see loadModel). */
+    engine: z.enum(['tfjs', 'onnx', 'auto']),
     backend: z.string().min(1).optional(),
     cameras: z.array(CameraSchema),
     /** Inline labels; or `vocabulary`: a file path or a preset name from config/vocabularies. */

@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { registerClassify } from './commands/classify.js';
+import { registerRun } from './commands/run.js';
 
 /** Argument parsing only: each subcommand builds a config and hands it to the library or a pipeline. */
 const program = new Command()
@@ -8,6 +9,7 @@ const program = new Command()
   .showHelpAfterError();
 
 registerClassify(program);
+registerRun(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   console.error(`actionclip-stream: ${err instanceof Error ? err.message : String(err)}`);
