@@ -85,6 +85,18 @@ describe('real Kafka broker (KRaft, loopback)', () => {
     expect(await consume(kafka, 'frames-a', 2)).toEqual(['hello', 'after-restart']);
   });
 
+  it('recovers from being killed (SIGKILL) and restarted', async () => {
+    const before = broker.pid;
+    await broker.restart({ signal: 'SIGKILL' });
+    expect(isAlive(before)).toBe(false);
+
+    const producer = kafka.producer({ allowAutoTopicCreation: true, createPartitioner: Partitioners.DefaultPartitioner });
+    await producer.connect();
+    await producer.send({ topic: 'frames-a', messages: [{ key: 'cam-1', value: 'after-crash' }] });
+    await producer.disconnect();
+    expect(await consume(kafka, 'frames-a', 3)).toEqual(['hello', 'after-restart', 'after-crash']);
+  });
+
   it('stops by PID', async () => {
     const pid = broker.pid;
     await broker.stop();

@@ -15,7 +15,10 @@ import {
   tailFile,
   waitUntil,
   type ManagedProcess,
+  type RestartOptions,
 } from './processes.js';
+
+export type { RestartOptions } from './processes.js';
 
 export interface KafkaBroker {
   /** Bootstrap address for clients, '127.0.0.1:PORT'. */
@@ -27,7 +30,7 @@ export interface KafkaBroker {
   /** stdout/stderr of the broker (appended across restarts). */
   readonly logFile: string;
   /** Stop by PID, then start again on the same ports and data directory; resolves when ready. */
-  restart(): Promise<void>;
+  restart(opts?: RestartOptions): Promise<void>;
   /**
    * SIGTERM by PID, SIGKILL if it does not exit within the grace period, then remove `dir`
    * (kept when ACTIONCLIP_KEEP_TEST_DIRS=1, to read the log after a run).
@@ -211,8 +214,8 @@ export async function startKafka(opts: KafkaOptions = {}): Promise<KafkaBroker> 
       throw err;
     }
   };
-  const kill = async (): Promise<void> => {
-    if (proc) await proc.stop(stopGraceMs);
+  const kill = async (signal?: NodeJS.Signals): Promise<void> => {
+    if (proc) await proc.stop(stopGraceMs, signal);
   };
 
   await launch();
@@ -230,8 +233,8 @@ export async function startKafka(opts: KafkaOptions = {}): Promise<KafkaBroker> 
         await rm(dir, { recursive: true, force: true });
       }
     },
-    async restart(): Promise<void> {
-      await kill();
+    async restart(restartOpts: RestartOptions = {}): Promise<void> {
+      await kill(restartOpts.signal);
       await launch();
     },
   };

@@ -111,8 +111,16 @@ export interface ManagedProcess {
   /** Resolves when the process has exited (and has been reaped). */
   readonly exited: Promise<ExitInfo>;
   isRunning(): boolean;
-  /** SIGTERM by PID, then SIGKILL if it is still alive after `graceMs`. */
-  stop(graceMs?: number): Promise<ExitInfo>;
+  /**
+   * Sends `signal` (default SIGTERM) by PID, then SIGKILL if it is still alive after
+   * `graceMs`. Pass 'SIGKILL' to simulate a crash.
+   */
+  stop(graceMs?: number, signal?: NodeJS.Signals): Promise<ExitInfo>;
+}
+
+export interface RestartOptions {
+  /** Signal that ends the old process: SIGTERM (default, clean shutdown) or SIGKILL (crash). */
+  signal?: NodeJS.Signals;
 }
 
 export interface SpawnOptions {
@@ -157,10 +165,10 @@ export async function spawnManaged(
   void exited.then(() => livePids.delete(pid));
 
   const isRunning = (): boolean => child.exitCode === null && child.signalCode === null;
-  const stop = async (graceMs = 10_000): Promise<ExitInfo> => {
+  const stop = async (graceMs = 10_000, signal: NodeJS.Signals = 'SIGTERM'): Promise<ExitInfo> => {
     if (!isRunning()) return exited;
     try {
-      process.kill(pid, 'SIGTERM');
+      process.kill(pid, signal);
     } catch {
       return exited;
     }
