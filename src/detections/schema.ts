@@ -74,7 +74,13 @@ export type EventMessage = StartMessage | UpdateMessage | EndMessage;
 export type Unstamped<M extends DetectionMessage> = M extends DetectionMessage ? Omit<M, 'latencyMs'> : never;
 export type Detection = Unstamped<DetectionMessage>;
 
-/** Sets `latencyMs` at publish time `now` (epoch ms). */
+/**
+ * Sets `latencyMs` at publish time `now` (epoch ms): now - windowEnd (capture time of the window's
+ * last frame), or now - state.since for camera messages. Pass the message type
+ * (`stampLatency<WindowMessage>(...)`) to keep it precise.
+ */
+export function stampLatency(message: Detection, now: number): DetectionMessage;
+export function stampLatency<M extends DetectionMessage>(message: Unstamped<M>, now: number): M;
 export function stampLatency<M extends DetectionMessage>(message: Unstamped<M>, now: number): M {
   const m = message as Unstamped<DetectionMessage>;
   const ref = m.type === 'camera' ? m.state.since : m.windowEnd;
