@@ -134,16 +134,21 @@ function describe(err: unknown): string {
 
 /**
  * A terminal progress bar for downloadWeights (stderr, so stdout stays machine-readable).
+ * Nothing is drawn when the stream is not a terminal (logs stay clean) unless `noTTYOutput`.
  * Call `stop()` when the download settles, whether it succeeded or not.
  */
-export function cliDownloadProgress(label = 'downloading', stream: NodeJS.WritableStream = process.stderr): {
+export function cliDownloadProgress(
+  label = 'downloading',
+  opts: { stream?: NodeJS.WritableStream; noTTYOutput?: boolean } = {},
+): {
   onProgress: (p: DownloadProgress) => void;
   stop: () => void;
 } {
   const mb = (n: number): string => (n / 1048576).toFixed(1);
   const bar = new cliProgress.SingleBar(
     {
-      stream,
+      stream: opts.stream ?? process.stderr,
+      noTTYOutput: opts.noTTYOutput ?? false,
       format: (options, params, payload: { received?: string; total?: string }) =>
         params.total > 0
           ? `${label} [${cliProgress.Format.BarFormat(params.progress, options)}] ${Math.floor(params.progress * 100)}% ${payload.received ?? ''}/${payload.total ?? ''} MB`
