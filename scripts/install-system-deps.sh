@@ -103,6 +103,8 @@ install_mediamtx() {
     log "mediamtx $MEDIAMTX_VERSION present: $MEDIAMTX_BIN"
     return
   fi
+  # Our machines install Go under /usr/local/go, which a non-login shell may not have on PATH.
+  if ! command -v go >/dev/null && [ -x /usr/local/go/bin/go ]; then PATH="/usr/local/go/bin:$PATH"; fi
   if ! command -v go >/dev/null; then
     log "error: go is required to build mediamtx (our machines have it in /usr/local/go/bin)"
     exit 1
