@@ -61,6 +61,8 @@ interface Client {
   queue: string[];
   alive: boolean;
   closing: boolean;
+  /** Messages are handled one at a time so replies come in request order. */
+  inbox: Promise<void>;
 }
 
 /**
@@ -108,12 +110,14 @@ export class WebSocketHub implements Sink {
   };
 
   private onConnection(ws: WebSocket, req: IncomingMessage): void {
-    const client: Client = { ws, id: this.nextId++, filter: {}, queue: [], alive: true, closing: false };
+    const client: Client = { ws, id: this.nextId++, filter: {}, queue: [], alive: true, closing: false, inbox: Promise.resolve() };
     this.clientsById.set(client.id, client);
     this.opts.metrics?.wsClients.set(this.clientsById.size);
     this.opts.logger?.debug({ client: client.id, remote: req.socket.remoteAddress }, 'websocket client connected');
     ws.on('pong', () => (client.alive = true));
-    ws.on('message', (data: RawData, isBinary: boolean) => void this.onMessage(client, data, isBinary));
+    ws.on('message', (data: RawData, isBinary: boolean) => {
+      client.inbox = client.inbox.then(() => this.onMessage(client, data, isBinary)).catch(() => undefined);
+    });
     ws.on('close', () => {
       this.clientsById.delete(client.id);
       this.opts.metrics?.wsClients.set(this.clientsById.size);
