@@ -67,7 +67,8 @@ export async function loadWeights(p: string, opts: LoadWeightsOptions = {}): Pro
   const asked = opts.fusion;
   const askedHead = asked === undefined ? undefined : fusionHeadName(asked);
   if (asked === undefined) {
-    if (dirFusion.file !== null) fusion = await loadFusionFile(dirFusion.file);
+    // A .pt's own head wins over a fusion file lying beside it.
+    if (dirFusion.file !== null && fusion === null) fusion = await loadFusionFile(dirFusion.file);
   } else if (askedHead === 'meanP') {
     fusion = { tensors: new Map(), head: 'meanP', frames: null, file: undefined };
   } else if (askedHead !== undefined) {

@@ -55,11 +55,35 @@ interface HeaderEntry {
 }
 
 function parseHeader(head: Buffer, file: string): Record<string, HeaderEntry> {
+  let parsed: unknown;
   try {
-    return JSON.parse(head.toString('utf8').trimEnd()) as Record<string, HeaderEntry>;
+    parsed = JSON.parse(head.toString('utf8').trimEnd());
   } catch (err) {
     throw new WeightsError('not a safetensors file (header is not JSON)', file, undefined, { cause: err });
   }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new WeightsError('not a safetensors file (header is not a JSON object)', file);
+  // Checked here so that a malformed entry is reported by name rather than as a TypeError later.
+  for (const [name, entry] of Object.entries(parsed as Record<string, unknown>)) {
+    if (name === '__metadata__') {
+      if (typeof entry !== 'object' || entry === null || Object.values(entry).some((v) => typeof v !== 'string')) {
+        throw new WeightsError('__metadata__ must map names to strings', file, '__metadata__');
+      }
+      continue;
+    }
+    const e = entry as Partial<HeaderEntry> | null;
+    const ok =
+      typeof e === 'object' &&
+      e !== null &&
+      typeof e.dtype === 'string' &&
+      Array.isArray(e.shape) &&
+      e.shape.every((n) => Number.isSafeInteger(n) && n >= 0) &&
+      Array.isArray(e.data_offsets) &&
+      e.data_offsets.length === 2 &&
+      e.data_offsets.every((n) => Number.isSafeInteger(n) && n >= 0) &&
+      e.data_offsets[0] <= e.data_offsets[1];
+    if (!ok) throw new WeightsError('malformed safetensors header entry (needs dtype, shape and data_offsets [begin, end])', file, name);
+  }
+  return parsed as Record<string, HeaderEntry>;
 }
 
 export function parseSafetensors(bytes: Uint8Array, file: string): SafetensorsFile {

@@ -260,7 +260,7 @@ function decodeStorage(buf: ArrayBuffer, dtype: TorchDtype, numel: number): Floa
     case 'bfloat16':
       return bfloat16ToFloat32(new Uint16Array(buf, 0, numel));
     case 'int64': {
-      // Token ids and counters: int32 is enough; values outside it are clamped by Number -> Int32.
+      // Token ids and counters: int32 is enough (values beyond it would wrap, none occur in weights).
       const src = new BigInt64Array(buf, 0, numel);
       const out = new Int32Array(numel);
       for (let i = 0; i < numel; i++) out[i] = Number(src[i]);

@@ -77,6 +77,15 @@ describe('loadWeights (synthetic weights)', () => {
     expect(w.sources).toEqual({ clip: at('ckpt.pt'), fusion: at('ckpt.pt') });
     await expectWeightsError(loadWeights(at('ckpt.pt'), { fusion: 'LSTM' }), at('ckpt.pt'), undefined, /Conv_1D head, not LSTM/);
 
+    // In a directory, the checkpoint's own head wins over a fusion file beside it.
+    const ptDir = at('ptdir');
+    mkdirSync(ptDir);
+    writeFileSync(path.join(ptDir, 'actionclip.pt'), readFileSync(at('ckpt.pt')));
+    await writeSafetensors(path.join(ptDir, 'fusion-other.safetensors'), new Map());
+    const fromDir = await loadWeights(ptDir);
+    expect(fromDir.head).toBe('Conv_1D');
+    expect(fromDir.sources).toEqual({ clip: path.join(ptDir, 'actionclip.pt'), fusion: path.join(ptDir, 'actionclip.pt') });
+
     root.set('fusion_model_state_dict', new OrderedDict([]));
     writeFileSync(at('meanp.pt'), torchZip(root as never, storages));
     const m = await loadWeights(at('meanp.pt'));

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { WeightsError } from '../../../src/errors.js';
 import { halfToFloat } from '../../../src/model/weights/float16.js';
 import { parseSafetensors, serializeSafetensors } from '../../../src/model/weights/safetensors.js';
 import type { TensorMap } from '../../../src/model/weights/tensor-map.js';
@@ -75,5 +76,35 @@ describe('safetensors', () => {
     expect(Array.from(t.get('f64')!.data)).toEqual([0.25, Math.fround(-1e-3)]);
     expect(t.get('i64')!.dtype).toBe('int32');
     expect(Array.from(t.get('i64')!.data)).toEqual([1, -5, 49407]);
+  });
+});
+
+describe('safetensors: malformed headers are WeightsErrors naming the entry', () => {
+  const withHeader = (header: unknown): Buffer => {
+    const json = Buffer.from(JSON.stringify(header));
+    const len = Buffer.alloc(8);
+    len.writeBigUInt64LE(BigInt(json.length));
+    return Buffer.concat([len, json, Buffer.alloc(16)]);
+  };
+  it.each([
+    ['array header', [1, 2], undefined, /not a JSON object/],
+    ['no data_offsets', { w: { dtype: 'F32', shape: [2] } }, 'w', /malformed/],
+    ['negative shape', { w: { dtype: 'F32', shape: [-2], data_offsets: [0, 8] } }, 'w', /malformed/],
+    ['reversed offsets', { w: { dtype: 'F32', shape: [2], data_offsets: [8, 0] } }, 'w', /malformed/],
+    ['null entry', { w: null }, 'w', /malformed/],
+    ['bad metadata', { __metadata__: { T: 8 } }, '__metadata__', /strings/],
+    ['unknown dtype', { w: { dtype: 'Q4', shape: [2], data_offsets: [0, 8] } }, 'w', /unsupported dtype Q4/],
+    ['size mismatch', { w: { dtype: 'F32', shape: [3], data_offsets: [0, 8] } }, 'w', /does not fit shape \[3\]/],
+  ] as const)('%s', (_name, header, key, message) => {
+    let err: unknown;
+    try {
+      parseSafetensors(withHeader(header), 'bad.safetensors');
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(WeightsError);
+    expect((err as WeightsError).file).toBe('bad.safetensors');
+    expect((err as WeightsError).key).toBe(key);
+    expect((err as WeightsError).message).toMatch(message);
   });
 });
