@@ -1,5 +1,6 @@
 import { Observable, type OperatorFunction } from 'rxjs';
 import { ConfigError } from '../errors.js';
+import { cosineMatrix, normalizeRows, templateAveragedProbs, TEST_TIME_SCALE } from '../model/scoring.js';
 import type { LabelScore, VideoEmbedding, Vocabulary, WindowResult } from '../types.js';
 
 export interface ScoreWindowsOptions {
@@ -8,7 +9,7 @@ export interface ScoreWindowsOptions {
 }
 
 /** ActionCLIP scales cosine similarities by 100 at test time (not the learned logit_scale). */
-export const TEST_LOGIT_SCALE = 100;
+export const TEST_LOGIT_SCALE = TEST_TIME_SCALE;
 
 /**
  * ActionCLIP's test-time scoring of one video embedding against a vocabulary:
@@ -16,36 +17,11 @@ export const TEST_LOGIT_SCALE = 100;
  * softmax over labels within each template, mean over templates. Returns `[L]` probabilities.
  */
 export function scoreEmbedding(embedding: Float32Array, vocabulary: Vocabulary): Float32Array {
-  const { dim, labels, templates, textEmbeddings: t } = vocabulary;
+  const { dim, labels, templates, textEmbeddings } = vocabulary;
   if (embedding.length !== dim) throw new ConfigError(`video embedding has dimension ${embedding.length}, the vocabulary ${dim}`);
-  const L = labels.length;
-  const M = templates.length;
-  // Accumulate in float64: 100x-scaled logits make the softmax sensitive to rounding.
-  let ss = 0;
-  for (let d = 0; d < dim; d++) ss += embedding[d] * embedding[d];
-  const inv = ss > 0 ? 1 / Math.sqrt(ss) : 0;
-  const probs = new Float64Array(L);
-  const logits = new Float64Array(L);
-  for (let m = 0; m < M; m++) {
-    let max = -Infinity;
-    for (let l = 0; l < L; l++) {
-      const row = (m * L + l) * dim;
-      let dot = 0;
-      for (let d = 0; d < dim; d++) dot += embedding[d] * t[row + d];
-      const z = TEST_LOGIT_SCALE * dot * inv;
-      logits[l] = z;
-      if (z > max) max = z;
-    }
-    let sum = 0;
-    for (let l = 0; l < L; l++) {
-      logits[l] = Math.exp(logits[l] - max);
-      sum += logits[l];
-    }
-    for (let l = 0; l < L; l++) probs[l] += logits[l] / sum;
-  }
-  const out = new Float32Array(L);
-  for (let l = 0; l < L; l++) out[l] = probs[l] / M;
-  return out;
+  // The vocabulary's text embeddings are stored L2-normalised already.
+  const cosines = cosineMatrix(normalizeRows(embedding, 1), 1, textEmbeddings, labels.length * templates.length);
+  return templateAveragedProbs(cosines, 1, labels.length, templates.length, TEST_LOGIT_SCALE);
 }
 
 /** The `k` best labels, highest first (ties: vocabulary order). */

@@ -5,22 +5,25 @@
  */
 export const TEST_TIME_SCALE = 100;
 
-export function normalizeRows(x: Float32Array, rows: number): Float32Array {
+export function normalizeRows(x: Float32Array, rows: number): Float64Array {
   const d = x.length / rows;
-  const out = new Float32Array(x.length);
+  const out = new Float64Array(x.length);
   for (let r = 0; r < rows; r++) {
     let s = 0;
     for (let j = 0; j < d; j++) s += x[r * d + j] ** 2;
-    const inv = 1 / Math.sqrt(s);
+    const inv = s > 0 ? 1 / Math.sqrt(s) : 0;
     for (let j = 0; j < d; j++) out[r * d + j] = x[r * d + j] * inv;
   }
   return out;
 }
 
-/** Cosine similarity of every video to every prompt, `[b, P]`, from L2-normalised rows. */
-export function cosineMatrix(videosNormed: Float32Array, b: number, promptsNormed: Float32Array, p: number): Float32Array {
+/**
+ * Cosine similarity of every video to every prompt, `[b, P]`, from L2-normalised rows. Accumulated in
+ * float64: the 100× scale makes the softmax sensitive to rounding.
+ */
+export function cosineMatrix(videosNormed: ArrayLike<number>, b: number, promptsNormed: ArrayLike<number>, p: number): Float64Array {
   const d = videosNormed.length / b;
-  const out = new Float32Array(b * p);
+  const out = new Float64Array(b * p);
   for (let i = 0; i < b; i++) {
     for (let k = 0; k < p; k++) {
       let s = 0;
@@ -32,7 +35,7 @@ export function cosineMatrix(videosNormed: Float32Array, b: number, promptsNorme
 }
 
 /** `[b, L]` probabilities from `[b, M·L]` cosines (template-major). */
-export function templateAveragedProbs(cosines: Float32Array, b: number, labels: number, templates: number, scale = TEST_TIME_SCALE): Float32Array {
+export function templateAveragedProbs(cosines: ArrayLike<number>, b: number, labels: number, templates: number, scale = TEST_TIME_SCALE): Float32Array {
   const out = new Float32Array(b * labels);
   const row = new Float64Array(labels);
   for (let i = 0; i < b; i++) {
