@@ -1,11 +1,13 @@
 /** ONNX graphs of CLIP's two encoders, built from OpenAI-named weights. */
 import type { ClipConfig } from '../../model/clip-config.js';
 import { GraphBuilder, type FloatType } from './graph.js';
-import { type BlockImpl, type WeightSource, clipStack, layerNorm, linear, seqShapes, w } from './layers.js';
+import { type BlockImpl, type Quantization, type WeightSource, clipStack, layerNorm, linear, seqShapes, w } from './layers.js';
 
 export interface GraphOptions {
   impl: BlockImpl;
   floatType: FloatType;
+  /** Applies to the encoders' transformer blocks; the patch embedding, projections and heads stay fp32. */
+  quant: Quantization;
 }
 
 /** CLIP LayerNorm (nn.LayerNorm default). */
@@ -49,6 +51,7 @@ export function buildImageGraph(src: WeightSource, cfg: ClipConfig, o: GraphOpti
     eps: CLIP_EPS,
     causal: false,
     impl: o.impl,
+    quant: o.quant,
     shapes,
     finalLn: fused ? { gamma: postG, beta: postB, eps: CLIP_EPS } : undefined,
   });
@@ -85,6 +88,7 @@ export function buildTextGraph(src: WeightSource, cfg: ClipConfig, o: GraphOptio
     eps: CLIP_EPS,
     causal: true,
     impl: o.impl,
+    quant: o.quant,
     shapes,
     finalLn: fused ? { gamma: lnG, beta: lnB, eps: CLIP_EPS } : undefined,
   });

@@ -92,6 +92,8 @@ export function buildFusionGraph(head: HeadName, src: WeightSource | null, cfg: 
         eps: TRANSF_EPS,
         causal: false,
         impl: o.impl,
+        // The heads are ~1% of the work; they stay fp32 whatever the encoders use.
+        quant: 'none',
         shapes: seqShapes(g, x3),
       });
       out = mean(g.op('Add', [g.op('Reshape', [y, g.i64([-1, t, d])]), x]));
@@ -113,6 +115,7 @@ export function buildFusionGraph(head: HeadName, src: WeightSource | null, cfg: 
         heads: TAGGREGATE_HEADS,
         eps: TORCH_EPS,
         impl: o.impl,
+        quant: 'none',
         shapes: seqShapes(g, x3),
       });
       const first = g.op('Gather', [g.op('Reshape', [y, g.i64([-1, t + 1, d])]), g.i64([0], [])], { axis: 1 });

@@ -88,6 +88,14 @@ export class GraphBuilder {
     return name;
   }
 
+  /** An int8 initializer (quantized weights). */
+  int8(hint: string, data: Int8Array, dims: readonly number[]): string {
+    const name = this.fresh(hint);
+    this.inits.push(tensorProto({ name, dims, dataType: DataType.INT8, raw: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) }));
+    this.weightBytes += data.byteLength;
+    return name;
+  }
+
   /** Deduplicated small constant. */
   private constant(kind: ElemType, values: readonly number[], dims: readonly number[]): string {
     const key = `${kind}|${dims.join(',')}|${values.join(',')}`;

@@ -12,14 +12,14 @@ import { cachedGraph, defaultCacheDir, graphKey } from './cache.js';
 import { buildImageGraph, buildTextGraph, type GraphOptions } from './clip-graphs.js';
 import { buildFusionGraph, detectHead, framesFromFusion } from './fusion-graphs.js';
 import type { FloatType } from './graph.js';
-import { type BlockImpl, WeightSource } from './layers.js';
+import { type BlockImpl, type Quantization, WeightSource } from './layers.js';
 import { type GraphOptimizationLevel, type OnnxLogger, type ProviderName, type ProviderRequest, consoleLogger, defaultThreads, openSession, providerCandidates } from './session.js';
 
 export { GRAPH_BUILDER_VERSION, defaultCacheDir } from './cache.js';
 export { buildImageGraph, buildTextGraph } from './clip-graphs.js';
 export { buildFusionGraph, detectHead } from './fusion-graphs.js';
 export { providerAvailability, type OnnxLogger, type ProviderName, type ProviderRequest } from './session.js';
-export type { BlockImpl } from './layers.js';
+export type { BlockImpl, Quantization } from './layers.js';
 
 /** What `loadWeights` returns (EngineWeights; only these fields are read). */
 export interface LoadedWeightsLike {
@@ -45,8 +45,15 @@ export interface OnnxEngineOptions extends EngineOptions {
   intraOpNumThreads?: number;
   interOpNumThreads?: number;
   graphOptimizationLevel?: GraphOptimizationLevel;
+  /** Intra-op threads spin while waiting for work (ONNX Runtime's default, true); false frees the cores for other stages. */
+  allowSpinning?: boolean;
   /** 'fused' (default) uses ONNX Runtime's com.microsoft Attention/SkipLayerNormalization/QuickGelu; 'onnx' standard ops only. */
   impl?: BlockImpl;
+  /**
+   * 'int8': the encoders' transformer linear layers run as int8 DynamicQuantizeMatMul (about 3× the
+   * fp32 matmul rate on AVX-512 VNNI / AVX2 CPUs) at some accuracy cost (see docs/onnx-engine.md). Default 'none'.
+   */
+  quantize?: Quantization;
   /** Cache serialized graphs on disk (default true). */
   cache?: boolean;
   /** Default `$ACTIONCLIP_CACHE/onnx` or `~/.cache/actionclip-stream/onnx`. */
@@ -93,13 +100,16 @@ export async function createOnnxEngine(weights: LoadedWeightsLike, opts: OnnxEng
     else floatType = 'float16';
   }
   const impl: BlockImpl = opts.impl ?? 'fused';
-  const graphOpts: GraphOptions = { impl, floatType };
+  const quant: Quantization = opts.quantize ?? 'none';
+  if (quant === 'int8' && floatType === 'float16') throw new ConfigError('quantize int8 and fp16 are exclusive: pick one');
+  const graphOpts: GraphOptions = { impl, floatType, quant };
   const settings = {
     provider: opts.provider ?? 'cpu',
     deviceId: opts.deviceId ?? 0,
     intraOpNumThreads: opts.intraOpNumThreads ?? defaultThreads(),
     interOpNumThreads: opts.interOpNumThreads ?? 1,
     graphOptimizationLevel: opts.graphOptimizationLevel ?? 'all',
+    allowSpinning: opts.allowSpinning ?? true,
     logger,
   } as const;
   const useCache = opts.cache ?? true;
@@ -127,7 +137,7 @@ export async function createOnnxEngine(weights: LoadedWeightsLike, opts: OnnxEng
   const text = parts.text ? await open('text', weights.clip, (k) => !k.startsWith('visual.'), {}, () => buildTextGraph(clip, cfg, graphOpts)) : null;
   const fuse = parts.fusion ? await open(`fusion-${head}`, fusionMap, () => true, { head, frames, embedDim: cfg.embedDim, textHeads: cfg.textHeads }, () => buildFusionGraph(head, fusion, cfg, frames, graphOpts)) : null;
   const provider = (image ?? text ?? fuse)?.provider ?? 'cpu';
-  logger.info(`onnx engine ready: ${provider}, ${settings.intraOpNumThreads} threads, impl ${impl}, ${floatType}, head ${head}, T=${frames}`);
+  logger.info(`onnx engine ready: ${provider}, ${settings.intraOpNumThreads} threads, impl ${impl}, ${floatType}${quant === 'none' ? '' : `, ${quant}`}, head ${head}, T=${frames}`);
 
   const info: EngineInfo = { engine: 'onnx', backend: provider, clip: cfg, head, frames, joint: false, shift: false };
   const s = cfg.imageResolution;
@@ -147,7 +157,7 @@ export async function createOnnxEngine(weights: LoadedWeightsLike, opts: OnnxEng
   let disposed = false;
   const engine: Engine & { readonly details: Record<string, unknown> } = {
     info,
-    details: { impl, floatType, intraOpNumThreads: settings.intraOpNumThreads, cacheDir: useCache ? dir : null, files: { image: image?.file, text: text?.file, fusion: fuse?.file }, cacheHits: { image: image?.cacheHit, text: text?.cacheHit, fusion: fuse?.cacheHit } },
+    details: { impl, floatType, quant, intraOpNumThreads: settings.intraOpNumThreads, cacheDir: useCache ? dir : null, files: { image: image?.file, text: text?.file, fusion: fuse?.file }, cacheHits: { image: image?.cacheHit, text: text?.cacheHit, fusion: fuse?.cacheHit } },
     async encodeFrames(pixels, n) {
       check('encodeFrames', pixels.length, n, 3 * s * s);
       if (n === 0) return new Float32Array(0);

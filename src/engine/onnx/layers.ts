@@ -12,6 +12,8 @@ import type { TensorMap } from '../../model/weights/tensor-map.js';
 import { MS_DOMAIN, type GraphBuilder } from './graph.js';
 
 export type BlockImpl = 'fused' | 'onnx';
+/** 'int8': transformer linear layers as com.microsoft.DynamicQuantizeMatMul (int8 weights, per-output-channel scales; activations quantized per call). */
+export type Quantization = 'none' | 'int8';
 
 /** Float tensors by key, with the file named in errors. */
 export class WeightSource {
@@ -63,6 +65,39 @@ export function linear(g: GraphBuilder, x: string, weight: string, bias?: string
   return g.op('Gemm', bias === undefined ? [x, weight] : [x, weight, bias], { transB: 1 });
 }
 
+/**
+ * y = x Wᵀ (+ b) for the torch `[out, in]` weight `wt`, fp32 (Gemm, transB) or int8
+ * (DynamicQuantizeMatMul with the weight stored transposed `[in, out]`, symmetric per-column scales).
+ */
+export function dense(g: GraphBuilder, x: string, hint: string, wt: Float32Array, out: number, inn: number, bias: Float32Array | null, quant: Quantization): string {
+  if (wt.length !== out * inn) throw new Error(`${hint}: ${wt.length} weights for [${out},${inn}]`);
+  if (quant === 'none') {
+    const b = bias === null ? undefined : g.weight(`${hint}.bias`, bias, [out]);
+    return linear(g, x, g.weight(`${hint}.weight`, wt, [out, inn]), b);
+  }
+  const q = new Int8Array(inn * out);
+  const scale = new Float32Array(out);
+  for (let o = 0; o < out; o++) {
+    let m = 0;
+    for (let i = 0; i < inn; i++) m = Math.max(m, Math.abs(wt[o * inn + i]));
+    const sc = m > 0 ? m / 127 : 1;
+    scale[o] = sc;
+    for (let i = 0; i < inn; i++) q[i * out + o] = Math.round(wt[o * inn + i] / sc);
+  }
+  const inputs = [x, g.int8(`${hint}.weight_int8`, q, [inn, out]), g.weight(`${hint}.weight_scale`, scale, [out]), ''];
+  if (bias !== null) inputs.push(g.weight(`${hint}.bias`, bias, [out]));
+  else inputs.pop();
+  return g.op('DynamicQuantizeMatMul', inputs, {}, { domain: MS_DOMAIN });
+}
+
+/** dense() on the `${key}.weight` [out, in] (and `${key}.bias` when `withBias`) of `src`. */
+export function denseKey(g: GraphBuilder, src: WeightSource, x: string, key: string, withBias: boolean, quant: Quantization): string {
+  const wt = src.get(`${key}.weight`);
+  if (wt.shape.length !== 2) throw new WeightsError(`expected a 2-D weight, got [${wt.shape.join(',')}]`, src.file, `${key}.weight`);
+  const [out, inn] = wt.shape;
+  return dense(g, x, key, wt.data, out, inn, withBias ? src.get(`${key}.bias`, [out]).data : null, quant);
+}
+
 export function quickGelu(g: GraphBuilder, x: string, impl: BlockImpl): string {
   if (impl === 'fused') return g.op('QuickGelu', [x], { alpha: { f: 1.702 } }, { domain: MS_DOMAIN });
   return g.op('Mul', [x, g.op('Sigmoid', [g.op('Mul', [x, g.f(1.702)])])]);
@@ -93,10 +128,10 @@ export function seqShapes(g: GraphBuilder, x3d: string): SeqShapes {
 }
 
 export interface MhaWeights {
-  /** torch in_proj_weight [3D, D] / in_proj_bias [3D] and out_proj. */
+  /** torch in_proj_weight [3D, D] / in_proj_bias [3D], out_proj weight [D, D] and bias (an initializer, added by the caller). */
   inW: Float32Array;
   inB: Float32Array;
-  outW: string;
+  outW: Float32Array;
   outB: string;
   keyPrefix: string;
 }
@@ -106,6 +141,7 @@ export interface AttnOptions {
   heads: number;
   causal: boolean;
   impl: BlockImpl;
+  quant: Quantization;
   shapes: SeqShapes;
   /** [77,77] additive causal mask constant (onnx impl), created lazily. */
   maskCache?: { name?: string; size: number };
@@ -119,14 +155,23 @@ export function selfAttention(g: GraphBuilder, x: string, mw: MhaWeights, o: Att
   const { width: d, heads: h } = o;
   if (d % h !== 0) throw new Error(`width ${d} is not divisible by ${h} heads`);
   const hd = d / h;
-  if (o.impl === 'fused') {
+  const outProj = (ctx2d: string): string => dense(g, ctx2d, `${mw.keyPrefix}out_proj`, mw.outW, d, d, null, o.quant);
+  if (o.impl === 'fused' && o.quant === 'none') {
     // com.microsoft.Attention wants [D, 3D] weights (x @ W) and scales by 1/sqrt(head_dim) like torch.
     const wq = g.weight(`${mw.keyPrefix}in_proj_weight_T`, transpose2d(mw.inW, 3 * d, d), [d, 3 * d]);
     const bq = g.weight(`${mw.keyPrefix}in_proj_bias`, mw.inB, [3 * d]);
     const x3 = g.op('Reshape', [x, o.shapes.shape(g, [d])]);
     const a3 = g.op('Attention', [x3, wq, bq], { num_heads: h, unidirectional: o.causal ? 1 : 0 }, { domain: MS_DOMAIN });
-    const a = g.op('Reshape', [a3, g.i64([-1, d])]);
-    return linear(g, a, mw.outW);
+    return outProj(g.op('Reshape', [a3, g.i64([-1, d])]));
+  }
+  if (o.impl === 'fused') {
+    // Quantized projection, then com.microsoft.MultiHeadAttention on separate Q, K, V [n, L, D].
+    const qkv = dense(g, x, `${mw.keyPrefix}in_proj`, mw.inW, 3 * d, d, mw.inB, o.quant);
+    const [q, k, v] = g.opN('Split', [qkv, g.i64([d, d, d])], 3, { axis: 1 }).map((t) => g.op('Reshape', [t, o.shapes.shape(g, [d])]));
+    const maskInputs: string[] = [];
+    if (o.causal) maskInputs.push('', '', causalBias(g, o, true));
+    const a3 = g.op('MultiHeadAttention', [q, k, v, ...maskInputs], { num_heads: h }, { domain: MS_DOMAIN });
+    return outProj(g.op('Reshape', [a3, g.i64([-1, d])]));
   }
   // torch scales q (after its bias) by 1/sqrt(hd); folding the scale into the q rows is the same product.
   const scale = 1 / Math.sqrt(hd);
@@ -134,35 +179,40 @@ export function selfAttention(g: GraphBuilder, x: string, mw: MhaWeights, o: Att
   const inB = Float32Array.from(mw.inB);
   for (let i = 0; i < d * d; i++) inW[i] *= scale;
   for (let i = 0; i < d; i++) inB[i] *= scale;
-  const qkv = linear(g, x, g.weight(`${mw.keyPrefix}in_proj_weight`, inW, [3 * d, d]), g.weight(`${mw.keyPrefix}in_proj_bias`, inB, [3 * d]));
+  const qkv = dense(g, x, `${mw.keyPrefix}in_proj`, inW, 3 * d, d, inB, o.quant);
   const qkv4 = g.op('Reshape', [qkv, o.shapes.shape(g, [3 * h, hd])]); // [n, L, 3H, hd]
   const [q0, k0, v0] = g.opN('Split', [qkv4, g.i64([h, h, h])], 3, { axis: 2 });
   const q = g.op('Transpose', [q0], { perm: [0, 2, 1, 3] }); // [n, H, L, hd]
   const kT = g.op('Transpose', [k0], { perm: [0, 2, 3, 1] }); // [n, H, hd, L]
   const v = g.op('Transpose', [v0], { perm: [0, 2, 1, 3] });
   let s = g.op('MatMul', [q, kT]); // [n, H, L, L]
-  if (o.causal) {
-    const cache = o.maskCache ?? { size: 77 };
-    if (cache.name === undefined) {
-      const m = new Float32Array(cache.size * cache.size);
-      for (let i = 0; i < cache.size; i++) for (let j = i + 1; j < cache.size; j++) m[i * cache.size + j] = -Infinity;
-      cache.name = g.weight('causal_mask', m, [cache.size, cache.size]);
-      o.maskCache = cache;
-    }
-    const len = g.op('Slice', [o.shapes.nL, g.i64([1]), g.i64([2])]);
-    const ends = g.op('Concat', [len, len], { axis: 0 });
-    s = g.op('Add', [s, g.op('Slice', [cache.name, g.i64([0, 0]), ends])]);
-  }
+  if (o.causal) s = g.op('Add', [s, causalBias(g, o, false)]);
   const p = g.op('Softmax', [s], { axis: -1 });
   const ctx = g.op('Transpose', [g.op('MatMul', [p, v])], { perm: [0, 2, 1, 3] }); // [n, L, H, hd]
-  return linear(g, g.op('Reshape', [ctx, g.i64([-1, d])]), mw.outW);
+  return outProj(g.op('Reshape', [ctx, g.i64([-1, d])]));
+}
+
+/** The additive causal mask cut to the current length: `[L, L]`, or `[1, 1, L, L]` for MultiHeadAttention's attention_bias. */
+function causalBias(g: GraphBuilder, o: AttnOptions, fourD: boolean): string {
+  const cache = o.maskCache ?? { size: 77 };
+  if (cache.name === undefined) {
+    const m = new Float32Array(cache.size * cache.size);
+    // A large finite value rather than -inf: MultiHeadAttention adds it to scaled scores in place.
+    for (let i = 0; i < cache.size; i++) for (let j = i + 1; j < cache.size; j++) m[i * cache.size + j] = fourD ? -1e9 : -Infinity;
+    cache.name = g.weight('causal_mask', m, [cache.size, cache.size]);
+    o.maskCache = cache;
+  }
+  const len = g.op('Slice', [o.shapes.nL, g.i64([1]), g.i64([2])]);
+  const ends = g.op('Concat', [len, len], { axis: 0 });
+  const cut = g.op('Slice', [cache.name, g.i64([0, 0]), ends]);
+  return fourD ? g.op('Unsqueeze', [cut, g.i64([0, 1])]) : cut;
 }
 
 function mha(g: GraphBuilder, src: WeightSource, prefix: string, d: number): MhaWeights {
   return {
     inW: src.get(`${prefix}in_proj_weight`, [3 * d, d]).data,
     inB: src.get(`${prefix}in_proj_bias`, [3 * d]).data,
-    outW: w(g, src, `${prefix}out_proj.weight`, [d, d]),
+    outW: src.get(`${prefix}out_proj.weight`, [d, d]).data,
     outB: w(g, src, `${prefix}out_proj.bias`, [d]),
     keyPrefix: prefix,
   };
@@ -176,6 +226,7 @@ export interface StackOptions {
   eps: number;
   causal: boolean;
   impl: BlockImpl;
+  quant: Quantization;
   shapes: SeqShapes;
   /** A LayerNorm applied to every token after the last block (ln_final / ln_post); its output is returned instead of the residual stream. */
   finalLn?: { gamma: string; beta: string; eps: number };
@@ -187,7 +238,7 @@ export interface StackOptions {
  */
 export function clipStack(g: GraphBuilder, src: WeightSource, x: string, o: StackOptions): string {
   const d = o.width;
-  const attnOpts: AttnOptions = { width: d, heads: o.heads, causal: o.causal, impl: o.impl, shapes: o.shapes };
+  const attnOpts: AttnOptions = { width: d, heads: o.heads, causal: o.causal, impl: o.impl, quant: o.quant, shapes: o.shapes };
   const ln = (i: number, which: 1 | 2): [string, string] => [w(g, src, `${o.prefix}${i}.ln_${which}.weight`, [d]), w(g, src, `${o.prefix}${i}.ln_${which}.bias`, [d])];
   if (o.impl === 'onnx') {
     let h = x;
@@ -197,8 +248,8 @@ export function clipStack(g: GraphBuilder, src: WeightSource, x: string, o: Stac
       const mw = mha(g, src, `${p}attn.`, d);
       h = g.op('Add', [h, g.op('Add', [selfAttention(g, layerNorm(g, h, g1, b1, o.eps), mw, attnOpts), mw.outB])]);
       const [g2, b2] = ln(i, 2);
-      const fc = linear(g, layerNorm(g, h, g2, b2, o.eps), w(g, src, `${p}mlp.c_fc.weight`), w(g, src, `${p}mlp.c_fc.bias`));
-      h = g.op('Add', [h, linear(g, quickGelu(g, fc, o.impl), w(g, src, `${p}mlp.c_proj.weight`), w(g, src, `${p}mlp.c_proj.bias`))]);
+      const fc = denseKey(g, src, layerNorm(g, h, g2, b2, o.eps), `${p}mlp.c_fc`, true, o.quant);
+      h = g.op('Add', [h, denseKey(g, src, quickGelu(g, fc, o.impl), `${p}mlp.c_proj`, true, o.quant)]);
     }
     return o.finalLn ? layerNorm(g, h, o.finalLn.gamma, o.finalLn.beta, o.finalLn.eps) : h;
   }
@@ -213,8 +264,8 @@ export function clipStack(g: GraphBuilder, src: WeightSource, x: string, o: Stac
     const a = selfAttention(g, normed, mw, attnOpts);
     const [g2, b2] = ln(i, 2);
     [normed, , , resid] = g.opSome('SkipLayerNormalization', [a, resid, g2, b2, mw.outB], [true, false, false, true], { epsilon: { f: o.eps } }, { domain: MS_DOMAIN });
-    const fc = linear(g, normed, w(g, src, `${p}mlp.c_fc.weight`), w(g, src, `${p}mlp.c_fc.bias`));
-    const m = linear(g, quickGelu(g, fc, o.impl), w(g, src, `${p}mlp.c_proj.weight`));
+    const fc = denseKey(g, src, normed, `${p}mlp.c_fc`, true, o.quant);
+    const m = denseKey(g, src, quickGelu(g, fc, o.impl), `${p}mlp.c_proj`, false, o.quant);
     const bias = w(g, src, `${p}mlp.c_proj.bias`, [d]);
     const last = i === o.layers - 1;
     if (!last) {
@@ -236,13 +287,14 @@ export interface PostNormOptions {
   heads: number;
   eps: number;
   impl: BlockImpl;
+  quant: Quantization;
   shapes: SeqShapes;
 }
 
 /** torch.nn.TransformerEncoderLayer stack, post-norm with ReLU (defaults of nn.TransformerEncoderLayer). */
 export function postNormStack(g: GraphBuilder, src: WeightSource, x: string, o: PostNormOptions): string {
   const d = o.width;
-  const attnOpts: AttnOptions = { width: d, heads: o.heads, causal: false, impl: o.impl, shapes: o.shapes };
+  const attnOpts: AttnOptions = { width: d, heads: o.heads, causal: false, impl: o.impl, quant: o.quant, shapes: o.shapes };
   let h = x;
   for (let i = 0; i < o.layers; i++) {
     const p = `${o.prefix}${i}.`;
@@ -252,12 +304,12 @@ export function postNormStack(g: GraphBuilder, src: WeightSource, x: string, o: 
     const a = selfAttention(g, h, mw, attnOpts);
     if (o.impl === 'fused') h = g.op('SkipLayerNormalization', [a, h, n1[0], n1[1], mw.outB], { epsilon: { f: o.eps } }, { domain: MS_DOMAIN });
     else h = layerNorm(g, g.op('Add', [h, g.op('Add', [a, mw.outB])]), n1[0], n1[1], o.eps);
-    const ff1 = g.op('Relu', [linear(g, h, w(g, src, `${p}linear1.weight`), w(g, src, `${p}linear1.bias`))]);
+    const ff1 = g.op('Relu', [denseKey(g, src, h, `${p}linear1`, true, o.quant)]);
     const l2b = w(g, src, `${p}linear2.bias`, [d]);
     if (o.impl === 'fused') {
-      h = g.op('SkipLayerNormalization', [linear(g, ff1, w(g, src, `${p}linear2.weight`)), h, n2[0], n2[1], l2b], { epsilon: { f: o.eps } }, { domain: MS_DOMAIN });
+      h = g.op('SkipLayerNormalization', [denseKey(g, src, ff1, `${p}linear2`, false, o.quant), h, n2[0], n2[1], l2b], { epsilon: { f: o.eps } }, { domain: MS_DOMAIN });
     } else {
-      h = layerNorm(g, g.op('Add', [h, linear(g, ff1, w(g, src, `${p}linear2.weight`), l2b)]), n2[0], n2[1], o.eps);
+      h = layerNorm(g, g.op('Add', [h, g.op('Add', [denseKey(g, src, ff1, `${p}linear2`, false, o.quant), l2b])]), n2[0], n2[1], o.eps);
     }
   }
   return h;

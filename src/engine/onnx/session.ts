@@ -26,6 +26,8 @@ export interface SessionSettings {
   intraOpNumThreads: number;
   interOpNumThreads: number;
   graphOptimizationLevel: GraphOptimizationLevel;
+  /** Let idle intra-op threads spin-wait (lower latency on dedicated cores, wasted CPU on shared ones). */
+  allowSpinning: boolean;
   logger: OnnxLogger;
 }
 
@@ -98,6 +100,7 @@ export function sessionOptions(s: SessionSettings, p: ProviderName): ort.Inferen
     enableCpuMemArena: true,
     enableMemPattern: true,
     logSeverityLevel: 3,
+    extra: { session: { intra_op: { allow_spinning: s.allowSpinning ? '1' : '0' } } },
   };
 }
 

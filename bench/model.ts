@@ -1,0 +1,450 @@
+/**
+ * Model throughput benchmark: image encoder frames/s (ViT-B/32 and ViT-B/16 at 224, 1/8/32 frames
+ * per call), text encoder prompts/s, temporal heads windows/s, achieved GFLOP/s beside a MatMul
+ * peak probe measured in the same run, and peak RSS, for every engine available here.
+ * Weights are random with the real shapes, generated on the fly.
+ *
+ *   npm run bench:model -- [--json] [--engines onnx-cpu,tfjs-wasm] [--models B/32,B/16] [--batches 1,8,32] [--seconds 4]
+ */
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Engine, EngineOptions, EngineWeights } from '../src/engine/engine.js';
+import { type ClipConfig, clipConfigFromWeights } from '../src/model/clip-config.js';
+import { HEAD_NAMES, type HeadName } from '../src/model/heads.js';
+import type { TensorMap } from '../src/model/weights/tensor-map.js';
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const ROOT = path.resolve(HERE, '..');
+
+// ---------------------------------------------------------------- engines (append to extend)
+
+interface BenchEngineOptions extends EngineOptions {
+  tmpDir: string;
+  /** Only `fuse` will be called (engines that can skip building the encoders may). */
+  fusionOnly?: boolean;
+}
+
+interface BenchEngine {
+  name: string;
+  /** null when it can run here, else why not. */
+  unavailable(): Promise<string | null>;
+  create(weights: EngineWeights, opts: BenchEngineOptions): Promise<Engine>;
+}
+
+const onnx = (name: string, extra: Record<string, unknown>): BenchEngine => ({
+  name,
+  unavailable: async () => null,
+  async create(weights, opts) {
+    const { createOnnxEngine } = await import('../src/engine/onnx/index.js');
+    return createOnnxEngine(weights, {
+      ...opts,
+      cacheDir: opts.tmpDir,
+      parts: opts.fusionOnly ? { image: false, text: false, fusion: true } : undefined,
+      logger: { info: () => {}, warn: (m) => console.error(`[onnx] ${m}`) },
+      ...extra,
+    });
+  },
+});
+
+const tfjs = (backend: string): BenchEngine => ({
+  name: `tfjs-${backend}`,
+  async unavailable() {
+    if (!existsSync(path.join(ROOT, 'src/engine/tfjs/tfjs-engine.ts'))) return 'src/engine/tfjs is absent';
+    if (backend === 'tensorflow') {
+      try {
+        await import('@tensorflow/tfjs-node' as string);
+      } catch (err) {
+        return `@tensorflow/tfjs-node does not load: ${String(err).split('\n')[0]}`;
+      }
+    }
+    return null;
+  },
+  async create(weights, opts) {
+    const mod = (await import('../src/engine/tfjs/tfjs-engine.js')) as { createTfjsEngine(w: EngineWeights, o: EngineOptions & { backend?: string; log?: unknown }): Promise<Engine> };
+    return mod.createTfjsEngine(weights, { head: opts.head, frames: opts.frames, backend, log: () => {} });
+  },
+});
+
+export const BENCH_ENGINES: BenchEngine[] = [
+  onnx('onnx-cpu', { provider: 'cpu' }),
+  onnx('onnx-cpu-standard-ops', { provider: 'cpu', impl: 'onnx' }),
+  onnx('onnx-cpu-nospin', { provider: 'cpu', allowSpinning: false }),
+  onnx('onnx-cpu-int8', { provider: 'cpu', quantize: 'int8' }),
+  tfjs('tensorflow'),
+  tfjs('wasm'),
+];
+
+// ---------------------------------------------------------------- random weights of the real shapes
+
+interface ModelSpec {
+  name: string;
+  patch: number;
+  resolution: number;
+  visionWidth: number;
+  visionLayers: number;
+  embedDim: number;
+  textWidth: number;
+  textLayers: number;
+}
+
+const MODELS: ModelSpec[] = [
+  { name: 'ViT-B/32', patch: 32, resolution: 224, visionWidth: 768, visionLayers: 12, embedDim: 512, textWidth: 512, textLayers: 12 },
+  { name: 'ViT-B/16', patch: 16, resolution: 224, visionWidth: 768, visionLayers: 12, embedDim: 512, textWidth: 512, textLayers: 12 },
+];
+
+/** xorshift32, uniform in [-a, a]: fast enough for 150M values and reproducible. */
+function randomFill(n: number, a: number, seed: { s: number }): Float32Array {
+  const out = new Float32Array(n);
+  let s = seed.s;
+  for (let i = 0; i < n; i++) {
+    s ^= s << 13;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    out[i] = ((s >>> 0) / 4294967296 - 0.5) * 2 * a;
+  }
+  seed.s = s;
+  return out;
+}
+
+function tensorMaker(seed: { s: number }) {
+  const map: TensorMap = new Map();
+  const rand = (key: string, shape: number[], a = 0.02): void => {
+    map.set(key, { shape, dtype: 'float32', data: randomFill(shape.reduce((x, y) => x * y, 1), a, seed) });
+  };
+  const fill = (key: string, shape: number[], v: number): void => {
+    map.set(key, { shape, dtype: 'float32', data: new Float32Array(shape.reduce((x, y) => x * y, 1)).fill(v) });
+  };
+  const ln = (key: string, d: number): void => {
+    fill(`${key}.weight`, [d], 1);
+    fill(`${key}.bias`, [d], 0);
+  };
+  const block = (p: string, d: number): void => {
+    ln(`${p}ln_1`, d);
+    ln(`${p}ln_2`, d);
+    rand(`${p}attn.in_proj_weight`, [3 * d, d]);
+    rand(`${p}attn.in_proj_bias`, [3 * d]);
+    rand(`${p}attn.out_proj.weight`, [d, d]);
+    rand(`${p}attn.out_proj.bias`, [d]);
+    rand(`${p}mlp.c_fc.weight`, [4 * d, d]);
+    rand(`${p}mlp.c_fc.bias`, [4 * d]);
+    rand(`${p}mlp.c_proj.weight`, [d, 4 * d]);
+    rand(`${p}mlp.c_proj.bias`, [d]);
+  };
+  return { map, rand, fill, ln, block };
+}
+
+function randomClip(m: ModelSpec): TensorMap {
+  const t = tensorMaker({ s: 0x9e3779b9 });
+  const g = m.resolution / m.patch;
+  t.rand('visual.conv1.weight', [m.visionWidth, 3, m.patch, m.patch]);
+  t.rand('visual.class_embedding', [m.visionWidth]);
+  t.rand('visual.positional_embedding', [g * g + 1, m.visionWidth]);
+  t.ln('visual.ln_pre', m.visionWidth);
+  for (let i = 0; i < m.visionLayers; i++) t.block(`visual.transformer.resblocks.${i}.`, m.visionWidth);
+  t.ln('visual.ln_post', m.visionWidth);
+  t.rand('visual.proj', [m.visionWidth, m.embedDim]);
+  t.rand('token_embedding.weight', [49408, m.textWidth]);
+  t.rand('positional_embedding', [77, m.textWidth]);
+  for (let i = 0; i < m.textLayers; i++) t.block(`transformer.resblocks.${i}.`, m.textWidth);
+  t.ln('ln_final', m.textWidth);
+  t.rand('text_projection', [m.textWidth, m.embedDim]);
+  t.fill('logit_scale', [], Math.log(100));
+  return t.map;
+}
+
+function randomFusion(head: HeadName, d: number, frames: number): TensorMap | null {
+  if (head === 'meanP') return null;
+  const t = tensorMaker({ s: 0x1234567 });
+  t.rand('frame_position_embeddings.weight', [77, d]);
+  if (head === 'Conv_1D') t.rand('shift.weight', [d, 1, 3], 0.5);
+  if (head === 'LSTM') {
+    for (const k of ['weight_ih_l0', 'weight_hh_l0']) t.rand(`lstm_visual.${k}`, [4 * d, d], 0.05);
+    for (const k of ['bias_ih_l0', 'bias_hh_l0']) t.rand(`lstm_visual.${k}`, [4 * d], 0.05);
+  }
+  if (head === 'Transf') for (let i = 0; i < 6; i++) t.block(`transformer.resblocks.${i}.`, d);
+  if (head === 'Transf_cls') {
+    t.rand('transformer.cls_token', [1, 1, d]);
+    t.rand('transformer.pos_embed', [1, frames + 1, d]);
+    for (let i = 0; i < 6; i++) {
+      const p = `transformer.transformer_enc.layers.${i}.`;
+      t.rand(`${p}self_attn.in_proj_weight`, [3 * d, d]);
+      t.rand(`${p}self_attn.in_proj_bias`, [3 * d]);
+      t.rand(`${p}self_attn.out_proj.weight`, [d, d]);
+      t.rand(`${p}self_attn.out_proj.bias`, [d]);
+      t.rand(`${p}linear1.weight`, [2048, d]);
+      t.rand(`${p}linear1.bias`, [2048]);
+      t.rand(`${p}linear2.weight`, [d, 2048]);
+      t.rand(`${p}linear2.bias`, [d]);
+      t.ln(`${p}norm1`, d);
+      t.ln(`${p}norm2`, d);
+    }
+    t.ln('transformer.transformer_enc.norm', d);
+  }
+  return t.map;
+}
+
+// ---------------------------------------------------------------- FLOPs from the shapes
+
+/** Multiply-adds × 2 of one CLIP transformer block over L tokens of width d. */
+function blockFlops(l: number, d: number): number {
+  return 2 * (l * d * 3 * d + 2 * l * l * d + l * d * d + 2 * l * d * 4 * d);
+}
+
+export function imageFlopsPerFrame(c: ClipConfig): number {
+  const g = c.imageResolution / c.patchSize;
+  const l = g * g + 1;
+  return 2 * g * g * 3 * c.patchSize ** 2 * c.visionWidth + c.visionLayers * blockFlops(l, c.visionWidth) + 2 * c.visionWidth * c.embedDim;
+}
+
+export function textFlopsPerPrompt(c: ClipConfig, tokens: number): number {
+  return c.textLayers * blockFlops(tokens, c.textWidth) + 2 * c.textWidth * c.embedDim;
+}
+
+// ---------------------------------------------------------------- timing
+
+interface Timing {
+  calls: number;
+  seconds: number;
+  perCall: number;
+  /** Process CPU seconds per call (user + system): with other work on the machine, wall time alone misleads. */
+  cpuPerCall: number;
+}
+
+async function timeIt(fn: () => Promise<unknown>, minSeconds: number, minCalls = 2, warmup = 1): Promise<Timing> {
+  for (let i = 0; i < warmup; i++) await fn();
+  let calls = 0;
+  const c0 = process.cpuUsage();
+  const t0 = performance.now();
+  let elapsed = 0;
+  while (calls < minCalls || elapsed < minSeconds) {
+    await fn();
+    calls++;
+    elapsed = (performance.now() - t0) / 1000;
+  }
+  const cpu = process.cpuUsage(c0);
+  return { calls, seconds: elapsed, perCall: elapsed / calls, cpuPerCall: (cpu.user + cpu.system) / 1e6 / calls };
+}
+
+/** GFLOP/s of one big MatMul through ONNX Runtime (constant B, like the model's weights), best of the shapes tried. */
+async function matmulPeak(threads: number, seconds: number): Promise<{ shape: string; gflops: number; gflopsPerCpuSecond: number }[]> {
+  const ort = await import('onnxruntime-node');
+  const { GraphBuilder } = await import('../src/engine/onnx/graph.js');
+  const out: { shape: string; gflops: number; gflopsPerCpuSecond: number }[] = [];
+  for (const [m, k, n] of [
+    [1600, 768, 3072],
+    [2048, 2048, 2048],
+  ]) {
+    const g = new GraphBuilder('matmul');
+    const a = g.input('a', [m, k]);
+    g.output(g.op('MatMul', [a, g.weight('b', randomFill(k * n, 0.02, { s: 7 }), [k, n])]), 'c', [m, n]);
+    const session = await ort.InferenceSession.create(g.build(), { intraOpNumThreads: threads, graphOptimizationLevel: 'all', executionMode: 'sequential' });
+    const feed = { a: new ort.Tensor('float32', randomFill(m * k, 1, { s: 3 }), [m, k]) };
+    const t = await timeIt(() => session.run(feed), seconds, 3);
+    out.push({ shape: `${m}x${k} @ ${k}x${n}`, gflops: (2 * m * k * n) / t.perCall / 1e9, gflopsPerCpuSecond: (2 * m * k * n) / t.cpuPerCall / 1e9 });
+    await session.release();
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------- main
+
+interface Args {
+  json: boolean;
+  engines: string[] | null;
+  models: string[] | null;
+  batches: number[];
+  seconds: number;
+  /** Skip calls projected to take longer than this (slow engines at big batches). */
+  maxCallSeconds: number;
+  heads: boolean;
+  text: boolean;
+}
+
+function parseArgs(argv: string[]): Args {
+  const a: Args = { json: false, engines: null, models: null, batches: [1, 8, 32], seconds: 4, maxCallSeconds: 40, heads: true, text: true };
+  for (let i = 0; i < argv.length; i++) {
+    const v = argv[i];
+    const next = (): string => argv[++i] ?? '';
+    if (v === '--json') a.json = true;
+    else if (v === '--engines') a.engines = next().split(',');
+    else if (v === '--models') a.models = next().split(',').map((s) => (s.startsWith('ViT-') ? s : `ViT-${s}`));
+    else if (v === '--batches') a.batches = next().split(',').map(Number);
+    else if (v === '--seconds') a.seconds = Number(next());
+    else if (v === '--max-call-seconds') a.maxCallSeconds = Number(next());
+    else if (v === '--no-heads') a.heads = false;
+    else if (v === '--no-text') a.text = false;
+    else throw new Error(`unknown argument ${v}`);
+  }
+  return a;
+}
+
+interface Row {
+  engine: string;
+  model: string;
+  what: 'image' | 'text' | 'fusion';
+  detail: string;
+  batch: number;
+  perSecond: number | null;
+  unit: string;
+  msPerCall: number | null;
+  gflops: number | null;
+  /** GFLOP per process CPU-second: the efficiency of the cores actually obtained. */
+  gflopsPerCpuSecond: number | null;
+  /** 1-minute load average when the row was measured (the machine may be shared). */
+  load: number;
+  note?: string;
+}
+
+async function main(): Promise<void> {
+  const args = parseArgs(process.argv.slice(2));
+  const log = (m: string): void => {
+    process.stderr.write(`${m}\n`);
+  };
+  const threads = typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
+  const tmpDir = mkdtempSync(path.join(os.tmpdir(), 'actionclip-bench-'));
+  const rows: Row[] = [];
+  const engines: { name: string; status: string; createSeconds: Record<string, number>; rssAfterCreateMiB: Record<string, number> }[] = [];
+  try {
+    log(`matmul peak probe (${threads} threads)...`);
+    const peak = await matmulPeak(threads, Math.min(args.seconds, 3));
+    const peakGflops = Math.max(...peak.map((p) => p.gflops));
+    for (const p of peak) log(`  ${p.shape}: ${p.gflops.toFixed(1)} GFLOP/s, ${p.gflopsPerCpuSecond.toFixed(1)} GFLOP/cpu-s, load ${os.loadavg()[0].toFixed(1)}`);
+
+    const models = MODELS.filter((m) => args.models === null || args.models.includes(m.name));
+    const chosen = BENCH_ENGINES.filter((e) => args.engines === null || args.engines.includes(e.name));
+    for (const eng of chosen) {
+      const why = await eng.unavailable();
+      const rec = { name: eng.name, status: why === null ? 'ran' : `unavailable: ${why}`, createSeconds: {} as Record<string, number>, rssAfterCreateMiB: {} as Record<string, number> };
+      engines.push(rec);
+      if (why !== null) {
+        log(`${eng.name}: unavailable (${why})`);
+        continue;
+      }
+      for (const spec of models) {
+        const clip = randomClip(spec);
+        const cfg = clipConfigFromWeights(clip);
+        const weights: EngineWeights = { clip, fusion: null, head: 'meanP', frames: 8, sources: { clip: `<random ${spec.name}>` } };
+        log(`${eng.name} ${spec.name}: creating engine...`);
+        const t0 = performance.now();
+        let engine: Engine;
+        try {
+          engine = await eng.create(weights, { head: 'meanP', frames: 8, tmpDir });
+        } catch (err) {
+          rec.status = `failed: ${err instanceof Error ? err.message : String(err)}`;
+          log(`${eng.name}: ${rec.status}`);
+          break;
+        }
+        rec.createSeconds[spec.name] = (performance.now() - t0) / 1000;
+        rec.rssAfterCreateMiB[spec.name] = Math.round(process.memoryUsage().rss / 2 ** 20);
+        const flops = imageFlopsPerFrame(cfg);
+        const px = cfg.imageResolution;
+        let oneFrameSeconds = 0;
+        for (const n of args.batches) {
+          const pixels = randomFill(n * 3 * px * px, 1.5, { s: 11 + n });
+          const projected = oneFrameSeconds * n;
+          if (projected > args.maxCallSeconds) {
+            rows.push({ engine: eng.name, model: spec.name, what: 'image', detail: 'encodeFrames', batch: n, perSecond: null, unit: 'frames/s', msPerCall: null, gflops: null, gflopsPerCpuSecond: null, load: os.loadavg()[0], note: `skipped: projected ${projected.toFixed(0)} s per call` });
+            continue;
+          }
+          const t = await timeIt(() => engine.encodeFrames(pixels, n), args.seconds, 2, 1);
+          if (n === 1 || oneFrameSeconds === 0) oneFrameSeconds = t.perCall / n;
+          const fps = n / t.perCall;
+          const row: Row = { engine: eng.name, model: spec.name, what: 'image', detail: 'encodeFrames', batch: n, perSecond: fps, unit: 'frames/s', msPerCall: t.perCall * 1000, gflops: (fps * flops) / 1e9, gflopsPerCpuSecond: (n * flops) / t.cpuPerCall / 1e9, load: os.loadavg()[0] };
+          rows.push(row);
+          log(`  image ${spec.name} n=${n}: ${fps.toFixed(2)} frames/s, ${row.gflops!.toFixed(1)} GFLOP/s, ${row.gflopsPerCpuSecond!.toFixed(1)} GFLOP/cpu-s, load ${row.load.toFixed(1)}`);
+        }
+        if (args.text && spec === models[0]) {
+          // Prompts like "a video of {label}": SOT, 6 to 17 word pieces, EOT, zero padding.
+          const n = 64;
+          const tokens = new Int32Array(n * 77);
+          let maxLen = 0;
+          for (let i = 0; i < n; i++) {
+            const len = 8 + (i % 12);
+            maxLen = Math.max(maxLen, len);
+            tokens[i * 77] = 49406;
+            for (let j = 1; j < len - 1; j++) tokens[i * 77 + j] = 300 + ((i * 131 + j * 17) % 40000);
+            tokens[i * 77 + len - 1] = 49407;
+          }
+          const t = await timeIt(() => engine.encodeText(tokens, n), args.seconds, 2, 1);
+          const pps = n / t.perCall;
+          // The ONNX graph runs only up to the longest prompt (causal mask); others may run all 77 positions.
+          const fl = textFlopsPerPrompt(cfg, eng.name.startsWith('onnx') ? maxLen : 77);
+          rows.push({ engine: eng.name, model: spec.name, what: 'text', detail: `encodeText (${maxLen} tokens max)`, batch: n, perSecond: pps, unit: 'prompts/s', msPerCall: t.perCall * 1000, gflops: (pps * fl) / 1e9, gflopsPerCpuSecond: (n * fl) / t.cpuPerCall / 1e9, load: os.loadavg()[0] });
+          log(`  text n=${n}: ${pps.toFixed(1)} prompts/s`);
+        }
+        engine.dispose();
+        if (args.heads && spec === models[0]) {
+          const b = 32;
+          const frames = 8;
+          const emb = randomFill(b * frames * cfg.embedDim, 0.5, { s: 5 });
+          for (const head of HEAD_NAMES) {
+            const fw: EngineWeights = { clip, fusion: randomFusion(head, cfg.embedDim, frames), head, frames, sources: { clip: '<random>' } };
+            const e = await eng.create(fw, { head, frames, tmpDir, fusionOnly: true });
+            const t = await timeIt(() => e.fuse(emb, b), Math.min(args.seconds, 2), 3, 1);
+            rows.push({ engine: eng.name, model: spec.name, what: 'fusion', detail: head, batch: b, perSecond: b / t.perCall, unit: 'windows/s', msPerCall: t.perCall * 1000, gflops: null, gflopsPerCpuSecond: null, load: os.loadavg()[0] });
+            log(`  fuse ${head} b=${b}: ${(b / t.perCall).toFixed(0)} windows/s`);
+            e.dispose();
+          }
+        }
+      }
+    }
+
+    const peakRssMiB = Math.round(process.resourceUsage().maxRSS / 1024);
+    const result = {
+      date: new Date().toISOString(),
+      machine: { cpus: os.cpus()[0]?.model ?? 'unknown', cores: threads, memoryGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version, platform: `${process.platform}/${process.arch}` },
+      flopsPerFrame: Object.fromEntries(MODELS.map((m) => [m.name, imageFlopsPerFrame(clipConfigFromWeights(randomClipHeader(m)))])),
+      matmulPeak: { probes: peak, gflops: peakGflops },
+      engines,
+      rows: rows.map((r) => ({ ...r, peakFraction: r.gflops === null ? null : r.gflops / peakGflops })),
+      peakRssMiB,
+    };
+    const dir = path.join(HERE, 'results');
+    mkdirSync(dir, { recursive: true });
+    const file = path.join(dir, `model-${result.date.slice(0, 10)}.json`);
+    writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
+    const md = markdown(rows, peakGflops, peakRssMiB);
+    if (args.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+    else process.stdout.write(`${md}\n`);
+    log(`results: ${path.relative(process.cwd(), file)}`);
+  } finally {
+    rmSync(tmpDir, { recursive: true, force: true });
+  }
+}
+
+/** Shapes only, for the FLOP table (no 150M random values). */
+function randomClipHeader(m: ModelSpec): TensorMap {
+  const map: TensorMap = new Map();
+  const g = m.resolution / m.patch;
+  const z = (shape: number[]): { shape: number[]; dtype: 'float32'; data: Float32Array } => ({ shape, dtype: 'float32', data: new Float32Array(0) });
+  map.set('visual.proj', z([m.visionWidth, m.embedDim]));
+  map.set('visual.conv1.weight', z([m.visionWidth, 3, m.patch, m.patch]));
+  map.set('visual.positional_embedding', z([g * g + 1, m.visionWidth]));
+  map.set('ln_final.weight', z([m.textWidth]));
+  map.set('text_projection', z([m.textWidth, m.embedDim]));
+  map.set('positional_embedding', z([77, m.textWidth]));
+  map.set('token_embedding.weight', z([49408, m.textWidth]));
+  for (let i = 0; i < m.visionLayers; i++) map.set(`visual.transformer.resblocks.${i}.ln_1.weight`, z([m.visionWidth]));
+  for (let i = 0; i < m.textLayers; i++) map.set(`transformer.resblocks.${i}.ln_1.weight`, z([m.textWidth]));
+  return map;
+}
+
+function markdown(rows: Row[], peak: number, rssMiB: number): string {
+  const lines = [
+    `MatMul peak (ONNX Runtime, same run): ${peak.toFixed(1)} GFLOP/s; peak RSS ${rssMiB} MiB`,
+    '',
+    '| engine | model | what | batch | throughput | ms/call | GFLOP/s | % of peak |',
+    '| --- | --- | --- | ---: | ---: | ---: | ---: | ---: |',
+  ];
+  for (const r of rows) {
+    const thr = r.perSecond === null ? (r.note ?? '-') : `${r.perSecond.toFixed(r.perSecond < 100 ? 2 : 0)} ${r.unit}`;
+    lines.push(
+      `| ${r.engine} | ${r.model} | ${r.detail} | ${r.batch} | ${thr} | ${r.msPerCall === null ? '-' : r.msPerCall.toFixed(1)} | ${r.gflops === null ? '-' : r.gflops.toFixed(1)} | ${r.gflops === null ? '-' : `${((100 * r.gflops) / peak).toFixed(0)}%`} |`,
+    );
+  }
+  return lines.join('\n');
+}
+
+await main();
