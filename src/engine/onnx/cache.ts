@@ -8,7 +8,7 @@ import type { TensorMap } from '../../model/weights/tensor-map.js';
 /**
  * Bump when any graph builder changes what it emits, so stale cached graphs are not reused.
  */
-export const GRAPH_BUILDER_VERSION = 'onnx-graphs-1';
+export const GRAPH_BUILDER_VERSION = 'onnx-graphs-2';
 
 export function defaultCacheDir(): string {
   const root = process.env.ACTIONCLIP_CACHE ?? path.join(os.homedir(), '.cache', 'actionclip-stream');

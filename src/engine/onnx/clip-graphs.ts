@@ -41,7 +41,7 @@ export function buildImageGraph(src: WeightSource, cfg: ClipConfig, o: GraphOpti
 
   const postG = w(g, src, 'visual.ln_post.weight', [d]);
   const postB = w(g, src, 'visual.ln_post.bias', [d]);
-  // Fused: ln_post rides on the last SkipLayerNormalization (every token, then CLS is picked); plain: pick CLS, then normalise it.
+  // Only the CLS row leaves the last block; fused, ln_post rides on its final SkipLayerNormalization.
   const fused = o.impl === 'fused';
   const y = clipStack(g, src, x, {
     prefix: 'visual.transformer.resblocks.',
@@ -54,9 +54,9 @@ export function buildImageGraph(src: WeightSource, cfg: ClipConfig, o: GraphOpti
     quant: o.quant,
     shapes,
     finalLn: fused ? { gamma: postG, beta: postB, eps: CLIP_EPS } : undefined,
+    selectRows: (rows) => g.op('Gather', [g.op('Reshape', [rows, g.i64([-1, tokens, d])]), g.i64([0], [])], { axis: 1 }),
   });
-  let clsOut = g.op('Gather', [g.op('Reshape', [y, g.i64([-1, tokens, d])]), g.i64([0], [])], { axis: 1 });
-  if (!fused) clsOut = layerNorm(g, clsOut, postG, postB, CLIP_EPS);
+  const clsOut = fused ? y : layerNorm(g, y, postG, postB, CLIP_EPS);
   const out = g.op('MatMul', [clsOut, w(g, src, 'visual.proj', [d, e])]);
   g.output(out, 'embedding', ['n', e]);
   return g.build({ graph: 'clip_image' });
@@ -80,6 +80,7 @@ export function buildTextGraph(src: WeightSource, cfg: ClipConfig, o: GraphOptio
   const lnG = w(g, src, 'ln_final.weight', [d]);
   const lnB = w(g, src, 'ln_final.bias', [d]);
   const fused = o.impl === 'fused';
+  const eotIdx = g.op('Unsqueeze', [eot, g.i64([1])]);
   const y = clipStack(g, src, g.op('Reshape', [x3, g.i64([-1, d])]), {
     prefix: 'transformer.resblocks.',
     layers: cfg.textLayers,
@@ -91,10 +92,10 @@ export function buildTextGraph(src: WeightSource, cfg: ClipConfig, o: GraphOptio
     quant: o.quant,
     shapes,
     finalLn: fused ? { gamma: lnG, beta: lnB, eps: CLIP_EPS } : undefined,
+    // x[arange(n), tokens.argmax(-1)]: only the EOT rows leave the last block.
+    selectRows: (rows) => g.op('GatherND', [g.op('Reshape', [rows, shapes.shape(g, [d])]), eotIdx], { batch_dims: 1 }),
   });
-  // x[arange(n), tokens.argmax(-1)]
-  let sel = g.op('GatherND', [g.op('Reshape', [y, shapes.shape(g, [d])]), g.op('Unsqueeze', [eot, g.i64([1])])], { batch_dims: 1 });
-  if (!fused) sel = layerNorm(g, sel, lnG, lnB, CLIP_EPS);
+  const sel = fused ? y : layerNorm(g, y, lnG, lnB, CLIP_EPS);
   const out = g.op('MatMul', [sel, w(g, src, 'text_projection', [d, e])]);
   g.output(out, 'embedding', ['n', e]);
   return g.build({ graph: 'clip_text' });

@@ -45,7 +45,11 @@ export interface OnnxEngineOptions extends EngineOptions {
   intraOpNumThreads?: number;
   interOpNumThreads?: number;
   graphOptimizationLevel?: GraphOptimizationLevel;
-  /** Intra-op threads spin while waiting for work (ONNX Runtime's default, true); false frees the cores for other stages. */
+  /**
+   * Intra-op threads spin while waiting for work. Default false: on a machine shared with decoding
+   * and the rest of the pipeline, spinning burns the cores those need (measured: more GFLOP per
+   * CPU-second without it at every batch size; see docs/onnx-engine.md).
+   */
   allowSpinning?: boolean;
   /** 'fused' (default) uses ONNX Runtime's com.microsoft Attention/SkipLayerNormalization/QuickGelu; 'onnx' standard ops only. */
   impl?: BlockImpl;
@@ -109,7 +113,7 @@ export async function createOnnxEngine(weights: LoadedWeightsLike, opts: OnnxEng
     intraOpNumThreads: opts.intraOpNumThreads ?? defaultThreads(),
     interOpNumThreads: opts.interOpNumThreads ?? 1,
     graphOptimizationLevel: opts.graphOptimizationLevel ?? 'all',
-    allowSpinning: opts.allowSpinning ?? true,
+    allowSpinning: opts.allowSpinning ?? false,
     logger,
   } as const;
   const useCache = opts.cache ?? true;

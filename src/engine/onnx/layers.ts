@@ -230,6 +230,12 @@ export interface StackOptions {
   shapes: SeqShapes;
   /** A LayerNorm applied to every token after the last block (ln_final / ln_post); its output is returned instead of the residual stream. */
   finalLn?: { gamma: string; beta: string; eps: number };
+  /**
+   * Rows the caller keeps from the output (CLS, or each prompt's EOT), `[n·L, D] → [n, D]`. The last
+   * block's attention still reads every token, but its residual add and MLP (about 1/L_layers of the
+   * work) then run on those rows only.
+   */
+  selectRows?: (rows: string) => string;
 }
 
 /**
@@ -246,7 +252,12 @@ export function clipStack(g: GraphBuilder, src: WeightSource, x: string, o: Stac
       const p = `${o.prefix}${i}.`;
       const [g1, b1] = ln(i, 1);
       const mw = mha(g, src, `${p}attn.`, d);
-      h = g.op('Add', [h, g.op('Add', [selfAttention(g, layerNorm(g, h, g1, b1, o.eps), mw, attnOpts), mw.outB])]);
+      let att = g.op('Add', [selfAttention(g, layerNorm(g, h, g1, b1, o.eps), mw, attnOpts), mw.outB]);
+      if (i === o.layers - 1 && o.selectRows) {
+        h = o.selectRows(h);
+        att = o.selectRows(att);
+      }
+      h = g.op('Add', [h, att]);
       const [g2, b2] = ln(i, 2);
       const fc = denseKey(g, src, layerNorm(g, h, g2, b2, o.eps), `${p}mlp.c_fc`, true, o.quant);
       h = g.op('Add', [h, denseKey(g, src, quickGelu(g, fc, o.impl), `${p}mlp.c_proj`, true, o.quant)]);
@@ -261,7 +272,11 @@ export function clipStack(g: GraphBuilder, src: WeightSource, x: string, o: Stac
   for (let i = 0; i < o.layers; i++) {
     const p = `${o.prefix}${i}.`;
     const mw = mha(g, src, `${p}attn.`, d);
-    const a = selfAttention(g, normed, mw, attnOpts);
+    let a = selfAttention(g, normed, mw, attnOpts);
+    if (i === o.layers - 1 && o.selectRows) {
+      a = o.selectRows(a);
+      resid = o.selectRows(resid);
+    }
     const [g2, b2] = ln(i, 2);
     [normed, , , resid] = g.opSome('SkipLayerNormalization', [a, resid, g2, b2, mw.outB], [true, false, false, true], { epsilon: { f: o.eps } }, { domain: MS_DOMAIN });
     const fc = denseKey(g, src, normed, `${p}mlp.c_fc`, true, o.quant);
