@@ -37,8 +37,13 @@ export const BackoffSchema = z.strictObject({
 });
 
 export const SupervisionSchema = z.strictObject({
-  /** Restart ffmpeg when no frame arrived for this long. */
+  /** Restart ffmpeg when no frame arrived for this long while streaming. */
   stallTimeoutSec: z.number().positive(),
+  /**
+   * Time allowed from starting ffmpeg to its first frame: opening a network stream includes
+   * ffmpeg's probing (about 5 s for RTSP), which must not count as a stall.
+   */
+  connectTimeoutSec: z.number().positive(),
   backoff: BackoffSchema,
 });
 export type SupervisionConfig = z.infer<typeof SupervisionSchema>;

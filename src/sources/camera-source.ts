@@ -81,6 +81,7 @@ export function cameraFrames(camera: CameraConfig, opts: CameraSourceOptions): O
     const random = opts.random ?? Math.random;
     const frameBytes = opts.width * opts.height * 3;
     const stallMs = opts.supervision.stallTimeoutSec * 1000;
+    const connectMs = opts.supervision.connectTimeoutSec * 1000;
     const safeUrl = redactUrl(camera.url);
     const log = opts.logger?.child({ camera: camera.id });
     const live = isLiveUrl(camera.url) || camera.url.startsWith('lavfi:');
@@ -103,14 +104,18 @@ export function cameraFrames(camera: CameraConfig, opts: CameraSourceOptions): O
       subscriber.next(state);
     };
 
+    /** Until the first frame of a (re)start the connect timeout applies, then the stall timeout. */
     const armWatchdog = (): void => {
       watchdog?.unsubscribe();
+      const streaming = status === 'streaming';
+      const ms = streaming ? stallMs : connectMs;
       watchdog = scheduler.schedule(() => {
         if (done) return;
-        setState('stalled', `no frame for ${opts.supervision.stallTimeoutSec}s`);
+        const why = `no frame for ${ms / 1000}s`;
+        if (streaming) setState('stalled', why);
         kill();
-        scheduleRestart(`stalled: no frame for ${opts.supervision.stallTimeoutSec}s`);
-      }, stallMs);
+        scheduleRestart(streaming ? `stalled: ${why}` : `no first frame within ${ms / 1000}s`);
+      }, ms);
     };
 
     const kill = (): void => {

@@ -8,7 +8,7 @@ import { resolveFfmpeg } from '../../src/sources/ffmpeg-path.js';
 import type { CameraState, Frame } from '../../src/types.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'actionclip-camsrc-'));
-const supervision = { stallTimeoutSec: 0.6, backoff: { initialMs: 50, maxMs: 400, jitter: 0.2 } };
+const supervision = { stallTimeoutSec: 0.6, connectTimeoutSec: 5, backoff: { initialMs: 50, maxMs: 400, jitter: 0.2 } };
 
 /**
  * A stand-in for ffmpeg (a node script): writes `frames` raw frames of the size in its -vf
@@ -87,7 +87,7 @@ describe('ffmpegArgs / backoffDelay', () => {
 
 describe('cameraFrames', () => {
   it('decodes a real ffmpeg source into RGB frames at the requested size, ', async () => {
-    const src = cameraFrames({ id: 'pattern', url: 'lavfi:testsrc=size=64x48:rate=10' }, { fps: 5, width: 32, height: 24, ffmpegPath: resolveFfmpeg().path, supervision: { ...supervision, stallTimeoutSec: 10 } });
+    const src = cameraFrames({ id: 'pattern', url: 'lavfi:testsrc=size=64x48:rate=10' }, { fps: 5, width: 32, height: 24, ffmpegPath: resolveFfmpeg().path, supervision: { ...supervision, stallTimeoutSec: 10, connectTimeoutSec: 10 } });
     const events = await collect(src, (e) => e.filter((x) => !isCameraState(x)).length >= 3);
     expect(states(events)).toEqual(['connecting', 'streaming']);
     const frames = events.filter((e): e is Frame => !isCameraState(e));
@@ -101,7 +101,7 @@ describe('cameraFrames', () => {
 
   it('kills ffmpeg when unsubscribed', async () => {
     const fake = fakeFfmpeg('hang-forever', 2, 'hang');
-    const src = cameraFrames({ id: 'c', url: 'rtsp://cam/x' }, { fps: 5, width: 4, height: 4, ffmpegPath: fake.bin, supervision: { ...supervision, stallTimeoutSec: 30 } });
+    const src = cameraFrames({ id: 'c', url: 'rtsp://cam/x' }, { fps: 5, width: 4, height: 4, ffmpegPath: fake.bin, supervision: { ...supervision, stallTimeoutSec: 30, connectTimeoutSec: 30 } });
     await collect(src, (e) => e.filter((x) => !isCameraState(x)).length >= 1);
     const pid = Number(readFileSync(fake.pids, 'utf8').trim());
     await new Promise((r) => setTimeout(r, 300));
