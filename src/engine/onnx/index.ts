@@ -74,6 +74,20 @@ function stripModule(m: TensorMap): TensorMap {
   return out;
 }
 
+/** The engine plus what it was built with (graph files, cache hits, settings). */
+export interface OnnxEngine extends Engine {
+  readonly details: {
+    readonly impl: BlockImpl;
+    readonly floatType: FloatType;
+    readonly quant: Quantization;
+    readonly intraOpNumThreads: number;
+    readonly allowSpinning: boolean;
+    readonly cacheDir: string | null;
+    readonly files: { readonly image?: string | null; readonly text?: string | null; readonly fusion?: string | null };
+    readonly cacheHits: { readonly image?: boolean; readonly text?: boolean; readonly fusion?: boolean };
+  };
+}
+
 interface Part {
   session: ort.InferenceSession;
   provider: ProviderName;
@@ -81,7 +95,7 @@ interface Part {
   cacheHit: boolean;
 }
 
-export async function createOnnxEngine(weights: LoadedWeightsLike, opts: OnnxEngineOptions = {}): Promise<Engine> {
+export async function createOnnxEngine(weights: LoadedWeightsLike, opts: OnnxEngineOptions = {}): Promise<OnnxEngine> {
   const logger = opts.logger ?? consoleLogger;
   if (opts.joint === true || opts.shift === true || weights.clip.has('visual.time_embedding')) {
     throw new ConfigError('the onnx engine builds the plain ViT image encoder; Joint and Shift models need the tfjs engine');
@@ -159,9 +173,9 @@ export async function createOnnxEngine(weights: LoadedWeightsLike, opts: OnnxEng
   };
 
   let disposed = false;
-  const engine: Engine & { readonly details: Record<string, unknown> } = {
+  const engine: OnnxEngine = {
     info,
-    details: { impl, floatType, quant, intraOpNumThreads: settings.intraOpNumThreads, cacheDir: useCache ? dir : null, files: { image: image?.file, text: text?.file, fusion: fuse?.file }, cacheHits: { image: image?.cacheHit, text: text?.cacheHit, fusion: fuse?.cacheHit } },
+    details: { impl, floatType, quant, intraOpNumThreads: settings.intraOpNumThreads, allowSpinning: settings.allowSpinning, cacheDir: useCache ? dir : null, files: { image: image?.file, text: text?.file, fusion: fuse?.file }, cacheHits: { image: image?.cacheHit, text: text?.cacheHit, fusion: fuse?.cacheHit } },
     async encodeFrames(pixels, n) {
       check('encodeFrames', pixels.length, n, 3 * s * s);
       if (n === 0) return new Float32Array(0);
