@@ -1,6 +1,9 @@
 import { Command } from 'commander';
 import { registerClassify } from './commands/classify.js';
+import { registerEval } from './commands/eval.js';
+import { registerMakeSynthetic } from './commands/make-synthetic.js';
 import { registerRun } from './commands/run.js';
+import { registerTrain } from './commands/train.js';
 
 /** Argument parsing only: each subcommand builds a config and hands it to the library or a pipeline. */
 const program = new Command()
@@ -10,6 +13,9 @@ const program = new Command()
 
 registerClassify(program);
 registerRun(program);
+registerTrain(program);
+registerEval(program);
+registerMakeSynthetic(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   console.error(`actionclip-stream: ${err instanceof Error ? err.message : String(err)}`);

@@ -1,0 +1,165 @@
+import type { Command } from 'commander';
+import { readFileSync } from 'node:fs';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { ConfigError } from '../../errors.js';
+import { evaluate, evaluationToJson, formatEvaluationTable, loadEvalList, parseViews, type EvaluationResult } from '../../evaluation/evaluator.js';
+import { loadModel } from '../../model/load-model.js';
+import { FrameCache } from '../../training/clip-loader.js';
+import { loadEvalConfig, loadTrainConfig, type EvalConfig } from '../../training/config.js';
+import { Trainer } from '../../training/trainer.js';
+import { loadVocabularyPreset } from '../../training/vocabulary-presets.js';
+
+interface EvalFlags {
+  config?: string;
+  weights?: string;
+  fusion?: string;
+  head?: string;
+  frames?: string;
+  list?: string;
+  labels?: string;
+  vocabulary?: string;
+  views?: string;
+  batchSize?: string;
+  zeroShot?: boolean;
+  fewShot?: string;
+  trainList?: string;
+  epochs?: string;
+  lr?: string;
+  freeze?: string;
+  seed?: string;
+  output?: string;
+  backend?: string;
+  engine?: 'tfjs' | 'onnx' | 'auto';
+  json?: boolean;
+  scores?: boolean;
+}
+
+function int(value: string | undefined, flag: string): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n <= 0) throw new ConfigError(`${flag} must be a positive integer, got "${value}"`);
+  return n;
+}
+
+/** Top-level keys the YAML file sets itself (so schema defaults do not override a checkpoint's head or T). */
+function explicitKeys(file: string | undefined): Set<string> {
+  if (file === undefined) return new Set();
+  try {
+    const doc = parseYaml(readFileSync(file, 'utf8')) as unknown;
+    return new Set(doc !== null && typeof doc === 'object' ? Object.keys(doc) : []);
+  } catch {
+    return new Set(); // loadEvalConfig reports unreadable files properly
+  }
+}
+
+export function registerEval(program: Command): void {
+  program
+    .command('eval')
+    .description('Evaluate a model on a labelled video list: top-1/top-5, per-class accuracy, mAP; zero-shot, few-shot or a trained checkpoint')
+    .option('-c, --config <file>', 'evaluation configuration (YAML: weights, data.list, data.labels, views...)')
+    .option('-w, --weights <path>', 'CLIP weights, a training output folder, or an ActionCLIP .pt checkpoint')
+    .option('--fusion <path>', 'temporal head weights (fusion-*.safetensors)')
+    .option('--head <name>', "meanP, Conv_1D, LSTM, Transf or Transf_cls (default: the checkpoint's, else meanP)")
+    .option('-T, --frames <n>', "frames per clip (default: the checkpoint's, else 8)")
+    .option('--list <file>', 'list to evaluate (video_path label | path num_frames label; "3,17" labels make it multi-label)')
+    .option('--labels <file|preset>', 'id,name CSV, vocabulary file, or a preset: kinetics400, ucf101, hmdb51')
+    .option('--vocabulary <preset>', 'same as --labels with a preset name')
+    .option('--views <n>', '1 (centre clip, the default), 30 (10 clips × 3 crops, the paper) or CLIPSxCROPS such as 10x1')
+    .option('--batch-size <n>', 'views per forward pass')
+    .option('--zero-shot', 'score with MeanP and no fusion weights (the paper\'s zero-shot setting)')
+    .option('--few-shot <k>', 'fine-tune on K examples per class of --train-list first, then evaluate')
+    .option('--train-list <file>', 'training list for --few-shot')
+    .option('--epochs <n>', 'few-shot epochs', '10')
+    .option('--lr <x>', 'few-shot learning rate of the pre-trained parts', '5e-6')
+    .option('--freeze <part>', 'few-shot: none, text, image or both', 'none')
+    .option('--seed <n>', 'few-shot subset and training seed')
+    .option('-o, --output <dir>', 'write metrics.json (and the few-shot checkpoint) here')
+    .option('--backend <name>', 'tfjs backend: auto, tensorflow-gpu, tensorflow, wasm, cpu')
+    .option('--engine <name>', 'tfjs, onnx or auto (few-shot always trains on tfjs)')
+    .option('--json', 'print JSON instead of a table')
+    .option('--scores', 'with --json: include every video\'s class scores')
+    .action(async (flags: EvalFlags) => {
+      const labelsSpec = flags.labels ?? flags.vocabulary;
+      const overrides: Record<string, unknown> = {};
+      if (flags.weights !== undefined) overrides.weights = flags.weights;
+      if (flags.fusion !== undefined) overrides.fusion = flags.fusion;
+      if (flags.head !== undefined) overrides.head = flags.head;
+      if (flags.frames !== undefined) overrides.frames = int(flags.frames, '--frames');
+      if (flags.batchSize !== undefined) overrides.batchSize = int(flags.batchSize, '--batch-size');
+      if (flags.output !== undefined) overrides.outputDir = flags.output;
+      const data: Record<string, unknown> = {};
+      if (flags.list !== undefined) data.list = flags.list;
+      if (labelsSpec !== undefined) data.labels = labelsSpec;
+      if (Object.keys(data).length > 0) overrides.data = data;
+      if (flags.views !== undefined) overrides.views = parseViews(flags.views);
+      const config: EvalConfig = loadEvalConfig(flags.config, overrides);
+      const given = explicitKeys(flags.config);
+      for (const k of Object.keys(overrides)) given.add(k);
+
+      const labels = loadVocabularyPreset(config.data.labels).labels;
+      const records = await loadEvalList(config.data.list, { format: config.data.format, root: config.data.root, numClasses: labels.length });
+      const source = { frameTemplate: config.data.frameTemplate, indexBias: config.data.indexBias, cache: new FrameCache() };
+      const log = (line: string): void => void process.stderr.write(`${line}\n`);
+      const opts = { labels, templates: config.templates, views: config.views, batchSize: config.batchSize, source };
+
+      let result: EvaluationResult;
+      let setting: string;
+      const k = int(flags.fewShot, '--few-shot');
+      if (k !== undefined) {
+        if (flags.zeroShot) throw new ConfigError('--zero-shot and --few-shot exclude each other');
+        if (flags.trainList === undefined) throw new ConfigError('--few-shot needs --train-list (the examples are drawn from it)');
+        const outputDir = config.outputDir ?? (await mkdtemp(path.join(os.tmpdir(), 'actionclip-fewshot-')));
+        const train = loadTrainConfig(undefined, {
+          weights: config.weights,
+          ...(config.fusion !== undefined ? { fusion: config.fusion } : {}),
+          head: given.has('head') ? config.head : 'meanP',
+          ...(config.templates !== undefined ? { templates: config.templates } : {}),
+          data: { train: flags.trainList, labels: config.data.labels, format: config.data.format, frameTemplate: config.data.frameTemplate, indexBias: config.data.indexBias, fewShot: { k, seed: Number(flags.seed ?? config.seed) } },
+          frames: config.frames,
+          inputSize: config.inputSize,
+          batchSize: config.batchSize,
+          epochs: int(flags.epochs, '--epochs'),
+          lr: Number(flags.lr),
+          freeze: flags.freeze,
+          seed: Number(flags.seed ?? config.seed),
+          outputDir,
+          eval: { every: 0 },
+        });
+        const trainer = await Trainer.create(train, { backend: flags.backend, log, progress: process.stderr.isTTY === true, adoptModelInputSize: !given.has('inputSize') });
+        try {
+          await trainer.run();
+          result = await evaluate(trainer.model(), records, opts);
+          setting = `few-shot (K=${k}, ${trainer.trainRecords.length} clips, ${trainer.epoch} epochs, head ${trainer.engine.info.head}); checkpoint in ${outputDir}`;
+        } finally {
+          trainer.dispose();
+          if (config.outputDir === undefined) await rm(outputDir, { recursive: true, force: true });
+        }
+      } else {
+        const model = await loadModel({
+          weights: config.weights,
+          fusion: flags.zeroShot ? 'meanP' : config.fusion,
+          head: flags.zeroShot ? 'meanP' : given.has('head') ? config.head : undefined,
+          frames: given.has('frames') ? config.frames : undefined,
+          backend: flags.backend,
+          engine: flags.engine,
+        });
+        try {
+          result = await evaluate(model, records, opts);
+          setting = `${flags.zeroShot ? 'zero-shot' : 'checkpoint'} (head ${model.info.head}, T=${model.info.frames}, ${model.info.engine}/${model.info.backend})`;
+        } finally {
+          model.dispose();
+        }
+      }
+
+      const json = { setting, weights: config.weights, list: config.data.list, ...evaluationToJson(result, { scores: flags.scores }) };
+      if (config.outputDir !== undefined) {
+        await mkdir(config.outputDir, { recursive: true });
+        await writeFile(path.join(config.outputDir, 'metrics.json'), `${JSON.stringify(json, null, 2)}\n`);
+      }
+      if (flags.json) process.stdout.write(`${JSON.stringify(json, null, 2)}\n`);
+      else process.stdout.write(`${setting}\n${formatEvaluationTable(result)}`);
+    });
+}
