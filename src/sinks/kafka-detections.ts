@@ -37,6 +37,10 @@ export class KafkaDetectionsSink implements Sink {
   /** Acknowledged and dropped message counts (tests, logs). */
   sent = 0;
   dropped = 0;
+  /** Failed send attempts after kafkajs' own retries (each retried here). */
+  sendFailures = 0;
+  /** Most messages ever waiting: more than a batch's worth means the broker was slow or away. */
+  peakBuffered = 0;
 
   constructor(private readonly opts: KafkaDetectionsSinkOptions) {
     this.bufferSize = opts.bufferSize ?? 10_000;
@@ -66,6 +70,7 @@ export class KafkaDetectionsSink implements Sink {
       this.dropped += n;
       this.opts.metrics?.sinkDropped.inc({ sink: 'kafka', reason: 'buffer_full' }, n);
     }
+    this.peakBuffered = Math.max(this.peakBuffered, this.buffer.length);
     this.opts.metrics?.sinkBuffered.set({ sink: 'kafka' }, this.buffer.length);
     if (!this.pumping) void this.pump();
   }
@@ -95,6 +100,7 @@ export class KafkaDetectionsSink implements Sink {
           failures = 0;
         } catch (err) {
           failures++;
+          this.sendFailures++;
           if (failures === 1 || failures % 10 === 0) log?.warn({ err, failures, buffered: this.buffer.length }, 'kafka sink: send failed, retrying');
           if (this.closed) return;
           // A producer that has failed repeatedly may hold dead connections or a fenced id: start afresh.
