@@ -35,12 +35,32 @@ export function isLiveUrl(url: string): boolean {
 }
 
 /**
+ * Push-style network inputs, where a packet's receive time is its capture time give or take the
+ * network: ffmpeg stamps their packets with the wall clock (`-use_wallclock_as_timestamps`), so
+ * frames buffered during the RTSP probe keep their own times instead of all arriving "now".
+ * Pull-style inputs (HTTP, HLS) download in bursts, so they keep the stream's own timestamps.
+ */
+export function usesWallclock(url: string): boolean {
+  return /^(rtsps?|rtmps?|rtp|srt|udp|tcp|mms):\/\//i.test(url);
+}
+
+/**
  * ffmpeg's arguments (an array: the URL is never interpreted by a shell). `lavfi:<graph>` opens a
  * synthetic source (e.g. `lavfi:testsrc=size=64x48:rate=10`), handy for demos and tests.
+ *
+ * `showinfo` after fps/scale prints each output frame's pts on stderr (at info level, hence
+ * `-loglevel level+info`: the level tag lets errors be told apart for exit reasons). `-vsync
+ * passthrough` keeps output frames 1:1 with showinfo's `n:` so stdout frame k pairs with line n=k.
  */
 export function ffmpegArgs(url: string, o: { fps: number; width: number; height: number; realtime?: boolean }): string[] {
   const input: string[] = [];
+  const output: string[] = [];
   if (/^rtsps?:\/\//i.test(url)) input.push('-rtsp_transport', 'tcp');
+  if (usesWallclock(url)) {
+    input.push('-use_wallclock_as_timestamps', '1');
+    // Without it ffmpeg shifts timestamps to start at 0 and the wall-clock epoch is lost.
+    output.push('-copyts');
+  }
   let src = url;
   if (url.startsWith('lavfi:')) {
     input.push('-f', 'lavfi');
@@ -48,13 +68,100 @@ export function ffmpegArgs(url: string, o: { fps: number; width: number; height:
   }
   if (!isLiveUrl(url) && (o.realtime ?? true)) input.push('-re');
   return [
-    '-hide_banner', '-nostdin', '-loglevel', 'error',
+    '-hide_banner', '-nostdin', '-nostats', '-loglevel', 'level+info',
     ...input,
     '-i', src,
+    ...output,
     '-an', '-sn', '-dn',
-    '-vf', `fps=${o.fps},scale=${o.width}:${o.height}`,
+    '-vf', `fps=${o.fps},scale=${o.width}:${o.height},showinfo`,
+    '-vsync', 'passthrough',
     '-pix_fmt', 'rgb24', '-f', 'rawvideo', 'pipe:1',
   ];
+}
+
+/** What one line of ffmpeg's stderr (with `-loglevel level+…`) says about frame times. */
+export type StderrLine =
+  | { kind: 'frame'; n: number; pts: number | undefined }
+  | { kind: 'timebase'; num: number; den: number }
+  | { kind: 'showinfo' }
+  | { kind: 'log'; level: string; text: string };
+
+const SHOWINFO = /^\[Parsed_showinfo_\d+ @ [^\]]*\]\s*(?:\[[a-z]+\]\s*)?(.*)$/;
+const SHOWINFO_FRAME = /^n:\s*(\d+)\s+pts:\s*(-?\d+|NOPTS)\b/;
+const SHOWINFO_TIMEBASE = /^config in time_base:\s*(\d+)\/(\d+)/;
+const LEVEL = /^(?:\[[^\]]* @ [^\]]*\]\s*)?\[(quiet|panic|fatal|error|warning|info|verbose|debug|trace)\]\s?(.*)$/;
+
+export function parseStderrLine(line: string): StderrLine {
+  const si = SHOWINFO.exec(line);
+  if (si !== null) {
+    const body = si[1];
+    const f = SHOWINFO_FRAME.exec(body);
+    if (f !== null) return { kind: 'frame', n: Number(f[1]), pts: f[2] === 'NOPTS' ? undefined : Number(f[2]) };
+    const tb = SHOWINFO_TIMEBASE.exec(body);
+    if (tb !== null && Number(tb[1]) > 0 && Number(tb[2]) > 0) return { kind: 'timebase', num: Number(tb[1]), den: Number(tb[2]) };
+    return { kind: 'showinfo' };
+  }
+  const lv = LEVEL.exec(line);
+  return lv === null ? { kind: 'log', level: 'error', text: line } : { kind: 'log', level: lv[1], text: line.replace(/\[(?:quiet|panic|fatal|error|warning|info|verbose|debug|trace)\]\s?/, '') };
+}
+
+/**
+ * Reads one ffmpeg process's stderr: remembers the pts (in ms) of frames that showinfo reported
+ * and hands every other line to `onLog`. stderr and stdout are separate pipes, so a frame can be
+ * read before its line (or, rarely, a line can be missing): lookups are by frame number, and
+ * only a few pending entries are kept.
+ */
+export class ShowinfoReader {
+  private partial = '';
+  private readonly pts = new Map<number, number>();
+  private num: number;
+  private den: number;
+  /** Highest frame number reported so far (-1: none). */
+  latest = -1;
+
+  constructor(
+    fps: number,
+    private readonly onLog: (level: string, text: string) => void = () => undefined,
+    private readonly maxPending = 64,
+  ) {
+    // fps's output time base is 1/fps; showinfo's "config in time_base" line confirms or corrects it.
+    this.num = 1;
+    this.den = fps;
+  }
+
+  write(chunk: string): void {
+    const text = this.partial + chunk;
+    const lines = text.split(/\r?\n|\r/);
+    // A line longer than this is not one of ours; dropping it keeps memory bounded.
+    this.partial = (lines.pop() ?? '').slice(-4096);
+    for (const line of lines) if (line.length > 0) this.line(line);
+  }
+
+  private line(line: string): void {
+    const p = parseStderrLine(line);
+    if (p.kind === 'timebase') {
+      this.num = p.num;
+      this.den = p.den;
+    } else if (p.kind === 'frame') {
+      this.latest = Math.max(this.latest, p.n);
+      if (p.pts !== undefined) this.pts.set(p.n, (p.pts * this.num * 1000) / this.den);
+      if (this.pts.size > this.maxPending) this.pts.delete(this.pts.keys().next().value as number);
+    } else if (p.kind === 'log') this.onLog(p.level, p.text);
+  }
+
+  /**
+   * The pts in ms of output frame `n` and forgets older frames; `undefined` when not known yet
+   * (see `latest` to tell "not yet" from "never").
+   */
+  take(n: number): number | undefined {
+    for (const k of this.pts.keys()) {
+      if (k >= n) break;
+      this.pts.delete(k);
+    }
+    const v = this.pts.get(n);
+    this.pts.delete(n);
+    return v;
+  }
 }
 
 /** Exponential backoff, `attempt` from 1, scaled by a random factor in [1-jitter, 1+jitter], capped. */
@@ -62,6 +169,9 @@ export function backoffDelay(attempt: number, b: SupervisionConfig['backoff'], r
   const base = Math.min(b.maxMs, b.initialMs * 2 ** Math.max(0, attempt - 1));
   return Math.max(0, Math.min(b.maxMs, Math.round(base * (1 + b.jitter * (2 * random() - 1)))));
 }
+
+/** How long a complete frame waits for its showinfo line (stderr may lag stdout) before its time is estimated. */
+const PTS_GRACE_MS = 100;
 
 /**
  * One camera through ffmpeg, supervised:
@@ -74,6 +184,12 @@ export function backoffDelay(attempt: number, b: SupervisionConfig['backoff'], r
  * `stopped` is emitted when a finite input (a file) ends, or when ffmpeg cannot be started at all;
  * the stream then completes. Backoff grows per failed attempt and resets once frames flow again.
  * Unsubscribing kills ffmpeg. URLs are redacted in every state reason and log line.
+ *
+ * Capture times come from ffmpeg (showinfo's pts of each output frame), not from when the bytes
+ * reach Node: after the RTSP probe, seconds of buffered frames arrive in one burst. Network
+ * inputs carry wall-clock receive times; files and other inputs are anchored at the first frame's
+ * arrival plus their pts. A frame whose line never comes gets the previous time plus one period
+ * (its arrival time before any line came), and times never go backwards.
  */
 export function cameraFrames(camera: CameraConfig, opts: CameraSourceOptions): Observable<CameraEvent> {
   return new Observable<CameraEvent>((subscriber) => {
@@ -85,6 +201,7 @@ export function cameraFrames(camera: CameraConfig, opts: CameraSourceOptions): O
     const safeUrl = redactUrl(camera.url);
     const log = opts.logger?.child({ camera: camera.id });
     const live = isLiveUrl(camera.url) || camera.url.startsWith('lavfi:');
+    const wallclock = usesWallclock(camera.url);
 
     let proc: ChildProcess | undefined;
     let status: CameraStatus | undefined;
@@ -96,12 +213,51 @@ export function cameraFrames(camera: CameraConfig, opts: CameraSourceOptions): O
     let watchdog: Subscription | undefined;
     let retry: Subscription | undefined;
     let done = false;
+    // Per ffmpeg process: frames read so far, their showinfo times, frames waiting for one.
+    let frameNo = 0;
+    let showinfo = new ShowinfoReader(opts.fps);
+    let waiting: Array<{ n: number; rgb: Uint8Array; arrival: number }> = [];
+    let graceTimer: Subscription | undefined;
+    let anchor: number | undefined;
+    /** Whether this process has reported any frame time yet. */
+    let timed = false;
+    let lastTs = -Infinity;
 
     const setState = (next: CameraStatus, reason?: string): void => {
       status = next;
       const state: CameraState = { camera: camera.id, status: next, since: scheduler.now(), attempt, ...(reason === undefined ? {} : { reason }) };
       log?.info({ status: next, attempt, reason }, `camera ${camera.id}: ${next}`);
       subscriber.next(state);
+    };
+
+    /** Emits waiting frames in order once their capture time is known (or `final`: the process is gone). */
+    const release = (final = false): void => {
+      graceTimer?.unsubscribe();
+      graceTimer = undefined;
+      while (waiting.length > 0 && !done) {
+        const w = waiting[0];
+        const pts = showinfo.take(w.n);
+        if (pts === undefined && !final && showinfo.latest < w.n) {
+          const left = w.arrival + PTS_GRACE_MS - scheduler.now();
+          if (left > 0) {
+            graceTimer = scheduler.schedule(() => release(), left);
+            return;
+          }
+        }
+        waiting.shift();
+        let ts: number;
+        if (pts !== undefined) {
+          ts = wallclock ? pts : (anchor ??= w.arrival - pts) + pts;
+          timed = true;
+        } else {
+          // fps makes the output constant-rate, so a lost line is one period after the last frame.
+          ts = timed ? lastTs + 1000 / opts.fps : w.arrival;
+        }
+        // Windows assume ordered frames; a fallback time must not jump back behind ffmpeg's.
+        ts = Math.max(ts, lastTs);
+        lastTs = ts;
+        subscriber.next({ camera: camera.id, seq: seq++, captureTs: ts, width: opts.width, height: opts.height, rgb: w.rgb });
+      }
     };
 
     /** Until the first frame of a (re)start the connect timeout applies, then the stall timeout. */
@@ -112,6 +268,7 @@ export function cameraFrames(camera: CameraConfig, opts: CameraSourceOptions): O
       watchdog = scheduler.schedule(() => {
         if (done) return;
         const why = `no frame for ${ms / 1000}s`;
+        release(true);
         if (streaming) setState('stalled', why);
         kill();
         scheduleRestart(streaming ? `stalled: ${why}` : `no first frame within ${ms / 1000}s`);
@@ -119,11 +276,14 @@ export function cameraFrames(camera: CameraConfig, opts: CameraSourceOptions): O
     };
 
     const kill = (): void => {
+      graceTimer?.unsubscribe();
+      waiting = [];
       const p = proc;
       proc = undefined;
       if (p === undefined) return;
       p.stdout?.removeAllListeners('data');
-      p.removeAllListeners('exit');
+      p.stderr?.removeAllListeners('data');
+      p.removeAllListeners('close');
       if (p.exitCode === null && p.signalCode === null) {
         p.kill('SIGTERM');
         // ffmpeg normally exits at once on SIGTERM; a wedged network read may not.
@@ -144,6 +304,7 @@ export function cameraFrames(camera: CameraConfig, opts: CameraSourceOptions): O
 
     const stop = (reason: string): void => {
       if (done) return;
+      release(true);
       setState('stopped', reason);
       done = true;
       watchdog?.unsubscribe();
@@ -168,7 +329,8 @@ export function cameraFrames(camera: CameraConfig, opts: CameraSourceOptions): O
             setState('streaming');
           }
           armWatchdog();
-          subscriber.next({ camera: camera.id, seq: seq++, captureTs: scheduler.now(), width: opts.width, height: opts.height, rgb });
+          waiting.push({ n: frameNo++, rgb, arrival: scheduler.now() });
+          release();
           if (done) return; // a consumer unsubscribed synchronously
         }
       }
@@ -179,6 +341,14 @@ export function cameraFrames(camera: CameraConfig, opts: CameraSourceOptions): O
       pending = undefined;
       filled = 0;
       stderrTail = '';
+      frameNo = 0;
+      waiting = [];
+      anchor = undefined;
+      timed = false;
+      // Only error-level lines explain an exit; showinfo and info lines are never kept or logged.
+      showinfo = new ShowinfoReader(opts.fps, (level, text) => {
+        if (level === 'error' || level === 'fatal' || level === 'panic') stderrTail = (stderrTail + text + '\n').slice(-2000);
+      });
       if (status === undefined) setState('connecting');
       const args = ffmpegArgs(camera.url, opts);
       log?.debug({ url: safeUrl }, 'starting ffmpeg');
@@ -190,9 +360,13 @@ export function cameraFrames(camera: CameraConfig, opts: CameraSourceOptions): O
         return;
       }
       proc = p;
+      const reader = showinfo;
       p.stdout!.on('data', onData);
-      p.stderr!.on('data', (d: Buffer) => {
-        stderrTail = (stderrTail + d.toString()).slice(-2000);
+      p.stderr!.setEncoding('utf8');
+      p.stderr!.on('data', (d: string) => {
+        if (p !== proc) return;
+        reader.write(d);
+        if (waiting.length > 0) release();
       });
       p.on('error', (err: NodeJS.ErrnoException) => {
         if (p !== proc) return;
@@ -203,8 +377,10 @@ export function cameraFrames(camera: CameraConfig, opts: CameraSourceOptions): O
           scheduleRestart(`ffmpeg error: ${redactText(err.message)}`);
         }
       });
-      p.on('exit', (code, signal) => {
+      // 'close', not 'exit': both pipes are drained by then, so the last frames and their times are in.
+      p.on('close', (code, signal) => {
         if (p !== proc) return;
+        release(true);
         proc = undefined;
         const lastLine = redactText(stderrTail.trim().split('\n').pop() ?? '').replaceAll(camera.url, safeUrl);
         if (!live && code === 0) {
