@@ -40,8 +40,14 @@ export interface WebSocketHubOptions {
   readonly heartbeatMs?: number;
   /** Applies a vocabulary control message; resolves with the new version. */
   readonly onVocabulary?: (update: VocabularyUpdate) => Promise<number>;
-  /** Sent to each client on connect (e.g. current camera states) so it starts with the full picture. */
+  /**
+   * The current picture (e.g. each camera's state), sent right after every subscribe through that
+   * subscription's filter, so a client starts with the states it asked for and only those. A client
+   * that has not subscribed within `greetingDelayMs` of connecting gets it unfiltered.
+   */
   readonly greeting?: () => readonly OutputEvent[];
+  /** Default 1000. Long enough for a client that subscribes on open, short for one that never does. */
+  readonly greetingDelayMs?: number;
   readonly metrics?: Metrics;
   readonly logger?: Logger;
 }
@@ -63,6 +69,9 @@ interface Client {
   closing: boolean;
   /** Messages are handled one at a time so replies come in request order. */
   inbox: Promise<void>;
+  subscribed: boolean;
+  /** Pending unfiltered greeting for a client that has not subscribed (yet). */
+  greetTimer?: NodeJS.Timeout;
 }
 
 /**
@@ -110,7 +119,7 @@ export class WebSocketHub implements Sink {
   };
 
   private onConnection(ws: WebSocket, req: IncomingMessage): void {
-    const client: Client = { ws, id: this.nextId++, filter: {}, queue: [], alive: true, closing: false, inbox: Promise.resolve() };
+    const client: Client = { ws, id: this.nextId++, filter: {}, queue: [], alive: true, closing: false, inbox: Promise.resolve(), subscribed: false };
     this.clientsById.set(client.id, client);
     this.opts.metrics?.wsClients.set(this.clientsById.size);
     this.opts.logger?.debug({ client: client.id, remote: req.socket.remoteAddress }, 'websocket client connected');
@@ -119,11 +128,25 @@ export class WebSocketHub implements Sink {
       client.inbox = client.inbox.then(() => this.onMessage(client, data, isBinary)).catch(() => undefined);
     });
     ws.on('close', () => {
+      clearTimeout(client.greetTimer);
       this.clientsById.delete(client.id);
       this.opts.metrics?.wsClients.set(this.clientsById.size);
     });
     ws.on('error', (err) => this.opts.logger?.debug({ client: client.id, err }, 'websocket client error'));
-    for (const ev of this.opts.greeting?.() ?? []) this.sendTo(client, ev.json);
+    // Not at once: the client's subscribe (sent on open) cannot have arrived yet, and a client that
+    // asked for `kinds: ["window"]` must not be handed camera states it never wanted.
+    if (this.opts.greeting !== undefined) {
+      client.greetTimer = setTimeout(() => {
+        client.greetTimer = undefined;
+        if (!client.subscribed) this.greet(client);
+      }, this.opts.greetingDelayMs ?? 1000);
+      client.greetTimer.unref();
+    }
+  }
+
+  /** The greeting's events that pass the client's current filter. */
+  private greet(client: Client): void {
+    for (const ev of this.opts.greeting?.() ?? []) if (this.matches(client.filter, ev)) this.sendTo(client, ev.json);
   }
 
   private reply(client: Client, msg: unknown): void {
@@ -152,7 +175,12 @@ export class WebSocketHub implements Sink {
         minScore: msg.minScore,
         kinds: msg.kinds && new Set(msg.kinds),
       };
+      client.subscribed = true;
+      clearTimeout(client.greetTimer);
+      client.greetTimer = undefined;
       this.reply(client, { type: 'subscribed', cameras: msg.cameras ?? null, labels: msg.labels ?? null, minScore: msg.minScore ?? null, kinds: msg.kinds ?? OUTPUT_KINDS });
+      // Synchronously after the filter changed: no live event can slip between the two.
+      this.greet(client);
       return;
     }
     if (this.opts.onVocabulary === undefined) {
@@ -240,6 +268,7 @@ export class WebSocketHub implements Sink {
     clearInterval(this.heartbeat);
     this.opts.server.off('upgrade', this.onUpgrade);
     for (const c of this.clientsById.values()) {
+      clearTimeout(c.greetTimer);
       c.ws.close(CLOSE_GOING_AWAY, 'server shutting down');
       setTimeout(() => c.ws.terminate(), 1000).unref();
     }

@@ -13,6 +13,11 @@ const ev = (kind: OutputEvent['kind'], camera: string, label: string, score: num
   json: JSON.stringify({ type: kind, camera, label, score, pad: 'x'.repeat(pad) }),
 });
 
+const camEv = (camera: string, status: string): OutputEvent => ({ kind: 'camera', camera, labels: [], json: JSON.stringify({ type: 'camera', camera, state: { status } }) });
+/** What the hub's greeting returns: the cameras' current states (none unless a test sets them). */
+let currentStates: OutputEvent[] = [];
+const GREETING_DELAY_MS = 150;
+
 let server: Server;
 let hub: WebSocketHub;
 let url: string;
@@ -36,7 +41,8 @@ const until = async (cond: () => boolean, ms = 5000): Promise<void> => {
 
 beforeEach(async () => {
   server = createServer((_, res) => res.writeHead(404).end());
-  hub = new WebSocketHub({ server, maxQueue: 20, maxBufferedBytes: 64 * 1024, heartbeatMs: 200, onVocabulary: async (u) => (u.labels.includes('boom') ? Promise.reject(new Error('labels: boom is not allowed')) : 7) });
+  currentStates = [];
+  hub = new WebSocketHub({ server, maxQueue: 20, maxBufferedBytes: 64 * 1024, heartbeatMs: 200, greeting: () => currentStates, greetingDelayMs: GREETING_DELAY_MS, onVocabulary: async (u) => (u.labels.includes('boom') ? Promise.reject(new Error('labels: boom is not allowed')) : 7) });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   url = `ws://127.0.0.1:${(server.address() as AddressInfo).port}/ws`;
 });
@@ -116,5 +122,42 @@ describe('WebSocketHub', () => {
     // Make the client deaf to pings: ws answers pings automatically, so drop its socket's reads.
     (c.ws as unknown as { _socket: { pause(): void } })._socket.pause();
     await until(() => hub.clients === 0, 5000);
+  });
+
+  describe('current camera states', () => {
+    const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+    const types = (msgs: Array<Record<string, unknown>>): string[] => msgs.map((m) => (m.type === 'camera' ? `camera:${String(m.camera)}` : String(m.type)));
+    beforeEach(() => {
+      currentStates = [camEv('door', 'streaming'), camEv('yard', 'reconnecting')];
+    });
+
+    it('a client that subscribes to windows only never gets camera states', async () => {
+      const c = await connect();
+      c.ws.send(JSON.stringify({ type: 'subscribe', kinds: ['window'] }));
+      await until(() => c.messages.some((m) => m.type === 'subscribed'));
+      await sleep(3 * GREETING_DELAY_MS); // past the point where a non-subscriber is greeted
+      hub.publish(camEv('door', 'stalled'));
+      hub.publish(ev('window', 'door', 'run', 0.6));
+      await until(() => c.messages.some((m) => m.type === 'window'));
+      expect(types(c.messages)).toEqual(['subscribed', 'window']);
+    });
+
+    it('a subscribe that includes camera gets the matching states right after its answer, again on every subscribe', async () => {
+      const c = await connect();
+      c.ws.send(JSON.stringify({ type: 'subscribe', cameras: ['door'], kinds: ['camera', 'start'] }));
+      await until(() => c.messages.length >= 2);
+      c.ws.send(JSON.stringify({ type: 'subscribe', cameras: ['yard'] }));
+      await until(() => c.messages.length >= 4);
+      await sleep(3 * GREETING_DELAY_MS);
+      expect(types(c.messages)).toEqual(['subscribed', 'camera:door', 'subscribed', 'camera:yard']);
+      expect(c.messages[3]).toEqual({ type: 'camera', camera: 'yard', state: { status: 'reconnecting' } });
+    });
+
+    it('a client that never subscribes still starts with every camera state (no filter = everything)', async () => {
+      const c = await connect();
+      await until(() => c.messages.length >= 2);
+      await sleep(3 * GREETING_DELAY_MS);
+      expect(types(c.messages)).toEqual(['camera:door', 'camera:yard']);
+    });
   });
 });
