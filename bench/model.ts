@@ -6,6 +6,7 @@
  *
  *   npm run bench:model -- [--json] [--engines onnx-cpu,tfjs-wasm] [--models B/32,B/16] [--batches 1,8,32] [--seconds 4]
  */
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -268,10 +269,12 @@ interface Args {
   maxCallSeconds: number;
   heads: boolean;
   text: boolean;
+  /** Internal: run this one engine and print its rows as JSON. */
+  child: string | null;
 }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { json: false, engines: null, models: null, batches: [1, 8, 32], seconds: 4, maxCallSeconds: 40, heads: true, text: true };
+  const a: Args = { json: false, engines: null, models: null, batches: [1, 8, 32], seconds: 4, maxCallSeconds: 40, heads: true, text: true, child: null };
   for (let i = 0; i < argv.length; i++) {
     const v = argv[i];
     const next = (): string => argv[++i] ?? '';
@@ -283,6 +286,7 @@ function parseArgs(argv: string[]): Args {
     else if (v === '--max-call-seconds') a.maxCallSeconds = Number(next());
     else if (v === '--no-heads') a.heads = false;
     else if (v === '--no-text') a.text = false;
+    else if (v === '--child') a.child = next();
     else throw new Error(`unknown argument ${v}`);
   }
   return a;
@@ -305,98 +309,135 @@ interface Row {
   note?: string;
 }
 
-async function main(): Promise<void> {
-  const args = parseArgs(process.argv.slice(2));
-  const log = (m: string): void => {
-    process.stderr.write(`${m}\n`);
-  };
-  const threads = typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
-  const tmpDir = mkdtempSync(path.join(os.tmpdir(), 'actionclip-bench-'));
-  const rows: Row[] = [];
-  const engines: { name: string; status: string; createSeconds: Record<string, number>; rssAfterCreateMiB: Record<string, number> }[] = [];
-  try {
-    log(`matmul peak probe (${threads} threads)...`);
-    const peak = await matmulPeak(threads, Math.min(args.seconds, 3));
-    let peakGflops = Math.max(...peak.map((p) => p.gflops));
-    for (const p of peak) log(`  ${p.shape}: ${p.gflops.toFixed(1)} GFLOP/s, ${p.gflopsPerCpuSecond.toFixed(1)} GFLOP/cpu-s, load ${os.loadavg()[0].toFixed(1)}`);
+interface EngineRecord {
+  name: string;
+  status: string;
+  createSeconds: Record<string, number>;
+  rssAfterCreateMiB: Record<string, number>;
+  /** This engine's process peak RSS (each engine runs in its own process). */
+  peakRssMiB?: number;
+}
 
-    const models = MODELS.filter((m) => args.models === null || args.models.includes(m.name));
-    const chosen = BENCH_ENGINES.filter((e) => args.engines === null || args.engines.includes(e.name));
-    for (const eng of chosen) {
-      const why = await eng.unavailable();
-      const rec = { name: eng.name, status: why === null ? 'ran' : `unavailable: ${why}`, createSeconds: {} as Record<string, number>, rssAfterCreateMiB: {} as Record<string, number> };
-      engines.push(rec);
-      if (why !== null) {
-        log(`${eng.name}: unavailable (${why})`);
+const log = (m: string): void => {
+  process.stderr.write(`${m}\n`);
+};
+
+/** One engine, every model: runs in a child process so a crash or a leak stays there and RSS is per engine. */
+async function runEngine(eng: BenchEngine, args: Args, tmpDir: string): Promise<{ rec: EngineRecord; rows: Row[] }> {
+  const rows: Row[] = [];
+  const rec: EngineRecord = { name: eng.name, status: 'ran', createSeconds: {}, rssAfterCreateMiB: {} };
+  const why = await eng.unavailable();
+  if (why !== null) {
+    rec.status = `unavailable: ${why}`;
+    log(`${eng.name}: unavailable (${why})`);
+    return { rec, rows };
+  }
+  const models = MODELS.filter((m) => args.models === null || args.models.includes(m.name));
+  for (const spec of models) {
+    const clip = randomClip(spec);
+    const cfg = clipConfigFromWeights(clip);
+    const weights: EngineWeights = { clip, fusion: null, head: 'meanP', frames: 8, sources: { clip: `<random ${spec.name}>` } };
+    log(`${eng.name} ${spec.name}: creating engine...`);
+    const t0 = performance.now();
+    let engine: Engine;
+    try {
+      engine = await eng.create(weights, { head: 'meanP', frames: 8, tmpDir });
+    } catch (err) {
+      rec.status = `failed: ${err instanceof Error ? err.message : String(err)}`;
+      log(`${eng.name}: ${rec.status}`);
+      break;
+    }
+    rec.createSeconds[spec.name] = (performance.now() - t0) / 1000;
+    rec.rssAfterCreateMiB[spec.name] = Math.round(process.memoryUsage().rss / 2 ** 20);
+    // GFLOP/s counts the work the engine really does (the ONNX graphs skip most of the last block's MLP).
+    const flops = imageFlopsPerFrame(cfg, eng.name.startsWith('onnx'));
+    const px = cfg.imageResolution;
+    let oneFrameSeconds = 0;
+    for (const n of args.batches) {
+      const pixels = randomFill(n * 3 * px * px, 1.5, { s: 11 + n });
+      const projected = oneFrameSeconds * n;
+      if (projected > args.maxCallSeconds) {
+        rows.push({ engine: eng.name, model: spec.name, what: 'image', detail: 'encodeFrames', batch: n, perSecond: null, unit: 'frames/s', msPerCall: null, gflops: null, gflopsPerCpuSecond: null, load: os.loadavg()[0], note: `skipped: projected ${projected.toFixed(0)} s per call` });
         continue;
       }
-      for (const spec of models) {
-        const clip = randomClip(spec);
-        const cfg = clipConfigFromWeights(clip);
-        const weights: EngineWeights = { clip, fusion: null, head: 'meanP', frames: 8, sources: { clip: `<random ${spec.name}>` } };
-        log(`${eng.name} ${spec.name}: creating engine...`);
-        const t0 = performance.now();
-        let engine: Engine;
-        try {
-          engine = await eng.create(weights, { head: 'meanP', frames: 8, tmpDir });
-        } catch (err) {
-          rec.status = `failed: ${err instanceof Error ? err.message : String(err)}`;
-          log(`${eng.name}: ${rec.status}`);
-          break;
-        }
-        rec.createSeconds[spec.name] = (performance.now() - t0) / 1000;
-        rec.rssAfterCreateMiB[spec.name] = Math.round(process.memoryUsage().rss / 2 ** 20);
-        // GFLOP/s counts the work the engine really does (the ONNX graphs skip most of the last block's MLP).
-        const flops = imageFlopsPerFrame(cfg, eng.name.startsWith('onnx'));
-        const px = cfg.imageResolution;
-        let oneFrameSeconds = 0;
-        for (const n of args.batches) {
-          const pixels = randomFill(n * 3 * px * px, 1.5, { s: 11 + n });
-          const projected = oneFrameSeconds * n;
-          if (projected > args.maxCallSeconds) {
-            rows.push({ engine: eng.name, model: spec.name, what: 'image', detail: 'encodeFrames', batch: n, perSecond: null, unit: 'frames/s', msPerCall: null, gflops: null, gflopsPerCpuSecond: null, load: os.loadavg()[0], note: `skipped: projected ${projected.toFixed(0)} s per call` });
-            continue;
-          }
-          const t = await timeIt(() => engine.encodeFrames(pixels, n), args.seconds, 2, 1);
-          if (n === 1 || oneFrameSeconds === 0) oneFrameSeconds = t.perCall / n;
-          const fps = n / t.perCall;
-          const row: Row = { engine: eng.name, model: spec.name, what: 'image', detail: 'encodeFrames', batch: n, perSecond: fps, unit: 'frames/s', msPerCall: t.perCall * 1000, gflops: (fps * flops) / 1e9, gflopsPerCpuSecond: (n * flops) / t.cpuPerCall / 1e9, load: os.loadavg()[0] };
-          rows.push(row);
-          log(`  image ${spec.name} n=${n}: ${fps.toFixed(2)} frames/s, ${row.gflops!.toFixed(1)} GFLOP/s, ${row.gflopsPerCpuSecond!.toFixed(1)} GFLOP/cpu-s, load ${row.load.toFixed(1)}`);
-        }
-        if (args.text && spec === models[0]) {
-          // Prompts like "a video of {label}": SOT, 6 to 17 word pieces, EOT, zero padding.
-          const n = 64;
-          const tokens = new Int32Array(n * 77);
-          let maxLen = 0;
-          for (let i = 0; i < n; i++) {
-            const len = 8 + (i % 12);
-            maxLen = Math.max(maxLen, len);
-            tokens[i * 77] = 49406;
-            for (let j = 1; j < len - 1; j++) tokens[i * 77 + j] = 300 + ((i * 131 + j * 17) % 40000);
-            tokens[i * 77 + len - 1] = 49407;
-          }
-          const t = await timeIt(() => engine.encodeText(tokens, n), args.seconds, 2, 1);
-          const pps = n / t.perCall;
-          // The ONNX graph runs only up to the longest prompt (causal mask); others may run all 77 positions.
-          const fl = eng.name.startsWith('onnx') ? textFlopsPerPrompt(cfg, maxLen, true) : textFlopsPerPrompt(cfg, 77);
-          rows.push({ engine: eng.name, model: spec.name, what: 'text', detail: `encodeText (${maxLen} tokens max)`, batch: n, perSecond: pps, unit: 'prompts/s', msPerCall: t.perCall * 1000, gflops: (pps * fl) / 1e9, gflopsPerCpuSecond: (n * fl) / t.cpuPerCall / 1e9, load: os.loadavg()[0] });
-          log(`  text n=${n}: ${pps.toFixed(1)} prompts/s`);
-        }
-        engine.dispose();
-        if (args.heads && spec === models[0]) {
-          const b = 32;
-          const frames = 8;
-          const emb = randomFill(b * frames * cfg.embedDim, 0.5, { s: 5 });
-          for (const head of HEAD_NAMES) {
-            const fw: EngineWeights = { clip, fusion: randomFusion(head, cfg.embedDim, frames), head, frames, sources: { clip: '<random>' } };
-            const e = await eng.create(fw, { head, frames, tmpDir, fusionOnly: true });
-            const t = await timeIt(() => e.fuse(emb, b), Math.min(args.seconds, 2), 3, 1);
-            rows.push({ engine: eng.name, model: spec.name, what: 'fusion', detail: head, batch: b, perSecond: b / t.perCall, unit: 'windows/s', msPerCall: t.perCall * 1000, gflops: null, gflopsPerCpuSecond: null, load: os.loadavg()[0] });
-            log(`  fuse ${head} b=${b}: ${(b / t.perCall).toFixed(0)} windows/s`);
-            e.dispose();
-          }
-        }
+      const t = await timeIt(() => engine.encodeFrames(pixels, n), args.seconds, 2, 1);
+      if (n === 1 || oneFrameSeconds === 0) oneFrameSeconds = t.perCall / n;
+      const fps = n / t.perCall;
+      const row: Row = { engine: eng.name, model: spec.name, what: 'image', detail: 'encodeFrames', batch: n, perSecond: fps, unit: 'frames/s', msPerCall: t.perCall * 1000, gflops: (fps * flops) / 1e9, gflopsPerCpuSecond: (n * flops) / t.cpuPerCall / 1e9, load: os.loadavg()[0] };
+      rows.push(row);
+      log(`  image ${spec.name} n=${n}: ${fps.toFixed(2)} frames/s, ${row.gflops!.toFixed(1)} GFLOP/s, ${row.gflopsPerCpuSecond!.toFixed(1)} GFLOP/cpu-s, load ${row.load.toFixed(1)}`);
+    }
+    if (args.text && spec === models[0]) {
+      // Prompts like "a video of {label}": SOT, 6 to 17 word pieces, EOT, zero padding.
+      const n = 64;
+      const tokens = new Int32Array(n * 77);
+      let maxLen = 0;
+      for (let i = 0; i < n; i++) {
+        const len = 8 + (i % 12);
+        maxLen = Math.max(maxLen, len);
+        tokens[i * 77] = 49406;
+        for (let j = 1; j < len - 1; j++) tokens[i * 77 + j] = 300 + ((i * 131 + j * 17) % 40000);
+        tokens[i * 77 + len - 1] = 49407;
+      }
+      const t = await timeIt(() => engine.encodeText(tokens, n), args.seconds, 2, 1);
+      const pps = n / t.perCall;
+      // The ONNX graph runs only up to the longest prompt (causal mask); others may run all 77 positions.
+      const fl = eng.name.startsWith('onnx') ? textFlopsPerPrompt(cfg, maxLen, true) : textFlopsPerPrompt(cfg, 77);
+      rows.push({ engine: eng.name, model: spec.name, what: 'text', detail: `encodeText (${maxLen} tokens max)`, batch: n, perSecond: pps, unit: 'prompts/s', msPerCall: t.perCall * 1000, gflops: (pps * fl) / 1e9, gflopsPerCpuSecond: (n * fl) / t.cpuPerCall / 1e9, load: os.loadavg()[0] });
+      log(`  text n=${n}: ${pps.toFixed(1)} prompts/s`);
+    }
+    engine.dispose();
+    if (args.heads && spec === models[0]) {
+      const b = 32;
+      const frames = 8;
+      const emb = randomFill(b * frames * cfg.embedDim, 0.5, { s: 5 });
+      for (const head of HEAD_NAMES) {
+        const fw: EngineWeights = { clip, fusion: randomFusion(head, cfg.embedDim, frames), head, frames, sources: { clip: '<random>' } };
+        const e = await eng.create(fw, { head, frames, tmpDir, fusionOnly: true });
+        const t = await timeIt(() => e.fuse(emb, b), Math.min(args.seconds, 2), 3, 1);
+        rows.push({ engine: eng.name, model: spec.name, what: 'fusion', detail: head, batch: b, perSecond: b / t.perCall, unit: 'windows/s', msPerCall: t.perCall * 1000, gflops: null, gflopsPerCpuSecond: null, load: os.loadavg()[0] });
+        log(`  fuse ${head} b=${b}: ${(b / t.perCall).toFixed(0)} windows/s`);
+        e.dispose();
+      }
+    }
+  }
+  rec.peakRssMiB = Math.round(process.resourceUsage().maxRSS / 1024);
+  return { rec, rows };
+}
+
+async function main(): Promise<void> {
+  const args = parseArgs(process.argv.slice(2));
+  const threads = typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
+  const tmpDir = mkdtempSync(path.join(os.tmpdir(), 'actionclip-bench-'));
+  try {
+    if (args.child !== null) {
+      const eng = BENCH_ENGINES.find((e) => e.name === args.child);
+      if (eng === undefined) throw new Error(`unknown engine ${args.child}`);
+      process.stdout.write(`${JSON.stringify(await runEngine(eng, args, tmpDir))}\n`);
+      return;
+    }
+    log(`matmul peak probe (${threads} threads)...`);
+    const peak = await matmulPeak(threads, Math.min(args.seconds, 3));
+    for (const p of peak) log(`  ${p.shape}: ${p.gflops.toFixed(1)} GFLOP/s, ${p.gflopsPerCpuSecond.toFixed(1)} GFLOP/cpu-s, load ${os.loadavg()[0].toFixed(1)}`);
+
+    const rows: Row[] = [];
+    const engines: EngineRecord[] = [];
+    const forwarded = process.argv.slice(2).filter((a, i, all) => a !== '--json' && a !== '--engines' && all[i - 1] !== '--engines');
+    for (const eng of BENCH_ENGINES.filter((e) => args.engines === null || args.engines.includes(e.name))) {
+      const child = spawnSync(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), '--child', eng.name, ...forwarded], {
+        stdio: ['ignore', 'pipe', 'inherit'],
+        encoding: 'utf8',
+        maxBuffer: 64 * 2 ** 20,
+      });
+      const line = child.stdout.trim().split('\n').pop() ?? '';
+      try {
+        const got = JSON.parse(line) as { rec: EngineRecord; rows: Row[] };
+        engines.push(got.rec);
+        rows.push(...got.rows);
+      } catch {
+        const status = `crashed (exit ${child.status ?? child.signal})`;
+        log(`${eng.name}: ${status}`);
+        engines.push({ name: eng.name, status, createSeconds: {}, rssAfterCreateMiB: {} });
       }
     }
 
@@ -406,11 +447,11 @@ async function main(): Promise<void> {
       log(`  ${p.shape}: ${p.gflops.toFixed(1)} GFLOP/s, ${p.gflopsPerCpuSecond.toFixed(1)} GFLOP/cpu-s, load ${os.loadavg()[0].toFixed(1)}`);
       peak.push(p);
     }
-    peakGflops = Math.max(...peak.map((p) => p.gflops));
-    const peakRssMiB = Math.round(process.resourceUsage().maxRSS / 1024);
+    const peakGflops = Math.max(...peak.map((p) => p.gflops));
+    const peakRssMiB = Math.max(Math.round(process.resourceUsage().maxRSS / 1024), ...engines.map((e) => e.peakRssMiB ?? 0));
     const result = {
       date: new Date().toISOString(),
-      machine: { cpus: os.cpus()[0]?.model ?? 'unknown', cores: threads, memoryGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version, platform: `${process.platform}/${process.arch}` },
+      machine: { cpus: os.cpus()[0]?.model ?? 'unknown', cores: threads, memoryGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version, platform: `${process.platform}/${process.arch}`, loadAverage: os.loadavg() },
       flopsPerFrame: Object.fromEntries(
         MODELS.map((m) => {
           const c = clipConfigFromWeights(randomClipHeader(m));
@@ -426,9 +467,8 @@ async function main(): Promise<void> {
     mkdirSync(dir, { recursive: true });
     const file = path.join(dir, `model-${result.date.slice(0, 10)}.json`);
     writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
-    const md = markdown(rows, peakGflops, peakRssMiB);
     if (args.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
-    else process.stdout.write(`${md}\n`);
+    else process.stdout.write(`${markdown(rows, peakGflops, engines)}\n`);
     log(`results: ${path.relative(process.cwd(), file)}`);
   } finally {
     rmSync(tmpDir, { recursive: true, force: true });
@@ -452,18 +492,20 @@ function randomClipHeader(m: ModelSpec): TensorMap {
   return map;
 }
 
-function markdown(rows: Row[], peak: number, rssMiB: number): string {
+function markdown(rows: Row[], peak: number, engines: EngineRecord[]): string {
   const lines = [
-    `MatMul peak (ONNX Runtime, same run): ${peak.toFixed(1)} GFLOP/s; peak RSS ${rssMiB} MiB`,
+    `MatMul peak (ONNX Runtime, best probe of this run): ${peak.toFixed(1)} GFLOP/s`,
     '',
-    '| engine | model | what | batch | throughput | ms/call | GFLOP/s | % of peak |',
-    '| --- | --- | --- | ---: | ---: | ---: | ---: | ---: |',
+    ...engines.map((e) => `- ${e.name}: ${e.status}${e.peakRssMiB === undefined ? '' : `, peak RSS ${e.peakRssMiB} MiB`}${Object.keys(e.createSeconds).length ? `, engine created in ${Object.entries(e.createSeconds).map(([m, t]) => `${t.toFixed(1)} s (${m})`).join(', ')}` : ''}`),
+    '',
+    '| engine | model | what | batch | throughput | ms/call | GFLOP/s | % of peak | GFLOP/CPU-s | load |',
+    '| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
   ];
+  const f = (v: number | null, digits: number): string => (v === null ? '-' : v.toFixed(digits));
   for (const r of rows) {
     const thr = r.perSecond === null ? (r.note ?? '-') : `${r.perSecond.toFixed(r.perSecond < 100 ? 2 : 0)} ${r.unit}`;
-    lines.push(
-      `| ${r.engine} | ${r.model} | ${r.detail} | ${r.batch} | ${thr} | ${r.msPerCall === null ? '-' : r.msPerCall.toFixed(1)} | ${r.gflops === null ? '-' : r.gflops.toFixed(1)} | ${r.gflops === null ? '-' : `${((100 * r.gflops) / peak).toFixed(0)}%`} |`,
-    );
+    const pct = r.gflops === null ? '-' : `${((100 * r.gflops) / peak).toFixed(0)}%`;
+    lines.push(`| ${r.engine} | ${r.model} | ${r.detail} | ${r.batch} | ${thr} | ${f(r.msPerCall, 1)} | ${f(r.gflops, 1)} | ${pct} | ${f(r.gflopsPerCpuSecond, 1)} | ${r.load.toFixed(1)} |`);
   }
   return lines.join('\n');
 }
