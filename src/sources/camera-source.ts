@@ -223,9 +223,9 @@ export function cameraFrames(camera: CameraConfig, opts: CameraSourceOptions): O
     let timed = false;
     let lastTs = -Infinity;
 
-    const setState = (next: CameraStatus, reason?: string): void => {
+    const setState = (next: CameraStatus, reason?: string, since = scheduler.now()): void => {
       status = next;
-      const state: CameraState = { camera: camera.id, status: next, since: scheduler.now(), attempt, ...(reason === undefined ? {} : { reason }) };
+      const state: CameraState = { camera: camera.id, status: next, since, attempt, ...(reason === undefined ? {} : { reason }) };
       log?.info({ status: next, attempt, reason }, `camera ${camera.id}: ${next}`);
       subscriber.next(state);
     };
@@ -256,6 +256,13 @@ export function cameraFrames(camera: CameraConfig, opts: CameraSourceOptions): O
         // Windows assume ordered frames; a fallback time must not jump back behind ffmpeg's.
         ts = Math.max(ts, lastTs);
         lastTs = ts;
+        if (status !== 'streaming') {
+          // Streaming since its first frame was captured (during the probe, before it reached us),
+          // so no window of the new connection starts before the state that announces it.
+          attempt = 0;
+          setState('streaming', undefined, ts);
+          armWatchdog();
+        }
         subscriber.next({ camera: camera.id, seq: seq++, captureTs: ts, width: opts.width, height: opts.height, rgb: w.rgb });
       }
     };
@@ -324,10 +331,6 @@ export function cameraFrames(camera: CameraConfig, opts: CameraSourceOptions): O
           const rgb = new Uint8Array(pending.buffer, pending.byteOffset, frameBytes);
           pending = undefined;
           filled = 0;
-          if (status !== 'streaming') {
-            attempt = 0;
-            setState('streaming');
-          }
           armWatchdog();
           waiting.push({ n: frameNo++, rgb, arrival: scheduler.now() });
           release();

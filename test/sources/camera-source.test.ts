@@ -248,7 +248,12 @@ describe('capture times from ffmpeg', () => {
       const fps = 4;
       const windowSize = 8;
       const src = cameraFrames({ id: 'rtsp', url: rtsp.url('cam') }, { fps, width: 32, height: 24, ffmpegPath: resolveFfmpeg().path, supervision: { ...supervision, stallTimeoutSec: 10, connectTimeoutSec: 20 } });
-      const frames = (await collect(src, (e) => e.filter((x) => !isCameraState(x)).length >= windowSize)).filter((e): e is Frame => !isCameraState(e));
+      const events = await collect(src, (e) => e.filter((x) => !isCameraState(x)).length >= windowSize);
+      const frames = events.filter((e): e is Frame => !isCameraState(e));
+      // Streaming since the first frame's capture (not its late arrival), announced before it.
+      const streaming = events.findIndex((e) => isCameraState(e) && e.status === 'streaming');
+      expect(streaming).toBe(events.indexOf(frames[0]) - 1);
+      expect((events[streaming] as CameraState).since).toBe(frames[0].captureTs);
       const gaps = frames.slice(1).map((f, i) => f.captureTs - frames[i].captureTs);
       const period = 1000 / fps;
       const mean = gaps.reduce((a, b) => a + b, 0) / gaps.length;
