@@ -86,7 +86,10 @@ interface OutputInfo {
 export function parseOutputInfo(stderr: string): OutputInfo | undefined {
   const at = stderr.indexOf('Output #0');
   if (at < 0) return undefined;
-  for (const line of stderr.slice(at).split('\n')) {
+  // Only whole lines: stderr arrives in chunks, and a line cut after its size but before its
+  // frame rate would otherwise parse as "no rate".
+  const complete = stderr.slice(at, stderr.lastIndexOf('\n') + 1);
+  for (const line of complete.split('\n')) {
     if (!/Stream #\d+:\d+.*Video: rawvideo/.test(line)) continue;
     const size = /, (\d+)x(\d+)\b/.exec(line);
     if (!size) continue;

@@ -136,6 +136,13 @@ describe('decodeVideo', () => {
     expect(parseOutputInfo(stderr)).toEqual({ width: 85, height: 64, fps: 5 });
     expect(parseOutputInfo('Input #0 ... Stream #0:0: Video: h264, 320x240')).toBeUndefined();
   });
+
+  it('waits for the whole stream line: a chunk cut before the frame rate is not parsed yet', () => {
+    const line = `Output #0, rawvideo, to 'pipe:1':\n    Stream #0:0: Video: rawvideo (RGB[24] / 0x18424752), rgb24, 320x240, q=2-31, 46080 kb/s, 25 fps, 25 tbn\n`;
+    const cut = line.indexOf('q=2-31');
+    expect(parseOutputInfo(line.slice(0, cut))).toBeUndefined();
+    expect(parseOutputInfo(line)).toEqual({ width: 320, height: 240, fps: 25 });
+  });
 });
 
 describe('readFrameFolder', () => {
