@@ -6,10 +6,9 @@
  *   optimizer.safetensors       AdamW moments `m.<param>` / `v.<param>` by parameter name, metadata step
  *   trainer-state.json          epoch, step, schedule length, metrics history (written last)
  *
- * Every file is written to a temporary name and renamed, and trainer-state.json goes last, so a
- * run killed mid-save leaves the previous checkpoint's state file pointing at whole files... or
- * at most a mix of whole files from two consecutive epochs, which the step stored in both the
- * state and the optimizer file detects on resume.
+ * Every file is written to a temporary name and renamed, trainer-state.json last. A run killed
+ * while saving can leave files from two consecutive epochs; the step stored both in the state and
+ * in the optimizer file detects that on resume.
  */
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
