@@ -323,8 +323,14 @@ const log = (m: string): void => {
 };
 
 /** One engine, every model: runs in a child process so a crash or a leak stays there and RSS is per engine. */
-async function runEngine(eng: BenchEngine, args: Args, tmpDir: string): Promise<{ rec: EngineRecord; rows: Row[] }> {
+async function runEngine(eng: BenchEngine, args: Args, tmpDir: string, emit: (row: Row) => void): Promise<{ rec: EngineRecord; rows: Row[] }> {
   const rows: Row[] = [];
+  // Each row is also emitted as soon as it is measured, so an engine that crashes later keeps it.
+  const push = rows.push.bind(rows);
+  rows.push = (...items: Row[]): number => {
+    items.forEach(emit);
+    return push(...items);
+  };
   const rec: EngineRecord = { name: eng.name, status: 'ran', createSeconds: {}, rssAfterCreateMiB: {} };
   const why = await eng.unavailable();
   if (why !== null) {
@@ -413,7 +419,8 @@ async function main(): Promise<void> {
     if (args.child !== null) {
       const eng = BENCH_ENGINES.find((e) => e.name === args.child);
       if (eng === undefined) throw new Error(`unknown engine ${args.child}`);
-      process.stdout.write(`${JSON.stringify(await runEngine(eng, args, tmpDir))}\n`);
+      const done = await runEngine(eng, args, tmpDir, (row) => process.stdout.write(`ROW ${JSON.stringify(row)}\n`));
+      process.stdout.write(`DONE ${JSON.stringify(done.rec)}\n`);
       return;
     }
     log(`matmul peak probe (${threads} threads)...`);
@@ -429,16 +436,16 @@ async function main(): Promise<void> {
         encoding: 'utf8',
         maxBuffer: 64 * 2 ** 20,
       });
-      const line = child.stdout.trim().split('\n').pop() ?? '';
-      try {
-        const got = JSON.parse(line) as { rec: EngineRecord; rows: Row[] };
-        engines.push(got.rec);
-        rows.push(...got.rows);
-      } catch {
-        const status = `crashed (exit ${child.status ?? child.signal})`;
-        log(`${eng.name}: ${status}`);
-        engines.push({ name: eng.name, status, createSeconds: {}, rssAfterCreateMiB: {} });
+      let rec: EngineRecord | null = null;
+      for (const line of (child.stdout ?? '').split('\n')) {
+        if (line.startsWith('ROW ')) rows.push(JSON.parse(line.slice(4)) as Row);
+        else if (line.startsWith('DONE ')) rec = JSON.parse(line.slice(5)) as EngineRecord;
       }
+      if (rec === null) {
+        rec = { name: eng.name, status: `crashed (exit ${child.status ?? child.signal}); rows measured before the crash are kept`, createSeconds: {}, rssAfterCreateMiB: {} };
+        log(`${eng.name}: ${rec.status}`);
+      }
+      engines.push(rec);
     }
 
     // Probe again at the end: on a shared machine one probe may land in a busy moment; the best is the peak.
