@@ -11,7 +11,8 @@
 import { readFile } from 'node:fs/promises';
 import { ConfigError } from '../errors.js';
 import type { ActionClipModel } from '../model/action-clip-model.js';
-import { ACTIONCLIP_TEMPLATES } from '../model/prompts.js';
+import { ACTIONCLIP_TEMPLATES, expandPrompts } from '../model/prompts.js';
+import { scoreVideos } from '../model/scoring.js';
 import { makeTestViews, type ClipSource } from '../training/clip-loader.js';
 import { parseDatasetList, type DatasetRecord, type ListOptions } from '../training/dataset.js';
 import { classificationReport, meanAveragePrecision, rankOf } from './metrics.js';
@@ -138,13 +139,15 @@ export async function evaluate(model: ActionClipModel, records: readonly (Datase
   const sums = recs.map(() => new Float64Array(labels.length));
   const counts = new Int32Array(recs.length);
   let pending: Array<{ record: number; pixels: Float32Array }> = [];
+  const prompts = await encodePrompts(model, labels, templates);
 
   const flush = async (): Promise<void> => {
     if (pending.length === 0) return;
     const n = pending.length;
     const px = new Float32Array(n * perView);
     pending.forEach((p, i) => px.set(p.pixels, i * perView));
-    const probs = await model.classify(await model.encodeVideos(px, n), n, labels, templates);
+    // model.classify's scoring, with prompt embeddings computed once (in chunks) for the whole list.
+    const probs = scoreVideos(await model.encodeVideos(px, n), n, prompts, labels.length, templates.length);
     pending.forEach((p, i) => {
       const row = sums[p.record];
       for (let j = 0; j < labels.length; j++) row[j] += probs[i * labels.length + j];
@@ -166,6 +169,21 @@ export async function evaluate(model: ActionClipModel, records: readonly (Datase
   // The element-wise mean over a video's views (metrics.averageViews, accumulated in float64).
   const scores = sums.map((row, i) => Float32Array.from(row, (v) => v / counts[i]));
   return computeMetrics(scores, recs, labels, views);
+}
+
+/**
+ * Every template × label prompt embedded (template-major), in chunks: large vocabularies
+ * (Kinetics-400: 6400 prompts) in one batch exceed the wasm backend's memory.
+ */
+async function encodePrompts(model: ActionClipModel, labels: readonly string[], templates: readonly string[], chunk = 256): Promise<Float32Array> {
+  const texts = expandPrompts(labels, templates);
+  const d = model.info.embedDim;
+  const out = new Float32Array(texts.length * d);
+  for (let i = 0; i < texts.length; i += chunk) {
+    const part = texts.slice(i, i + chunk);
+    out.set(await model.encodeText(model.tokenize(part), part.length), i * d);
+  }
+  return out;
 }
 
 /** Metrics from view-averaged scores; exported for callers that score elsewhere. */
