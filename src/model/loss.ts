@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { matMulT } from './clip/layers.js';
 
 /** L2-normalise rows. */
 export function l2Normalize(x: tf.Tensor): tf.Tensor {
@@ -10,7 +11,7 @@ export function videoTextLogits(video: tf.Tensor, text: tf.Tensor, logitScale: t
   const scale = tf.exp(logitScale.reshape([]));
   const v = l2Normalize(video);
   const t = l2Normalize(text);
-  const perVideo = tf.mul(scale, tf.matMul(v, t, false, true));
+  const perVideo = tf.mul(scale, matMulT(v, t));
   return { perVideo, perText: tf.transpose(perVideo) };
 }
 

@@ -10,6 +10,11 @@ import type { HeadName } from '../../model/heads.js';
 import type { Engine, EngineInfo, EngineOptions, EngineWeights } from '../engine.js';
 import { selectBackend, type BackendLogger } from './backend.js';
 
+/** Rows per forward pass; bounds peak memory (activations of one chunk alive at a time). */
+const FRAME_CHUNK = 32;
+const FUSE_CHUNK = 256;
+const TEXT_CHUNK = 128;
+
 export interface TfjsEngineOptions extends EngineOptions {
   /** tfjs backend override ('auto' or absent: best available). */
   readonly backend?: string;
@@ -66,22 +71,29 @@ export class TfjsEngine implements Engine {
   }
 
   async encodeFrames(pixels: Float32Array, n: number): Promise<Float32Array> {
-    const s = this.info.clip.imageResolution;
-    this.check(pixels.length === n * 3 * s * s, `encodeFrames: expected ${n}×3×${s}×${s} = ${n * 3 * s * s} values, got ${pixels.length}`);
-    if (this.info.joint || this.info.shift) this.check(n % this.info.frames === 0, `encodeFrames: with Joint/Shift, n (${n}) must be a multiple of T (${this.info.frames})`);
-    return this.run(() => this.imageForward(tf.tensor4d(pixels, [n, 3, s, s])));
+    const { imageResolution: s } = this.info.clip;
+    const per = 3 * s * s;
+    this.check(pixels.length === n * per, `encodeFrames: expected ${n}×3×${s}×${s} = ${n * per} values, got ${pixels.length}`);
+    const videoLevel = this.info.joint || this.info.shift;
+    if (videoLevel) this.check(n % this.info.frames === 0, `encodeFrames: with Joint/Shift, n (${n}) must be a multiple of T (${this.info.frames})`);
+    // Joint/Shift mix the frames of a video: chunk by whole videos.
+    const unit = videoLevel ? this.info.frames : 1;
+    return this.chunked(n, unit, FRAME_CHUNK, this.info.joint ? this.info.clip.embedDim / unit : this.info.clip.embedDim, (i, m) =>
+      this.imageForward(tf.tensor4d(pixels.subarray(i * per, (i + m) * per), [m, 3, s, s])),
+    );
   }
 
   async fuse(frameEmbeddings: Float32Array, b: number): Promise<Float32Array> {
     const { frames: t, clip } = this.info;
-    this.check(frameEmbeddings.length === b * t * clip.embedDim, `fuse: expected ${b}×${t}×${clip.embedDim} values, got ${frameEmbeddings.length}`);
-    return this.run(() => this.fuseForward(tf.tensor3d(frameEmbeddings, [b, t, clip.embedDim])));
+    const per = t * clip.embedDim;
+    this.check(frameEmbeddings.length === b * per, `fuse: expected ${b}×${t}×${clip.embedDim} values, got ${frameEmbeddings.length}`);
+    return this.chunked(b, 1, FUSE_CHUNK, clip.embedDim, (i, m) => this.fuseForward(tf.tensor3d(frameEmbeddings.subarray(i * per, (i + m) * per), [m, t, clip.embedDim])));
   }
 
   async encodeText(tokens: Int32Array, n: number): Promise<Float32Array> {
     const l = this.info.clip.contextLength;
     this.check(tokens.length === n * l, `encodeText: expected ${n}×${l} token ids, got ${tokens.length}`);
-    return this.run(() => this.textForward(tf.tensor2d(tokens, [n, l], 'int32')));
+    return this.chunked(n, 1, TEXT_CHUNK, this.info.clip.embedDim, (i, m) => this.textForward(tf.tensor2d(tokens.subarray(i * l, (i + m) * l), [m, l], 'int32')));
   }
 
   dispose(): void {
@@ -94,6 +106,21 @@ export class TfjsEngine implements Engine {
   private check(cond: boolean, message: string): void {
     if (this.disposed) throw new Error('the model was disposed');
     if (!cond) throw new RangeError(message);
+  }
+
+  /**
+   * Runs `forward` over rows [i, i+m) in chunks of at most `chunk` rows (a multiple of `unit`), so a
+   * large vocabulary or batch never holds all its activations at once (wasm memory is 4 GiB at most).
+   */
+  private async chunked(rows: number, unit: number, chunk: number, outPerRow: number, forward: (i: number, m: number) => tf.Tensor): Promise<Float32Array> {
+    const step = Math.max(unit, Math.floor(chunk / unit) * unit);
+    if (rows <= step) return this.run(() => forward(0, rows));
+    const out = new Float32Array(rows * outPerRow);
+    for (let i = 0; i < rows; i += step) {
+      const m = Math.min(step, rows - i);
+      out.set(await this.run(() => forward(i, m)), i * outPerRow);
+    }
+    return out;
   }
 
   private async run(fn: () => tf.Tensor): Promise<Float32Array> {

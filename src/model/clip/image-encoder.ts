@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import type { ClipConfig } from '../clip-config.js';
-import { layerNorm, residualAttentionBlock } from './layers.js';
+import { layerNorm, matMulT, residualAttentionBlock } from './layers.js';
 import type { ParamStore } from './params.js';
 
 /** Visual-prompt variants that live inside the image encoder (paper §3.3). */
@@ -55,7 +55,7 @@ export function encodeImage(pixels: tf.Tensor, p: ParamStore, cfg: ClipConfig, o
     throw new Error(`image encoder expects [n,3,${s},${s}] pixels, got [${pixels.shape.join(',')}]`);
   }
   const conv = p.get('visual.conv1.weight', [w, 3, ps, ps]).reshape([w, 3 * ps * ps]);
-  let x = tf.matMul(patchify(pixels, cfg).reshape([-1, 3 * ps * ps]), conv, false, true).reshape([n, -1, w]);
+  let x = matMulT(patchify(pixels, cfg).reshape([-1, 3 * ps * ps]), conv).reshape([n, -1, w]);
   const cls = tf.broadcastTo(p.get('visual.class_embedding', [w]).reshape([1, 1, w]), [n, 1, w]);
   x = tf.concat([cls, x], 1);
   x = tf.add(x, p.get('visual.positional_embedding', [x.shape[1], w]));

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import type { ClipConfig } from '../clip-config.js';
-import { layerNorm, linear, residualAttentionBlock, selfAttention } from '../clip/layers.js';
+import { layerNorm, linear, matMulT, residualAttentionBlock, selfAttention } from '../clip/layers.js';
 import type { ParamStore } from '../clip/params.js';
 import type { HeadName } from '../heads.js';
 
@@ -11,6 +11,8 @@ export const FUSION_PREFIX = 'fusion.';
 export const TEMPORAL_LAYERS = 6;
 /** TAggregate's nn.TransformerEncoderLayer(nhead=8). */
 export const TAGGREGATE_HEADS = 8;
+/** visual_prompt.py's own LayerNorm (TF style) inside TemporalTransformer. */
+export const TEMPORAL_LAYERNORM_EPS = 1e-12;
 
 /**
  * ActionCLIP's visual_prompt forward: `[b,T,D]` frame embeddings to `[b,D]`. Reference quirks kept:
@@ -41,7 +43,7 @@ export function fuseFrames(x: tf.Tensor, head: HeadName, p: ParamStore, cfg: Cli
       let cell = tf.zeros([b, c]) as tf.Tensor;
       const outs: tf.Tensor[] = [];
       for (let s = 0; s < t; s++) {
-        const gates = tf.add(xin.slice([0, s, 0], [b, 1, 4 * c]).reshape([b, 4 * c]), tf.matMul(h, whh, false, true));
+        const gates = tf.add(xin.slice([0, s, 0], [b, 1, 4 * c]).reshape([b, 4 * c]), matMulT(h, whh));
         // PyTorch gate order: input, forget, cell, output.
         const [i, f, gg, o] = tf.split(gates, 4, 1);
         cell = tf.add(tf.mul(tf.sigmoid(f), cell), tf.mul(tf.sigmoid(i), tf.tanh(gg)));
@@ -53,7 +55,7 @@ export function fuseFrames(x: tf.Tensor, head: HeadName, p: ParamStore, cfg: Cli
     case 'Transf': {
       const pos = g('frame_position_embeddings.weight', [undefined, c]).slice([0, 0], [t, c]);
       let y = tf.add(x, pos);
-      for (let i = 0; i < TEMPORAL_LAYERS; i++) y = residualAttentionBlock(y, p, `${FUSION_PREFIX}transformer.resblocks.${i}.`, cfg.textHeads);
+      for (let i = 0; i < TEMPORAL_LAYERS; i++) y = residualAttentionBlock(y, p, `${FUSION_PREFIX}transformer.resblocks.${i}.`, cfg.textHeads, undefined, TEMPORAL_LAYERNORM_EPS);
       return tf.mean(tf.add(y, x), 1);
     }
     case 'Transf_cls': {
