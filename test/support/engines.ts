@@ -21,6 +21,15 @@ const quiet = { info: () => {}, warn: (m: string) => console.warn(`[onnx] ${m}`)
 
 export const ENGINE_FACTORIES: EngineFactory[] = [
   {
+    // The TensorFlow.js engine on the backend CI has (the native backends need a download).
+    name: 'tfjs-wasm',
+    unavailable: async () => null,
+    async create(weights, opts) {
+      const { createTfjsEngine } = await import('../../src/engine/tfjs/tfjs-engine.js');
+      return createTfjsEngine(weights, { ...opts, backend: 'wasm', log: () => {} });
+    },
+  },
+  {
     name: 'onnx-cpu',
     unavailable: async () => null,
     async create(weights, opts) {
