@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import type { ClipConfig } from '../clip-config.js';
-import { layerNorm, matMulT, residualAttentionBlock } from './layers.js';
+import { layerNorm, matMul, matMulT, residualAttentionBlock } from './layers.js';
 import type { ParamStore } from './params.js';
 
 /** Visual-prompt variants that live inside the image encoder (paper §3.3). */
@@ -76,5 +76,5 @@ export function encodeImage(pixels: tf.Tensor, p: ParamStore, cfg: ClipConfig, o
     x = residualAttentionBlock(x, p, `visual.transformer.resblocks.${i}.`, cfg.visionHeads);
   }
   const first = x.slice([0, 0, 0], [x.shape[0], 1, w]).reshape([x.shape[0], w]);
-  return tf.matMul(layerNorm(first, p.get('visual.ln_post.weight'), p.get('visual.ln_post.bias')), p.get('visual.proj', [w, cfg.embedDim]));
+  return matMul(layerNorm(first, p.get('visual.ln_post.weight'), p.get('visual.ln_post.bias')), p.get('visual.proj', [w, cfg.embedDim]));
 }

@@ -1,16 +1,30 @@
 import * as tf from '@tensorflow/tfjs';
 import type { ParamStore } from './params.js';
 
-/**
- * a @ bᵀ over the last two axes. The transpose is explicit because the wasm backend's matmul with
- * transposeB set is about 12× slower than a plain one (measured: 2.2 vs 27.9 GFLOP/s), far more than
- * the copy costs.
- */
-export function matMulT(a: tf.Tensor, b: tf.Tensor): tf.Tensor {
-  const perm = b.shape.map((_, i) => i);
+/** Swaps the last two axes. */
+function swapLast(x: tf.Tensor): tf.Tensor {
+  const perm = x.shape.map((_, i) => i);
   perm[perm.length - 1] = perm.length - 2;
   perm[perm.length - 2] = perm.length - 1;
-  return tf.matMul(a, tf.transpose(b, perm));
+  return tf.transpose(x, perm);
+}
+
+/**
+ * a @ b with transposes made explicit, in the forward pass and in the gradient: the wasm backend's
+ * matmul with a transpose flag set (which tfjs's own matMul gradient uses) is about 12× slower than
+ * a plain one (measured: 2.2 vs 27.9 GFLOP/s), far more than the copy costs.
+ */
+export const matMul = tf.customGrad((a, b, save) => {
+  (save as tf.GradSaveFunc)([a as tf.Tensor, b as tf.Tensor]);
+  return {
+    value: tf.matMul(a as tf.Tensor, b as tf.Tensor),
+    gradFunc: (dy: tf.Tensor, [x, y]: tf.Tensor[]) => [tf.matMul(dy, swapLast(y)), tf.matMul(swapLast(x), dy)],
+  };
+}) as (a: tf.Tensor, b: tf.Tensor) => tf.Tensor;
+
+/** a @ bᵀ over the last two axes. */
+export function matMulT(a: tf.Tensor, b: tf.Tensor): tf.Tensor {
+  return matMul(a, swapLast(b));
 }
 
 /** torch.nn.Linear: x @ Wᵀ + b with W in PyTorch's [out, in] layout. */
@@ -60,7 +74,7 @@ export function selfAttention(
   let scores = matMulT(q, k); // [B, H, L, L]
   if (mask !== undefined) scores = tf.add(scores, mask);
   const attn = tf.softmax(scores, -1);
-  const out = tf.matMul(attn, v).transpose([0, 2, 1, 3]).reshape([b, l, w]);
+  const out = matMul(attn, v).transpose([0, 2, 1, 3]).reshape([b, l, w]);
   return linear(out, outW, outB);
 }
 

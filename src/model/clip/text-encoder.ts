@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import type { ClipConfig } from '../clip-config.js';
-import { causalMask, layerNorm, residualAttentionBlock } from './layers.js';
+import { causalMask, layerNorm, matMul, residualAttentionBlock } from './layers.js';
 import type { ParamStore } from './params.js';
 
 /**
@@ -32,8 +32,8 @@ export function encodeText(tokens: tf.Tensor, p: ParamStore, cfg: ClipConfig, ma
   x = layerNorm(x, p.get('ln_final.weight'), p.get('ln_final.bias'));
   // The EOT token has the largest id; selecting it with a one-hot product keeps this differentiable.
   const pick = tf.oneHot(tf.argMax(tokens, 1), l).toFloat().reshape([n, 1, l]);
-  const eot = tf.matMul(pick, x).reshape([n, w]);
-  return tf.matMul(eot, p.get('text_projection', [w, cfg.embedDim]));
+  const eot = matMul(pick, x).reshape([n, w]);
+  return matMul(eot, p.get('text_projection', [w, cfg.embedDim]));
 }
 
 export { causalMask };
