@@ -7,6 +7,7 @@
  *   npm run bench:model -- [--json] [--engines onnx-cpu,tfjs-wasm] [--models B/32,B/16] [--batches 1,8,32] [--seconds 4]
  */
 import { spawnSync } from 'node:child_process';
+import { CLIP_SPECS, syntheticClipWeights, syntheticFusionWeights, type ClipSpec } from '../src/model/weights/synthetic-weights.js';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -79,21 +80,9 @@ export const BENCH_ENGINES: BenchEngine[] = [
 
 // ---------------------------------------------------------------- random weights of the real shapes
 
-interface ModelSpec {
-  name: string;
-  patch: number;
-  resolution: number;
-  visionWidth: number;
-  visionLayers: number;
-  embedDim: number;
-  textWidth: number;
-  textLayers: number;
-}
+type ModelSpec = ClipSpec;
 
-const MODELS: ModelSpec[] = [
-  { name: 'ViT-B/32', patch: 32, resolution: 224, visionWidth: 768, visionLayers: 12, embedDim: 512, textWidth: 512, textLayers: 12 },
-  { name: 'ViT-B/16', patch: 16, resolution: 224, visionWidth: 768, visionLayers: 12, embedDim: 512, textWidth: 512, textLayers: 12 },
-];
+const MODELS: ModelSpec[] = [CLIP_SPECS['ViT-B/32'], CLIP_SPECS['ViT-B/16']];
 
 /** xorshift32, uniform in [-a, a]: fast enough for 150M values and reproducible. */
 function randomFill(n: number, a: number, seed: { s: number }): Float32Array {
@@ -109,82 +98,8 @@ function randomFill(n: number, a: number, seed: { s: number }): Float32Array {
   return out;
 }
 
-function tensorMaker(seed: { s: number }) {
-  const map: TensorMap = new Map();
-  const rand = (key: string, shape: number[], a = 0.02): void => {
-    map.set(key, { shape, dtype: 'float32', data: randomFill(shape.reduce((x, y) => x * y, 1), a, seed) });
-  };
-  const fill = (key: string, shape: number[], v: number): void => {
-    map.set(key, { shape, dtype: 'float32', data: new Float32Array(shape.reduce((x, y) => x * y, 1)).fill(v) });
-  };
-  const ln = (key: string, d: number): void => {
-    fill(`${key}.weight`, [d], 1);
-    fill(`${key}.bias`, [d], 0);
-  };
-  const block = (p: string, d: number): void => {
-    ln(`${p}ln_1`, d);
-    ln(`${p}ln_2`, d);
-    rand(`${p}attn.in_proj_weight`, [3 * d, d]);
-    rand(`${p}attn.in_proj_bias`, [3 * d]);
-    rand(`${p}attn.out_proj.weight`, [d, d]);
-    rand(`${p}attn.out_proj.bias`, [d]);
-    rand(`${p}mlp.c_fc.weight`, [4 * d, d]);
-    rand(`${p}mlp.c_fc.bias`, [4 * d]);
-    rand(`${p}mlp.c_proj.weight`, [d, 4 * d]);
-    rand(`${p}mlp.c_proj.bias`, [d]);
-  };
-  return { map, rand, fill, ln, block };
-}
-
-function randomClip(m: ModelSpec): TensorMap {
-  const t = tensorMaker({ s: 0x9e3779b9 });
-  const g = m.resolution / m.patch;
-  t.rand('visual.conv1.weight', [m.visionWidth, 3, m.patch, m.patch]);
-  t.rand('visual.class_embedding', [m.visionWidth]);
-  t.rand('visual.positional_embedding', [g * g + 1, m.visionWidth]);
-  t.ln('visual.ln_pre', m.visionWidth);
-  for (let i = 0; i < m.visionLayers; i++) t.block(`visual.transformer.resblocks.${i}.`, m.visionWidth);
-  t.ln('visual.ln_post', m.visionWidth);
-  t.rand('visual.proj', [m.visionWidth, m.embedDim]);
-  t.rand('token_embedding.weight', [49408, m.textWidth]);
-  t.rand('positional_embedding', [77, m.textWidth]);
-  for (let i = 0; i < m.textLayers; i++) t.block(`transformer.resblocks.${i}.`, m.textWidth);
-  t.ln('ln_final', m.textWidth);
-  t.rand('text_projection', [m.textWidth, m.embedDim]);
-  t.fill('logit_scale', [], Math.log(100));
-  return t.map;
-}
-
-function randomFusion(head: HeadName, d: number, frames: number): TensorMap | null {
-  if (head === 'meanP') return null;
-  const t = tensorMaker({ s: 0x1234567 });
-  t.rand('frame_position_embeddings.weight', [77, d]);
-  if (head === 'Conv_1D') t.rand('shift.weight', [d, 1, 3], 0.5);
-  if (head === 'LSTM') {
-    for (const k of ['weight_ih_l0', 'weight_hh_l0']) t.rand(`lstm_visual.${k}`, [4 * d, d], 0.05);
-    for (const k of ['bias_ih_l0', 'bias_hh_l0']) t.rand(`lstm_visual.${k}`, [4 * d], 0.05);
-  }
-  if (head === 'Transf') for (let i = 0; i < 6; i++) t.block(`transformer.resblocks.${i}.`, d);
-  if (head === 'Transf_cls') {
-    t.rand('transformer.cls_token', [1, 1, d]);
-    t.rand('transformer.pos_embed', [1, frames + 1, d]);
-    for (let i = 0; i < 6; i++) {
-      const p = `transformer.transformer_enc.layers.${i}.`;
-      t.rand(`${p}self_attn.in_proj_weight`, [3 * d, d]);
-      t.rand(`${p}self_attn.in_proj_bias`, [3 * d]);
-      t.rand(`${p}self_attn.out_proj.weight`, [d, d]);
-      t.rand(`${p}self_attn.out_proj.bias`, [d]);
-      t.rand(`${p}linear1.weight`, [2048, d]);
-      t.rand(`${p}linear1.bias`, [2048]);
-      t.rand(`${p}linear2.weight`, [d, 2048]);
-      t.rand(`${p}linear2.bias`, [d]);
-      t.ln(`${p}norm1`, d);
-      t.ln(`${p}norm2`, d);
-    }
-    t.ln('transformer.transformer_enc.norm', d);
-  }
-  return t.map;
-}
+const randomClip = (m: ModelSpec): TensorMap => syntheticClipWeights(m);
+const randomFusion = (head: HeadName, d: number, frames: number): TensorMap | null => syntheticFusionWeights(head, d, frames);
 
 // ---------------------------------------------------------------- FLOPs from the shapes
 
@@ -484,19 +399,7 @@ async function main(): Promise<void> {
 
 /** Shapes only, for the FLOP table (no 150M random values). */
 function randomClipHeader(m: ModelSpec): TensorMap {
-  const map: TensorMap = new Map();
-  const g = m.resolution / m.patch;
-  const z = (shape: number[]): { shape: number[]; dtype: 'float32'; data: Float32Array } => ({ shape, dtype: 'float32', data: new Float32Array(0) });
-  map.set('visual.proj', z([m.visionWidth, m.embedDim]));
-  map.set('visual.conv1.weight', z([m.visionWidth, 3, m.patch, m.patch]));
-  map.set('visual.positional_embedding', z([g * g + 1, m.visionWidth]));
-  map.set('ln_final.weight', z([m.textWidth]));
-  map.set('text_projection', z([m.textWidth, m.embedDim]));
-  map.set('positional_embedding', z([77, m.textWidth]));
-  map.set('token_embedding.weight', z([49408, m.textWidth]));
-  for (let i = 0; i < m.visionLayers; i++) map.set(`visual.transformer.resblocks.${i}.ln_1.weight`, z([m.visionWidth]));
-  for (let i = 0; i < m.textLayers; i++) map.set(`transformer.resblocks.${i}.ln_1.weight`, z([m.textWidth]));
-  return map;
+  return syntheticClipWeights(m, 1, true);
 }
 
 function markdown(rows: Row[], peak: number, engines: EngineRecord[]): string {
