@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { readFile } from 'node:fs/promises';
 import { ConfigError } from '../../errors.js';
+import { numberFlag, positiveIntFlag } from '../flags.js';
 import { classifyClip } from '../../inference/classify-clip.js';
 import { loadModel } from '../../model/load-model.js';
 import { validateLabels, validateTemplates } from '../../model/prompts.js';
@@ -18,13 +19,6 @@ interface ClassifyFlags {
   fps?: string;
   top: string;
   json?: boolean;
-}
-
-function positiveInt(value: string | undefined, flag: string): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n <= 0) throw new ConfigError(`${flag} must be a positive integer, got "${value}"`);
-  return n;
 }
 
 /** A labels file: one label per line, or `id,name` CSV lines as ActionCLIP's label files. */
@@ -63,10 +57,9 @@ export function registerClassify(program: Command): void {
         templates = (await readFile(flags.templatesFile, 'utf8')).split(/\r?\n/).map((l) => l.trim()).filter(Boolean);
         validateTemplates(templates);
       }
-      const top = positiveInt(flags.top, '--top') ?? 5;
-      const fps = flags.fps === undefined ? undefined : Number(flags.fps);
-      if (fps !== undefined && !(fps > 0)) throw new ConfigError(`--fps must be a positive number, got "${flags.fps}"`);
-      const model = await loadModel({ weights: flags.weights, fusion: flags.fusion, head: flags.head, frames: positiveInt(flags.frames, '--frames'), backend: flags.backend, engine: flags.engine });
+      const top = positiveIntFlag(flags.top, '--top') ?? 5;
+      const fps = numberFlag(flags.fps, '--fps', { positive: true });
+      const model = await loadModel({ weights: flags.weights, fusion: flags.fusion, head: flags.head, frames: positiveIntFlag(flags.frames, '--frames'), backend: flags.backend, engine: flags.engine });
       try {
         const results = [];
         for (const input of inputs) results.push(await classifyClip(model, input, labels, { templates, fps }));

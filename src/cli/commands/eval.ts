@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { ConfigError } from '../../errors.js';
+import { positiveIntFlag } from '../flags.js';
 import { evaluate, evaluationToJson, formatEvaluationTable, loadEvalList, parseViews, type EvaluationResult } from '../../evaluation/evaluator.js';
 import { loadModel } from '../../model/load-model.js';
 import { FrameCache } from '../../training/clip-loader.js';
@@ -35,13 +36,6 @@ interface EvalFlags {
   engine?: 'tfjs' | 'onnx' | 'auto';
   json?: boolean;
   scores?: boolean;
-}
-
-function int(value: string | undefined, flag: string): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n <= 0) throw new ConfigError(`${flag} must be a positive integer, got "${value}"`);
-  return n;
 }
 
 /** Top-level keys the YAML file sets itself (so schema defaults do not override a checkpoint's head or T). */
@@ -87,8 +81,8 @@ export function registerEval(program: Command): void {
       if (flags.weights !== undefined) overrides.weights = flags.weights;
       if (flags.fusion !== undefined) overrides.fusion = flags.fusion;
       if (flags.head !== undefined) overrides.head = flags.head;
-      if (flags.frames !== undefined) overrides.frames = int(flags.frames, '--frames');
-      if (flags.batchSize !== undefined) overrides.batchSize = int(flags.batchSize, '--batch-size');
+      if (flags.frames !== undefined) overrides.frames = positiveIntFlag(flags.frames, '--frames');
+      if (flags.batchSize !== undefined) overrides.batchSize = positiveIntFlag(flags.batchSize, '--batch-size');
       if (flags.output !== undefined) overrides.outputDir = flags.output;
       const data: Record<string, unknown> = {};
       if (flags.list !== undefined) data.list = flags.list;
@@ -107,7 +101,7 @@ export function registerEval(program: Command): void {
 
       let result: EvaluationResult;
       let setting: string;
-      const k = int(flags.fewShot, '--few-shot');
+      const k = positiveIntFlag(flags.fewShot, '--few-shot');
       if (k !== undefined) {
         if (flags.zeroShot) throw new ConfigError('--zero-shot and --few-shot exclude each other');
         if (flags.trainList === undefined) throw new ConfigError('--few-shot needs --train-list (the examples are drawn from it)');
@@ -121,7 +115,7 @@ export function registerEval(program: Command): void {
           frames: config.frames,
           inputSize: config.inputSize,
           batchSize: config.batchSize,
-          epochs: int(flags.epochs, '--epochs'),
+          epochs: positiveIntFlag(flags.epochs, '--epochs'),
           lr: Number(flags.lr),
           freeze: flags.freeze,
           seed: Number(flags.seed ?? config.seed),

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import path from 'node:path';
 import { ConfigError } from '../../errors.js';
+import { numberFlag } from '../flags.js';
 import { loadTrainConfig } from '../../training/config.js';
 import { Trainer } from '../../training/trainer.js';
 
@@ -24,13 +25,6 @@ interface TrainFlags {
   progress: boolean;
 }
 
-function num(value: string | undefined, flag: string, integer = false): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (!Number.isFinite(n) || (integer && !Number.isInteger(n))) throw new ConfigError(`${flag} must be ${integer ? 'an integer' : 'a number'}, got "${value}"`);
-  return n;
-}
-
 /** Flags as a partial configuration (only the ones given), merged over the YAML file. */
 function overridesFrom(flags: TrainFlags): Record<string, unknown> {
   const o: Record<string, unknown> = {};
@@ -42,15 +36,15 @@ function overridesFrom(flags: TrainFlags): Record<string, unknown> {
   set(o, 'fusion', flags.fusion);
   set(o, 'head', flags.head);
   set(o, 'outputDir', flags.output);
-  set(o, 'epochs', num(flags.epochs, '--epochs', true));
-  set(o, 'batchSize', num(flags.batchSize, '--batch-size', true));
-  set(o, 'lr', num(flags.lr, '--lr'));
+  set(o, 'epochs', numberFlag(flags.epochs, '--epochs', { integer: true }));
+  set(o, 'batchSize', numberFlag(flags.batchSize, '--batch-size', { integer: true }));
+  set(o, 'lr', numberFlag(flags.lr, '--lr'));
   set(o, 'freeze', flags.freeze);
-  set(o, 'seed', num(flags.seed, '--seed', true));
+  set(o, 'seed', numberFlag(flags.seed, '--seed', { integer: true }));
   set(data, 'train', flags.trainList);
   set(data, 'val', flags.valList);
   set(data, 'labels', flags.labels);
-  const k = num(flags.fewShot, '--few-shot', true);
+  const k = numberFlag(flags.fewShot, '--few-shot', { integer: true });
   if (k !== undefined) data.fewShot = { k };
   if (Object.keys(data).length > 0) o.data = data;
   return o;
