@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
 import path from 'node:path';
-import { ConfigError } from '../../errors.js';
 import { numberFlag } from '../flags.js';
 import { loadTrainConfig } from '../../training/config.js';
 import { Trainer } from '../../training/trainer.js';
