@@ -21,17 +21,29 @@ export interface ClipSpec {
   width: number;
   height: number;
   frames: number;
+  /**
+   * `random`: a random dark background and bright shape per clip (colour is noise the model must
+   * learn to ignore); `fixed`: white on black, so that clips differ only in shape, place, size
+   * and motion.
+   */
+  colors?: 'random' | 'fixed';
+  /** Half-size of moving shapes as a fraction of the shorter side; default [0.08, 0.16]. */
+  sizeRange?: readonly [number, number];
+  /** Distance a moving shape travels over the clip, as a fraction of the free length; default [0.35, 0.65]. */
+  travelRange?: readonly [number, number];
 }
 
 /** Draws one clip of `cls`. The shape stays fully inside the frame for the whole clip. */
 export function renderSyntheticClip(cls: SyntheticClass, rng: Rng, spec: ClipSpec): RgbImage[] {
   const { width: W, height: H, frames: T } = spec;
   const minSide = Math.min(W, H);
-  const bg = randomColor(rng, 0, 90);
-  const fg = randomColor(rng, 150, 255);
+  const fixed = spec.colors === 'fixed';
+  const bg: [number, number, number] = fixed ? [0, 0, 0] : randomColor(rng, 0, 90);
+  const fg: [number, number, number] = fixed ? [255, 255, 255] : randomColor(rng, 150, 255);
   const shape: 'square' | 'disc' = rng.next() < 0.5 ? 'square' : 'disc';
   // Half-size (radius) and motion, in pixels; the travel fits inside the frame.
-  let r0 = rng.uniform(0.08, 0.16) * minSide;
+  const [sizeLo, sizeHi] = spec.sizeRange ?? [0.08, 0.16];
+  let r0 = rng.uniform(sizeLo, sizeHi) * minSide;
   let r1 = r0;
   let x0 = 0;
   let y0 = 0;
@@ -48,8 +60,8 @@ export function renderSyntheticClip(cls: SyntheticClass, rng: Rng, spec: ClipSpe
   } else {
     const horizontal = cls === 'moving left' || cls === 'moving right';
     const len = horizontal ? W : H;
-    // Travel 35–65% of the free length over the clip.
-    const travel = rng.uniform(0.35, 0.65) * (len - 2 * r0);
+    const [travelLo, travelHi] = spec.travelRange ?? [0.35, 0.65];
+    const travel = rng.uniform(travelLo, travelHi) * (len - 2 * r0);
     const start = rng.uniform(r0, len - r0 - travel);
     const across = rng.uniform(r0, (horizontal ? H : W) - r0);
     const sign = cls === 'moving left' || cls === 'moving up' ? -1 : 1;
@@ -144,6 +156,9 @@ export interface SyntheticDatasetOptions {
   /** Frame file template for the folders (Python format, 1-based like TSN extractions). */
   frameTemplate?: string;
   ffmpegPath?: string;
+  colors?: ClipSpec['colors'];
+  sizeRange?: ClipSpec['sizeRange'];
+  travelRange?: ClipSpec['travelRange'];
 }
 
 export interface SyntheticDataset {
@@ -195,7 +210,7 @@ export async function generateSyntheticDataset(options: SyntheticDatasetOptions)
       const cls = classes[label];
       const slug = cls.replace(/\s+/g, '_');
       for (let i = 0; i < n; i++) {
-        const clip = renderSyntheticClip(cls, rng.fork(), { width, height, frames });
+        const clip = renderSyntheticClip(cls, rng.fork(), { width, height, frames, colors: options.colors, sizeRange: options.sizeRange, travelRange: options.travelRange });
         const name = `${slug}_${String(i).padStart(3, '0')}`;
         if (wantVideo) {
           const rel = path.posix.join('videos', split, `${name}.mp4`);

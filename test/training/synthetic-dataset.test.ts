@@ -126,3 +126,34 @@ describe('synthetic dataset on disk', () => {
     await expect(syntheticDatasetCli(['--out', dir, '--classes', 'dancing'])).rejects.toThrow(/unknown class "dancing"/);
   });
 });
+
+describe('synthetic clip options', () => {
+  const centroidX = (img: RgbImage): number => {
+    let s = 0;
+    let n = 0;
+    for (let i = 0; i < img.width * img.height; i++) {
+      if (img.rgb[i * 3] > 127) {
+        s += i % img.width;
+        n++;
+      }
+    }
+    return s / n;
+  };
+
+  it('fixed colours draw white shapes on black only', () => {
+    const clip = renderSyntheticClip('moving up', createRng(3), { width: 32, height: 32, frames: 4, colors: 'fixed' });
+    const values = new Set(clip.flatMap((f) => Array.from(f.rgb)));
+    expect([...values].sort((a, b) => a - b)).toEqual([0, 255]);
+  });
+
+  it('travelRange and sizeRange set how far and how big the shape is', () => {
+    const spec = { width: 64, height: 32, frames: 8, colors: 'fixed' as const };
+    const far = renderSyntheticClip('moving right', createRng(5), { ...spec, travelRange: [0.9, 1] as const, sizeRange: [0.2, 0.2] as const });
+    const near = renderSyntheticClip('moving right', createRng(5), { ...spec, travelRange: [0.1, 0.1] as const, sizeRange: [0.2, 0.2] as const });
+    const moved = (c: RgbImage[]) => centroidX(c[c.length - 1]) - centroidX(c[0]);
+    // Free length 64 - 2·6.4 = 51.2 px: about 46-51 px against about 5 px.
+    expect(moved(far)).toBeGreaterThan(40);
+    expect(moved(near)).toBeLessThan(8);
+    expect(moved(near)).toBeGreaterThan(0);
+  });
+});
