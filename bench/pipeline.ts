@@ -16,7 +16,11 @@ import { embedFrames } from '../src/inference/frame-batcher.js';
 import { scoreWindows } from '../src/inference/scorer.js';
 import { VocabularyStore } from '../src/inference/vocabulary.js';
 import { fuseWindows } from '../src/inference/window-fuser.js';
+import { createOnnxEngine } from '../src/engine/onnx/index.js';
+import { createTfjsEngine } from '../src/engine/tfjs/tfjs-engine.js';
+import { ActionClipModel } from '../src/model/action-clip-model.js';
 import { loadModel } from '../src/model/load-model.js';
+import { CLIP_SPECS, syntheticClipWeights } from '../src/model/weights/synthetic-weights.js';
 import type { Frame, Window } from '../src/types.js';
 import { slidingWindows, windowsWithoutCache } from '../src/windows/sliding-windows.js';
 
@@ -35,6 +39,8 @@ const { values: args } = parseArgs({
     engine: { type: 'string', default: 'auto' },
     backend: { type: 'string' },
     'max-batch': { type: 'string', default: '16' },
+    // Random weights of a released CLIP's shapes instead of --weights (e.g. ViT-B/32): real compute cost.
+    synthetic: { type: 'string' },
     json: { type: 'boolean', default: false },
   },
 });
@@ -160,7 +166,16 @@ async function run(mode: 'cache' | 'no-cache', engine: CountingEngine, store: Vo
   };
 }
 
-const model = await loadModel({ weights: args.weights, engine: args.engine as 'tfjs' | 'onnx' | 'auto', backend: args.backend, frames: window });
+async function openModel(): Promise<ActionClipModel> {
+  if (args.synthetic === undefined) return loadModel({ weights: args.weights, engine: args.engine as 'tfjs' | 'onnx' | 'auto', backend: args.backend, frames: window });
+  const spec = CLIP_SPECS[args.synthetic as keyof typeof CLIP_SPECS];
+  if (spec === undefined) throw new Error(`--synthetic: one of ${Object.keys(CLIP_SPECS).join(', ')}`);
+  const weights = { clip: syntheticClipWeights(spec), fusion: null, head: null, frames: window, sources: { clip: `synthetic ${spec.name}` } };
+  if (args.engine === 'tfjs') return new ActionClipModel(await createTfjsEngine(weights, { backend: args.backend, frames: window }));
+  return new ActionClipModel(await createOnnxEngine(weights, { frames: window }));
+}
+
+const model = await openModel();
 const engine = new CountingEngine(model.engine);
 const store = await VocabularyStore.create(engine, { labels: ['walking', 'running', 'sitting down', 'waving', 'falling'] });
 const cached = await run('cache', engine, store);
@@ -174,14 +189,14 @@ const result = {
   benchmark: 'pipeline',
   date: new Date().toISOString(),
   machine: { cpus: os.cpus().length, cpu: os.cpus()[0]?.model, node: process.version },
-  model: { weights: args.weights, engine: model.info.engine, backend: model.info.backend, head: model.info.head, imageSize: model.info.imageSize, embedDim: model.info.embedDim },
+  model: { weights: args.synthetic ?? args.weights, engine: model.info.engine, backend: model.info.backend, head: model.info.head, imageSize: model.info.imageSize, embedDim: model.info.embedDim },
   setup: { cameras, fps, seconds, window, stride, width, height, maxBatch },
   runs: [cached, uncached],
   encoderWorkFactor: { measured: +(perWindow(uncached) / perWindow(cached)).toFixed(2), expected: window / stride },
 };
 
 await mkdir(path.join(ROOT, 'bench', 'results'), { recursive: true });
-const file = path.join(ROOT, 'bench', 'results', `pipeline-${result.date.slice(0, 10)}-${model.info.engine}.json`);
+const file = path.join(ROOT, 'bench', 'results', `pipeline-${result.date.slice(0, 10)}-${model.info.engine}${args.synthetic ? `-${args.synthetic.replace(/\W/g, '')}` : ''}.json`);
 await writeFile(file, `${JSON.stringify(result, null, 2)}\n`);
 if (args.json) {
   process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
