@@ -32,9 +32,9 @@ afterAll(async () => {
 });
 
 describe.skipIf(!HAVE_FIXTURES)('fine-tuning the tiny reference model on synthetic actions (end to end, wasm)', () => {
-  // The issue asked for >= 90% held-out top-1 within minutes; on two shared cores this run reaches
-  // about 58% (44 steps) and 90% needs several hundred steps. What is asserted is what it shows:
-  // a clear rise from chance on clips never trained on (see docs/training.md).
+  // The issue asks for >= 90% held-out top-1; this run reaches 58% (44 steps) and longer runs tried
+  // did not pass about 65% (docs/training.md). What is asserted is what it shows: a clear rise from
+  // chance on clips never trained on. The 90% target remains open.
   it('raises held-out top-1 clearly above chance, and `eval` reproduces it from the checkpoint', async () => {
     const config = loadTrainConfig(undefined, {
       weights: fixture('clip.safetensors'),
