@@ -7,7 +7,7 @@
  *   npm run bench:model -- [--json] [--engines onnx-cpu,tfjs-wasm] [--models B/32,B/16] [--batches 1,8,32] [--seconds 4]
  */
 import { spawnSync } from 'node:child_process';
-import { CLIP_SPECS, syntheticClipWeights, syntheticFusionWeights, type ClipSpec } from '../src/model/weights/synthetic-weights.js';
+import { CLIP_SPECS, syntheticClipWeights, syntheticFusionWeights, uniformNoise, type ClipSpec } from '../src/model/weights/synthetic-weights.js';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -84,20 +84,7 @@ type ModelSpec = ClipSpec;
 
 const MODELS: ModelSpec[] = [CLIP_SPECS['ViT-B/32'], CLIP_SPECS['ViT-B/16']];
 
-/** xorshift32, uniform in [-a, a]: fast enough for 150M values and reproducible. */
-function randomFill(n: number, a: number, seed: { s: number }): Float32Array {
-  const out = new Float32Array(n);
-  let s = seed.s;
-  for (let i = 0; i < n; i++) {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    out[i] = ((s >>> 0) / 4294967296 - 0.5) * 2 * a;
-  }
-  seed.s = s;
-  return out;
-}
-
+const randomFill = uniformNoise;
 const randomClip = (m: ModelSpec): TensorMap => syntheticClipWeights(m);
 const randomFusion = (head: HeadName, d: number, frames: number): TensorMap | null => syntheticFusionWeights(head, d, frames);
 

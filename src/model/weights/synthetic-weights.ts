@@ -25,9 +25,8 @@ export const CLIP_SPECS: Readonly<Record<'ViT-B/32' | 'ViT-B/16' | 'ViT-L/14', C
 const VOCAB = 49408;
 const CONTEXT = 77;
 
-/** xorshift32, uniform in [-a, a]: fast enough for 400M values and reproducible. */
-function randomFill(n: number, a: number, seed: { s: number }, shapeOnly: boolean): Float32Array {
-  if (shapeOnly) return new Float32Array(0);
+/** xorshift32, uniform in [-a, a]: fast enough for 400M values and reproducible; advances `seed`. */
+export function uniformNoise(n: number, a: number, seed: { s: number }): Float32Array {
   const out = new Float32Array(n);
   let s = seed.s;
   for (let i = 0; i < n; i++) {
@@ -45,7 +44,7 @@ function tensorMaker(seed: number, shapeOnly: boolean) {
   const map: TensorMap = new Map();
   const count = (shape: number[]): number => shape.reduce((x, y) => x * y, 1);
   const rand = (key: string, shape: number[], a = 0.02): void => {
-    map.set(key, { shape, dtype: 'float32', data: randomFill(count(shape), a, state, shapeOnly) });
+    map.set(key, { shape, dtype: 'float32', data: shapeOnly ? new Float32Array(0) : uniformNoise(count(shape), a, state) });
   };
   const fill = (key: string, shape: number[], v: number): void => {
     map.set(key, { shape, dtype: 'float32', data: shapeOnly ? new Float32Array(0) : new Float32Array(count(shape)).fill(v) });
