@@ -6,20 +6,12 @@ import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
-import { canConnect, freePort, sleep } from '../support/processes.js';
+import { canConnect, freePort, sleep, isAlive } from '../support/processes.js';
 import { publishTestPattern, startRtspServer, type Publisher, type RtspServer } from '../support/rtsp-server.js';
 
 const HARNESS = fileURLToPath(new URL('./preview-harness.ts', import.meta.url));
 const PASSWORD = 's3cretPass';
 
-const alive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 const until = async (what: string, cond: () => boolean | Promise<boolean>, ms = 30_000): Promise<void> => {
   const end = Date.now() + ms;
   while (!(await cond())) {
@@ -116,7 +108,7 @@ describe('PreviewRelay (node-rtsp-stream) on a real RTSP server', () => {
       h.proc.kill('SIGKILL');
       await h.exited;
     }
-    for (const pid of relayPids.splice(0)) if (alive(pid)) process.kill(pid, 'SIGKILL');
+    for (const pid of relayPids.splice(0)) if (isAlive(pid)) process.kill(pid, 'SIGKILL');
   });
   afterAll(async () => {
     await publisher?.stop();
@@ -131,7 +123,7 @@ describe('PreviewRelay (node-rtsp-stream) on a real RTSP server', () => {
     const pid = started.pid as number;
     expect(typeof pid).toBe('number');
     relayPids.push(pid);
-    expect(alive(pid)).toBe(true);
+    expect(isAlive(pid)).toBe(true);
 
     const client = await watch(wsPort);
     const ts = (): Buffer => Buffer.concat(client.messages.slice(1));
@@ -151,7 +143,7 @@ describe('PreviewRelay (node-rtsp-stream) on a real RTSP server', () => {
 
     h.send('stop');
     expect(await h.next('stopped')).toEqual({ event: 'stopped', info: null });
-    expect(alive(pid)).toBe(false); // stop() resolves once ffmpeg has exited
+    expect(isAlive(pid)).toBe(false); // stop() resolves once ffmpeg has exited
     expect(await canConnect(wsPort)).toBe(false);
     await client.closed; // the viewer is disconnected, not left hanging
 
@@ -173,7 +165,7 @@ describe('PreviewRelay (node-rtsp-stream) on a real RTSP server', () => {
       relayPids.push(started.pid as number);
       await until('the failure to be logged', () => /preview/.test(h.output()) && /EADDRINUSE/.test(h.output()));
       expect(h.proc.exitCode).toBeNull(); // still running
-      await until('its ffmpeg to be stopped', () => !alive(started.pid as number));
+      await until('its ffmpeg to be stopped', () => !isAlive(started.pid as number));
       expect(h.output()).not.toContain(PASSWORD);
     } finally {
       await new Promise((r) => blocker.close(r));

@@ -3,15 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Kafka, Partitioners, logLevel, type Consumer, type EachMessagePayload } from 'kafkajs';
 import { startKafka, type KafkaBroker } from '../support/kafka-broker.js';
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
+import { isAlive } from '../support/processes.js';
 
 /** Reads from the beginning of `topic` until `count` messages arrived (or the timeout). */
 async function consume(kafka: Kafka, topic: string, count: number, timeoutMs = 60_000): Promise<string[]> {

@@ -10,15 +10,7 @@ import {
   type Publisher,
   type RtspServer,
 } from '../support/rtsp-server.js';
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
+import { isAlive } from '../support/processes.js';
 
 describe('real RTSP server (mediamtx, loopback)', () => {
   let server: RtspServer;

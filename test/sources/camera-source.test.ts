@@ -7,6 +7,7 @@ import { backoffDelay, cameraFrames, ffmpegArgs, isCameraState, parseStderrLine,
 import { resolveFfmpeg } from '../../src/sources/ffmpeg-path.js';
 import type { CameraState, Frame } from '../../src/types.js';
 import { publishTestPattern, startRtspServer, type Publisher, type RtspServer } from '../support/rtsp-server.js';
+import { isAlive } from '../support/processes.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'actionclip-camsrc-'));
 const supervision = { stallTimeoutSec: 0.6, connectTimeoutSec: 5, backoff: { initialMs: 50, maxMs: 400, jitter: 0.2 } };
@@ -38,14 +39,6 @@ const t = setInterval(() => {
   return { bin, pids };
 }
 
-const alive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 const states = (events: CameraEvent[]): string[] => events.filter(isCameraState).map((s) => s.status);
 const collect = (src: Observable<CameraEvent>, until: (e: CameraEvent[]) => boolean): Promise<CameraEvent[]> =>
   new Promise((resolve, reject) => {
@@ -111,7 +104,7 @@ describe('cameraFrames', () => {
     await collect(src, (e) => e.filter((x) => !isCameraState(x)).length >= 1);
     const pid = Number(readFileSync(fake.pids, 'utf8').trim());
     await new Promise((r) => setTimeout(r, 300));
-    expect(alive(pid)).toBe(false);
+    expect(isAlive(pid)).toBe(false);
   });
 
   it('restarts a stalled ffmpeg: streaming -> stalled -> reconnecting -> streaming, seq continues', async () => {
@@ -124,7 +117,7 @@ describe('cameraFrames', () => {
     const pids = readFileSync(fake.pids, 'utf8').trim().split('\n').map(Number);
     expect(pids.length).toBeGreaterThanOrEqual(2);
     await new Promise((r) => setTimeout(r, 300));
-    expect(pids.some(alive)).toBe(false); // the stalled one was killed, the last on unsubscribe
+    expect(pids.some(isAlive)).toBe(false); // the stalled one was killed, the last on unsubscribe
   });
 
   it('reconnects with growing attempts when ffmpeg keeps failing, never showing credentials', async () => {

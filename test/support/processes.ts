@@ -213,3 +213,13 @@ export async function waitUntil(
     await sleep(opts.intervalMs ?? 250);
   }
 }
+
+/** Whether a process with this PID exists (signal 0 checks without sending anything). */
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
