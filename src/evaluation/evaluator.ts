@@ -11,7 +11,7 @@
 import { readFile } from 'node:fs/promises';
 import { ConfigError } from '../errors.js';
 import type { ActionClipModel } from '../model/action-clip-model.js';
-import { ACTIONCLIP_TEMPLATES, expandPrompts } from '../model/prompts.js';
+import { ACTIONCLIP_TEMPLATES } from '../model/prompts.js';
 import { scoreVideos } from '../model/scoring.js';
 import { makeTestViews, type ClipSource } from '../training/clip-loader.js';
 import { parseDatasetList, type DatasetRecord, type ListOptions } from '../training/dataset.js';
@@ -139,7 +139,8 @@ export async function evaluate(model: ActionClipModel, records: readonly (Datase
   const sums = recs.map(() => new Float64Array(labels.length));
   const counts = new Int32Array(recs.length);
   let pending: Array<{ record: number; pixels: Float32Array }> = [];
-  const prompts = await encodePrompts(model, labels, templates);
+  // Chunked and cached by the model (trainer.model() is a fresh model per evaluation, so never stale).
+  const prompts = await model.promptEmbeddings(labels, templates);
 
   const flush = async (): Promise<void> => {
     if (pending.length === 0) return;
@@ -175,17 +176,6 @@ export async function evaluate(model: ActionClipModel, records: readonly (Datase
  * Every template × label prompt embedded (template-major), in chunks: large vocabularies
  * (Kinetics-400: 6400 prompts) in one batch exceed the wasm backend's memory.
  */
-async function encodePrompts(model: ActionClipModel, labels: readonly string[], templates: readonly string[], chunk = 256): Promise<Float32Array> {
-  const texts = expandPrompts(labels, templates);
-  const d = model.info.embedDim;
-  const out = new Float32Array(texts.length * d);
-  for (let i = 0; i < texts.length; i += chunk) {
-    const part = texts.slice(i, i + chunk);
-    out.set(await model.encodeText(model.tokenize(part), part.length), i * d);
-  }
-  return out;
-}
-
 /** Metrics from view-averaged scores; exported for callers that score elsewhere. */
 export function computeMetrics(scores: Float32Array[], recs: readonly EvalRecord[], labels: readonly string[], views: ViewSpec = SINGLE_VIEW): EvaluationResult {
   const c = labels.length;
