@@ -67,11 +67,17 @@ function slidingGroups<T extends Sequenced>(options: SlidingWindowOptions): Oper
   return (source) =>
     new Observable<T[]>((subscriber) => {
       const rings = new Map<string, CameraRing<T>>();
+      // When each camera was last reset: frames captured before it that were still in flight (in the
+      // encoder's batch) when the reset came would otherwise refill the buffer and span the outage.
+      const resetAt = new Map<string, number>();
       const stateSub = options.cameraStates?.subscribe((s) => {
-        if (RESET_STATUSES.has(s.status)) rings.delete(s.camera);
+        if (!RESET_STATUSES.has(s.status)) return;
+        rings.delete(s.camera);
+        resetAt.set(s.camera, s.since);
       });
       const sub = source.subscribe({
         next: (item) => {
+          if (item.captureTs < (resetAt.get(item.camera) ?? -Infinity)) return;
           let ring = rings.get(item.camera);
           if (ring !== undefined) {
             const seqGap = item.seq - ring.lastSeq;
@@ -105,6 +111,7 @@ function slidingGroups<T extends Sequenced>(options: SlidingWindowOptions): Oper
         sub.unsubscribe();
         stateSub?.unsubscribe();
         rings.clear();
+        resetAt.clear();
       };
     });
 }

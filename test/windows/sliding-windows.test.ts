@@ -93,6 +93,22 @@ describe('slidingWindows', () => {
     expect(states.observed).toBe(false);
   });
 
+  it('ignores frames captured before a reset that arrive after it (still in the encoder when the camera dropped)', () => {
+    const src = new Subject<FrameEmbedding>();
+    const states = new Subject<CameraState>();
+    const out: Window[] = [];
+    const sub = src.pipe(slidingWindows({ window: 3, stride: 1, cameraStates: states })).subscribe((w) => out.push(w));
+    src.next(emb('a', 0, 1000));
+    states.next({ camera: 'a', status: 'reconnecting', since: 1150, attempt: 1 });
+    // Encoded late: captured before the outage, delivered after the reset.
+    src.next(emb('a', 1, 1100));
+    // The new connection (seq continues, captures less than maxGapMs later).
+    for (const seq of [2, 3, 4]) src.next(emb('a', seq, 1200 + seq * 100));
+    expect(out.map((w) => rows(w))).toEqual([[2, 3, 4]]);
+    expect(out[0].start).toBeGreaterThanOrEqual(1150);
+    sub.unsubscribe();
+  });
+
   it('rejects bad sizes', () => {
     expect(() => slidingWindows({ window: 0 })).toThrow(ConfigError);
     expect(() => slidingWindows({ window: 8, stride: 0 })).toThrow(ConfigError);
