@@ -36,6 +36,8 @@ export interface TrainerState {
   head: HeadName;
   frames: number;
   seed: number;
+  /** The prompt templates trained with; `eval` on this folder scores with them unless told otherwise. */
+  templates?: string[];
   /** Per-epoch metrics so far (also in metrics.jsonl). */
   history: unknown[];
 }
@@ -84,6 +86,21 @@ export async function readTrainerState(dir: string): Promise<TrainerState> {
   const s = JSON.parse(text) as TrainerState;
   if (s.version !== 1 || !Number.isInteger(s.step) || !Number.isInteger(s.epoch)) throw new ConfigError(`${file}: not a trainer state (version ${String(s.version)})`);
   return s;
+}
+
+/**
+ * The templates a training output folder was trained with, or undefined when `weights` is not
+ * such a folder (a weights file, or a folder without a trainer state) or the state predates them.
+ */
+export async function checkpointTemplates(weights: string): Promise<string[] | undefined> {
+  let text: string;
+  try {
+    text = await readFile(path.join(weights, STATE_FILE), 'utf8');
+  } catch {
+    return undefined;
+  }
+  const t = (JSON.parse(text) as Partial<TrainerState>).templates;
+  return Array.isArray(t) && t.length > 0 && t.every((x) => typeof x === 'string') ? t : undefined;
 }
 
 /** Restores AdamW moments and step from `dir`, mapping parameter names to this process's variables. */

@@ -306,6 +306,7 @@ export class Trainer {
       head: this.engine.info.head,
       frames: this.engine.info.frames,
       seed: this.config.seed,
+      templates: [...this.templates],
       history: this.history,
     };
     await saveCheckpoint(dir, this.engine.params, this.optimizer, state);

@@ -8,6 +8,8 @@ import { ConfigError } from '../../errors.js';
 import { positiveIntFlag } from '../flags.js';
 import { evaluate, evaluationToJson, formatEvaluationTable, loadEvalList, parseViews, type EvaluationResult } from '../../evaluation/evaluator.js';
 import { loadModel } from '../../model/load-model.js';
+import { ACTIONCLIP_TEMPLATES } from '../../model/prompts.js';
+import { checkpointTemplates } from '../../training/checkpoint.js';
 import { FrameCache } from '../../training/clip-loader.js';
 import { loadEvalConfig, loadTrainConfig, type EvalConfig } from '../../training/config.js';
 import { Trainer } from '../../training/trainer.js';
@@ -97,7 +99,9 @@ export function registerEval(program: Command): void {
       const records = await loadEvalList(config.data.list, { format: config.data.format, root: config.data.root, numClasses: labels.length });
       const source = { frameTemplate: config.data.frameTemplate, indexBias: config.data.indexBias, cache: new FrameCache() };
       const log = (line: string): void => void process.stderr.write(`${line}\n`);
-      const opts = { labels, templates: config.templates, views: config.views, batchSize: config.batchSize, source };
+      // A training output folder carries its templates: score with what it was trained with.
+      const templates = config.templates ?? (flags.fewShot === undefined ? await checkpointTemplates(config.weights) : undefined);
+      const opts = { labels, templates, views: config.views, batchSize: config.batchSize, source };
 
       let result: EvaluationResult;
       let setting: string;
@@ -142,7 +146,7 @@ export function registerEval(program: Command): void {
         });
         try {
           result = await evaluate(model, records, opts);
-          setting = `${flags.zeroShot ? 'zero-shot' : 'checkpoint'} (head ${model.info.head}, T=${model.info.frames}, ${model.info.engine}/${model.info.backend})`;
+          setting = `${flags.zeroShot ? 'zero-shot' : 'checkpoint'} (head ${model.info.head}, T=${model.info.frames}, ${model.info.engine}/${model.info.backend}, ${templates?.length ?? ACTIONCLIP_TEMPLATES.length} templates)`;
         } finally {
           model.dispose();
         }
