@@ -21,7 +21,9 @@ describe('train configuration', () => {
     expect(c.data.train).toBe(path.join(REPO_ROOT, 'data', 'synthetic', 'train.txt'));
     expect(c.data.labels).toBe(path.join(REPO_ROOT, 'data', 'synthetic', 'labels.csv'));
     expect(c.outputDir).toBe(path.join(REPO_ROOT, 'runs', 'synthetic'));
-    expect(c.head).toBe('Transf');
+    expect(c.head).toBe('LSTM');
+    expect(c.templates).toEqual(['{}']);
+    expect(c.eps).toBe(1e-8);
     expect(c.augment.flip).toBe(false);
     expect(c.eval.views).toEqual({ clips: 1, crops: 1 });
   });
