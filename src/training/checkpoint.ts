@@ -83,24 +83,40 @@ export async function readTrainerState(dir: string): Promise<TrainerState> {
   } catch (err) {
     throw new ConfigError(`cannot resume: ${file} is missing (${(err as NodeJS.ErrnoException).code ?? String(err)}); is ${dir} a training output folder?`, { cause: err });
   }
-  const s = JSON.parse(text) as TrainerState;
-  if (s.version !== 1 || !Number.isInteger(s.step) || !Number.isInteger(s.epoch)) throw new ConfigError(`${file}: not a trainer state (version ${String(s.version)})`);
-  return s;
+  return parseTrainerState(text, file);
 }
 
 /**
  * The templates a training output folder was trained with, or undefined when `weights` is not
  * such a folder (a weights file, or a folder without a trainer state) or the state predates them.
+ * A state file that is there but unreadable is an error, not a silent fall-back to other templates.
  */
 export async function checkpointTemplates(weights: string): Promise<string[] | undefined> {
+  const file = path.join(weights, STATE_FILE);
   let text: string;
   try {
-    text = await readFile(path.join(weights, STATE_FILE), 'utf8');
+    text = await readFile(file, 'utf8');
   } catch {
     return undefined;
   }
-  const t = (JSON.parse(text) as Partial<TrainerState>).templates;
-  return Array.isArray(t) && t.length > 0 && t.every((x) => typeof x === 'string') ? t : undefined;
+  return parseTrainerState(text, file).templates;
+}
+
+function parseTrainerState(text: string, file: string): TrainerState {
+  let s: TrainerState;
+  try {
+    s = JSON.parse(text) as TrainerState;
+  } catch (err) {
+    throw new ConfigError(`${file}: not JSON (${(err as Error).message})`, { cause: err });
+  }
+  if (s === null || typeof s !== 'object' || s.version !== 1 || !Number.isInteger(s.step) || !Number.isInteger(s.epoch)) {
+    throw new ConfigError(`${file}: not a trainer state (version ${String(s?.version)})`);
+  }
+  const t = s.templates;
+  if (t !== undefined && !(Array.isArray(t) && t.length > 0 && t.every((x) => typeof x === 'string'))) {
+    throw new ConfigError(`${file}: templates must be a non-empty list of strings`);
+  }
+  return s;
 }
 
 /** Restores AdamW moments and step from `dir`, mapping parameter names to this process's variables. */
