@@ -3,22 +3,12 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { ConfigError } from '../src/errors.js';
+import { ConfigError, formatIssues } from '../src/errors.js';
 import { DEFAULTS, KAFKA_DEFAULTS } from './defaults.js';
 import { type CameraConfig, CameraSchema, type Config, ConfigSchema, LabelsSchema } from './schema.js';
 
 /** A partial configuration: what a YAML file or the CLI flags contribute. */
 export type ConfigInput = Record<string, unknown>;
-
-/** `a.b[2].c: message` for every issue, so the user sees which key to fix. */
-export function formatIssues(error: z.ZodError, prefix = ''): string {
-  return error.issues
-    .map((i) => {
-      const key = i.path.reduce<string>((acc, p) => (typeof p === 'number' ? `${acc}[${p}]` : acc ? `${acc}.${String(p)}` : String(p)), prefix);
-      return `${key || '<root>'}: ${i.message}`;
-    })
-    .join('; ');
-}
 
 /** Validate with a schema, turning failures into a ConfigError naming each offending key. */
 export function parseOrThrow<S extends z.ZodType>(schema: S, value: unknown, what: string): z.infer<S> {

@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import { CameraSchema, VocabularyUpdateSchema, type CameraConfig, type VocabularyUpdate } from '../../config/schema.js';
-import { ConfigError } from '../errors.js';
+import { ConfigError, issueList } from '../errors.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { CameraState } from '../types.js';
 
@@ -78,7 +78,7 @@ async function readJson(req: IncomingMessage, max: number): Promise<unknown> {
 function validate<S extends z.ZodType>(schema: S, body: unknown): z.infer<S> {
   const r = schema.safeParse(body);
   if (r.success) return r.data;
-  const issues = r.error.issues.map((i) => ({ field: i.path.map(String).join('.') || '<body>', message: i.message }));
+  const issues = issueList(r.error, { root: '<body>', indices: 'dots' });
   throw new HttpError(400, issues.map((i) => `${i.field}: ${i.message}`).join('; '), issues);
 }
 

@@ -3,7 +3,7 @@ import { hostname } from 'node:os';
 import type { Kafka } from 'kafkajs';
 import type { Logger } from 'pino';
 import { z } from 'zod';
-import { formatIssues } from '../../config/load.js';
+import { formatIssues } from '../errors.js';
 import { LabelsSchema, TemplatesSchema, type VocabularyUpdate } from '../../config/schema.js';
 
 /**

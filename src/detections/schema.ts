@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ConfigError } from '../errors.js';
+import { ConfigError, formatIssues } from '../errors.js';
 
 /**
  * The detection messages every sink publishes (WebSocket, Kafka, JSONL): one JSON object per
@@ -91,6 +91,6 @@ export function stampLatency<M extends DetectionMessage>(message: Unstamped<M>, 
 export function parseDetectionMessage(json: unknown): DetectionMessage {
   const r = DetectionMessageSchema.safeParse(json);
   if (r.success) return r.data;
-  const what = r.error.issues.map((i) => `${i.path.length > 0 ? i.path.join('.') : 'message'}: ${i.message}`).join('; ');
+  const what = formatIssues(r.error, { root: 'message', indices: 'dots' });
   throw new ConfigError(`invalid detection message (schema ${DETECTION_SCHEMA_VERSION}): ${what}`);
 }

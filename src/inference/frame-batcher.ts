@@ -4,7 +4,7 @@ import { ConfigError } from '../errors.js';
 import { preprocessFrame } from '../model/preprocess.js';
 import type { CameraState, Frame, FrameEmbedding } from '../types.js';
 import { microBatch } from './micro-batcher.js';
-import type { BatchStats } from './stats.js';
+import type { BatchStats } from '../instrumentation/stats.js';
 
 export interface EmbedFramesOptions {
   /** Most frames per `encodeFrames` call. Default 16. */

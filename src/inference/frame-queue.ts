@@ -1,4 +1,4 @@
-import type { QueueStats } from './stats.js';
+import type { QueueStats } from '../instrumentation/stats.js';
 
 /**
  * A fixed-capacity ring (array of slots): push/shift are O(1) and the memory is allocated once, so

@@ -1,6 +1,6 @@
 import { Observable, type OperatorFunction, type SchedulerLike, type Subscription } from 'rxjs';
 import { BoundedQueues } from './frame-queue.js';
-import type { BatchStats } from './stats.js';
+import type { BatchStats } from '../instrumentation/stats.js';
 
 export interface MicroBatchOptions<T, R> {
   readonly maxBatch: number;

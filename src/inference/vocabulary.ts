@@ -1,7 +1,7 @@
 import { BehaviorSubject, type Observable } from 'rxjs';
 import { z } from 'zod';
 import type { Engine } from '../engine/engine.js';
-import { ActionClipError, ConfigError } from '../errors.js';
+import { ActionClipError, ConfigError, formatIssues } from '../errors.js';
 import { ACTIONCLIP_TEMPLATES, PLACEHOLDER, expandPrompts } from '../model/prompts.js';
 import { tokenize } from '../model/tokenizer.js';
 import type { Vocabulary } from '../types.js';
@@ -47,7 +47,7 @@ export interface VocabularyStoreOptions {
 function parseInput(input: unknown): { labels: string[]; templates: string[] | undefined } {
   const r = VocabularyInputSchema.safeParse(input);
   if (!r.success) {
-    const what = r.error.issues.map((i) => `${i.path.length > 0 ? i.path.join('.') : 'vocabulary'}: ${i.message}`).join('; ');
+    const what = formatIssues(r.error, { root: 'vocabulary', indices: 'dots' });
     throw new ConfigError(`invalid vocabulary: ${what}`);
   }
   return { labels: r.data.labels, templates: r.data.templates };

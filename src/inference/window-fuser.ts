@@ -3,7 +3,7 @@ import type { Engine } from '../engine/engine.js';
 import { ConfigError } from '../errors.js';
 import type { VideoEmbedding, Window } from '../types.js';
 import { microBatch } from './micro-batcher.js';
-import type { BatchStats } from './stats.js';
+import type { BatchStats } from '../instrumentation/stats.js';
 
 export interface FuseWindowsOptions {
   /** Frames per window W (as given to slidingWindows). Default `engine.info.frames`. */

@@ -1,5 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { BatchStats, QueueStats } from '../inference/stats.js';
+import type { BatchStats, QueueStats } from '../instrumentation/stats.js';
 import type { CameraStatus } from '../types.js';
 
 const STATUSES: readonly CameraStatus[] = ['connecting', 'streaming', 'stalled', 'reconnecting', 'stopped'];

@@ -3,7 +3,7 @@ import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
 import { z } from 'zod';
-import { formatIssues } from '../../config/load.js';
+import { formatIssues } from '../errors.js';
 import { LabelsSchema, TemplatesSchema, type VocabularyUpdate } from '../../config/schema.js';
 import type { Metrics } from '../observability/metrics.js';
 import { OUTPUT_KINDS, type OutputEvent, type OutputKind, type Sink } from './events.js';

@@ -1,0 +1,74 @@
+/**
+ * Instrumentation apart from logic, as kafkajs does it (`consumer.on(consumer.events.FETCH, …)`):
+ * sources, stages and sinks emit typed events on an `Instrumentation` they were given; observers in
+ * `src/observability/` turn them into Prometheus metrics and logs. A component never imports the
+ * metrics registry, so it is testable without Prometheus and a new observer needs no change in it.
+ */
+import { EventEmitter } from 'node:events';
+import type { CameraState } from '../types.js';
+
+/** Every event and its payload. Payloads are plain objects; emitting is synchronous and cheap. */
+export interface InstrumentationEvents {
+  /** A source delivered a frame. */
+  'source.frame': { readonly camera: string; readonly source: 'camera' | 'kafka' };
+  /** A source rejected one input record (sent to the dead-letter topic where there is one). */
+  'source.malformed': { readonly reason: string };
+  /** A camera's supervision state changed. */
+  'camera.state': CameraState;
+  /** A camera left the service: its per-camera series should go. */
+  'camera.removed': { readonly camera: string };
+  /** A bounded queue dropped `count` items of a camera (drop-oldest). */
+  'queue.dropped': { readonly stage: QueueStage; readonly camera: string; readonly count: number };
+  /** A bounded queue's depth for a camera changed. */
+  'queue.depth': { readonly stage: QueueStage; readonly camera: string; readonly depth: number };
+  /** One engine call finished. */
+  'engine.batch': { readonly stage: EngineStage; readonly size: number; readonly latencyMs: number };
+  /** A window was scored. */
+  'window.scored': { readonly camera: string };
+  /** A pipeline output left for the sinks; `latencyMs` from the capture of its newest frame. */
+  'output.published': { readonly kind: 'window' | 'start' | 'update' | 'end' | 'camera'; readonly latencyMs?: number };
+  /** A sink delivered `count` messages. */
+  'sink.delivered': { readonly sink: SinkName; readonly count: number };
+  /** A sink dropped `count` messages rather than buffer without bound. */
+  'sink.dropped': { readonly sink: SinkName; readonly reason: string; readonly count: number };
+  /** Messages waiting in a sink's buffer. */
+  'sink.buffered': { readonly sink: SinkName; readonly depth: number };
+  /** Connected WebSocket subscribers. */
+  'websocket.clients': { readonly count: number };
+  /** A new vocabulary version is active. */
+  'vocabulary.changed': { readonly version: number; readonly labels: number };
+  /** The engine the pipeline runs on. */
+  'engine.ready': { readonly engine: string; readonly backend: string };
+}
+
+export type QueueStage = 'frames' | 'windows';
+export type EngineStage = 'encoder' | 'fusion';
+export type SinkName = 'websocket' | 'kafka' | 'jsonl';
+export type InstrumentationEvent = keyof InstrumentationEvents;
+export type Listener<E extends InstrumentationEvent> = (payload: InstrumentationEvents[E]) => void;
+
+export class Instrumentation {
+  private readonly emitter = new EventEmitter();
+
+  constructor() {
+    // Observers are few and fixed (metrics, logs, tests); no leak warning for them.
+    this.emitter.setMaxListeners(0);
+  }
+
+  /** Subscribes; returns the function that unsubscribes. */
+  on<E extends InstrumentationEvent>(event: E, listener: Listener<E>): () => void {
+    this.emitter.on(event, listener);
+    return () => this.emitter.off(event, listener);
+  }
+
+  emit<E extends InstrumentationEvent>(event: E, payload: InstrumentationEvents[E]): void {
+    // A throwing observer must not break the component that reported.
+    for (const l of this.emitter.listeners(event)) {
+      try {
+        (l as Listener<E>)(payload);
+      } catch {
+        // Observers are responsible for their own errors.
+      }
+    }
+  }
+}

@@ -1,0 +1,39 @@
+import type { Instrumentation } from '../instrumentation/instrumentation.js';
+import type { Metrics } from './metrics.js';
+
+/**
+ * Turns instrumentation events into the Prometheus series of `metrics`. Returns the function that
+ * stops observing. The only place that knows which event feeds which series.
+ */
+export function observeMetrics(instrumentation: Instrumentation, metrics: Metrics): () => void {
+  const offs = [
+    instrumentation.on('source.frame', (e) => metrics.framesIn.inc({ camera: e.camera, source: e.source })),
+    instrumentation.on('source.malformed', (e) => metrics.malformedFrames.inc({ reason: e.reason })),
+    instrumentation.on('camera.state', (s) => {
+      metrics.setCameraState(s.camera, s.status);
+      // A stall is followed by its reconnect: count the restart once, on the reconnect.
+      if (s.status === 'reconnecting') metrics.cameraRestarts.inc({ camera: s.camera });
+    }),
+    instrumentation.on('camera.removed', (e) => metrics.forgetCamera(e.camera)),
+    instrumentation.on('queue.dropped', (e) => metrics.framesDropped.inc({ camera: e.camera, stage: e.stage }, e.count)),
+    instrumentation.on('queue.depth', (e) => metrics.queueDepth.set({ camera: e.camera, stage: e.stage }, e.depth)),
+    instrumentation.on('engine.batch', (e) => {
+      metrics.batchSize.observe({ stage: e.stage }, e.size);
+      metrics.engineLatency.observe({ stage: e.stage }, e.latencyMs);
+    }),
+    instrumentation.on('window.scored', (e) => metrics.windows.inc({ camera: e.camera })),
+    instrumentation.on('output.published', (e) => {
+      if (e.kind !== 'camera' && e.latencyMs !== undefined) metrics.frameToDetection.observe({ kind: e.kind }, e.latencyMs);
+      if (e.kind === 'start' || e.kind === 'update' || e.kind === 'end') metrics.detections.inc({ kind: e.kind });
+    }),
+    instrumentation.on('sink.delivered', (e) => metrics.sinkMessages.inc({ sink: e.sink }, e.count)),
+    instrumentation.on('sink.dropped', (e) => metrics.sinkDropped.inc({ sink: e.sink, reason: e.reason }, e.count)),
+    instrumentation.on('sink.buffered', (e) => metrics.sinkBuffered.set({ sink: e.sink }, e.depth)),
+    instrumentation.on('websocket.clients', (e) => metrics.wsClients.set(e.count)),
+    instrumentation.on('vocabulary.changed', (e) => metrics.vocabularyVersion.set(e.version)),
+    instrumentation.on('engine.ready', (e) => metrics.backend.set({ engine: e.engine, backend: e.backend }, 1)),
+  ];
+  return () => {
+    for (const off of offs) off();
+  };
+}

@@ -1,1 +1,0 @@
-export * from './sliding-windows.js';
