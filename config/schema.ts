@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { PLACEHOLDER } from '../src/model/prompts.js';
 
 /**
  * The service configuration: the single source of truth. YAML files, CLI flags, HTTP bodies and
@@ -19,10 +20,35 @@ export const CameraSchema = z.strictObject({
 });
 export type CameraConfig = z.infer<typeof CameraSchema>;
 
-export const LabelsSchema = z.array(z.string().trim().min(1, 'labels must not be empty strings')).min(1, 'at least one label is needed');
-/** ActionCLIP prompt templates: `{}` is replaced by the label. */
-export const TemplatesSchema = z.array(z.string().includes('{}', { message: 'a template must contain "{}"' })).min(1);
+/** Most labels in one vocabulary (16 templates x 1000 labels = 16k prompts to encode). */
+export const MAX_LABELS = 1000;
+export const MAX_TEMPLATES = 64;
+export const MAX_LABEL_LENGTH = 200;
 
+/**
+ * The one set of vocabulary rules, for config files, HTTP bodies, WebSocket and Kafka messages:
+ * labels are trimmed, non-empty, unique after trimming (case-sensitive), at most MAX_LABELS of at
+ * most MAX_LABEL_LENGTH characters.
+ */
+export const LabelsSchema = z
+  .array(z.string().trim().min(1, 'label is empty').max(MAX_LABEL_LENGTH, `label longer than ${MAX_LABEL_LENGTH} characters`))
+  .min(1, 'at least one label is required')
+  .max(MAX_LABELS, `at most ${MAX_LABELS} labels`)
+  .superRefine((labels, ctx) => {
+    const seen = new Map<string, number>();
+    labels.forEach((l, i) => {
+      const j = seen.get(l);
+      if (j !== undefined) ctx.addIssue({ code: 'custom', path: [i], message: `duplicate label ${JSON.stringify(l)} (also at ${j})` });
+      else seen.set(l, i);
+    });
+  });
+/** ActionCLIP prompt templates: `{}` is replaced by the label; at most MAX_TEMPLATES. */
+export const TemplatesSchema = z
+  .array(z.string().includes(PLACEHOLDER, { message: `template has no "${PLACEHOLDER}" placeholder for the label` }))
+  .min(1, 'at least one template is required')
+  .max(MAX_TEMPLATES, `at most ${MAX_TEMPLATES} templates`);
+
+/** A vocabulary request; templates omitted keep the current ones (or the 16 ActionCLIP templates). */
 export const VocabularyUpdateSchema = z.strictObject({
   labels: LabelsSchema,
   templates: TemplatesSchema.optional(),

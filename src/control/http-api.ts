@@ -2,36 +2,9 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import { CameraSchema, VocabularyUpdateSchema, type CameraConfig, type VocabularyUpdate } from '../../config/schema.js';
-import { ConfigError, issueList } from '../errors.js';
+import { classify, ConfigError, issueList, NotFoundError, NotReadyError } from '../errors.js';
 import type { Metrics } from '../observability/metrics.js';
-import type { CameraState } from '../types.js';
-
-export interface CameraInfo {
-  readonly id: string;
-  /** Redacted. */
-  readonly url: string;
-  readonly state?: CameraState;
-}
-
-export interface PreviewInfo {
-  readonly camera: string;
-  /** Connect a JSMpeg player to this WebSocket port on the service host. */
-  readonly wsPort: number;
-}
-
-/** What the API drives: implemented by the live pipeline, a fake in unit tests. */
-export interface ControlPlane {
-  readiness(): { model: boolean; vocabulary: boolean };
-  cameras(): CameraInfo[];
-  /** @throws ConfigError when the id is taken. */
-  addCamera(camera: CameraConfig): CameraInfo;
-  removeCamera(id: string): boolean;
-  vocabulary(): { version: number; labels: readonly string[]; templates: readonly string[] } | undefined;
-  /** Resolves with the new version once active; rejects with ConfigError on a bad vocabulary. */
-  updateVocabulary(update: VocabularyUpdate): Promise<number>;
-  /** Live preview relay (node-rtsp-stream), when enabled. */
-  preview?(id: string): PreviewInfo | undefined;
-}
+import type { ControlPlane } from './control-plane.js';
 
 export interface HttpApiOptions {
   readonly control: ControlPlane;
@@ -41,7 +14,8 @@ export interface HttpApiOptions {
   readonly maxBodyBytes?: number;
 }
 
-class HttpError extends Error {
+/** A request the protocol itself refuses (body too big, not JSON, wrong method): its status is its own. */
+class RequestError extends ConfigError {
   constructor(
     readonly status: number,
     message: string,
@@ -62,15 +36,15 @@ async function readJson(req: IncomingMessage, max: number): Promise<unknown> {
   let size = 0;
   for await (const chunk of req as AsyncIterable<Buffer>) {
     size += chunk.length;
-    if (size > max) throw new HttpError(413, `request body larger than ${max} bytes`);
+    if (size > max) throw new RequestError(413, `request body larger than ${max} bytes`);
     chunks.push(chunk);
   }
   const text = Buffer.concat(chunks).toString('utf8');
-  if (text.trim() === '') throw new HttpError(400, 'request body is empty: a JSON object is expected');
+  if (text.trim() === '') throw new RequestError(400, 'request body is empty: a JSON object is expected');
   try {
     return JSON.parse(text);
   } catch (err) {
-    throw new HttpError(400, `request body is not JSON: ${(err as Error).message}`);
+    throw new RequestError(400, `request body is not JSON: ${(err as Error).message}`);
   }
 }
 
@@ -79,7 +53,7 @@ function validate<S extends z.ZodType>(schema: S, body: unknown): z.infer<S> {
   const r = schema.safeParse(body);
   if (r.success) return r.data;
   const issues = issueList(r.error, { root: '<body>', indices: 'dots' });
-  throw new HttpError(400, issues.map((i) => `${i.field}: ${i.message}`).join('; '), issues);
+  throw new RequestError(400, issues.map((i) => `${i.field}: ${i.message}`).join('; '), issues);
 }
 
 /**
@@ -106,7 +80,7 @@ export function createHttpApi(opts: HttpApiOptions): Server {
     const parts = url.pathname.split('/').filter((p) => p.length > 0).map(decodeURIComponent);
     const method = req.method ?? 'GET';
     const allow = (...methods: string[]): void => {
-      if (!methods.includes(method)) throw new HttpError(405, `${method} is not allowed on ${url.pathname} (allowed: ${methods.join(', ')})`);
+      if (!methods.includes(method)) throw new RequestError(405, `${method} is not allowed on ${url.pathname} (allowed: ${methods.join(', ')})`);
     };
 
     switch (parts[0]) {
@@ -120,14 +94,14 @@ export function createHttpApi(opts: HttpApiOptions): Server {
       }
       case 'metrics':
         allow('GET');
-        if (opts.metrics === undefined) throw new HttpError(404, 'metrics are not enabled');
+        if (opts.metrics === undefined) throw new NotFoundError('metrics are not enabled');
         return send(res, 200, await opts.metrics.text(), opts.metrics.registry.contentType);
       case 'vocabulary': {
         if (parts.length > 1) break;
         allow('GET', 'PUT');
         if (method === 'GET') {
           const v = control.vocabulary();
-          if (v === undefined) throw new HttpError(503, 'the vocabulary is not ready yet');
+          if (v === undefined) throw new NotReadyError('the vocabulary is not ready yet');
           return send(res, 200, v);
         }
         const update = validate(VocabularyUpdateSchema, await readJson(req, max));
@@ -146,39 +120,52 @@ export function createHttpApi(opts: HttpApiOptions): Server {
           allow('GET', 'DELETE');
           if (method === 'GET') {
             const cam = control.cameras().find((c) => c.id === id);
-            if (cam === undefined) throw new HttpError(404, `no camera "${id}"`);
+            if (cam === undefined) throw new NotFoundError(`no camera "${id}"`);
             return send(res, 200, cam);
           }
-          if (!control.removeCamera(id)) throw new HttpError(404, `no camera "${id}"`);
+          if (!control.removeCamera(id)) throw new NotFoundError(`no camera "${id}"`);
           res.writeHead(204).end();
           return;
         }
         if (parts.length === 3 && parts[2] === 'preview') {
           allow('GET');
-          if (control.preview === undefined) throw new HttpError(404, 'the preview relay is not enabled (preview.enabled)');
-          const p = control.preview(id);
-          if (p === undefined) throw new HttpError(404, `no preview for camera "${id}"`);
-          return send(res, 200, p);
+          if (control.preview === undefined) throw new NotFoundError('the preview relay is not enabled (preview.enabled)');
+          return send(res, 200, control.preview(id));
         }
         break;
       }
     }
-    throw new HttpError(404, `no route ${method} ${url.pathname}`);
+    throw new NotFoundError(`no route ${method} ${url.pathname}`);
   };
 
   return createServer((req, res) => {
     route(req, res).catch((err: unknown) => {
-      let status = 500;
-      let body: Record<string, unknown> = { error: 'internal error' };
-      if (err instanceof HttpError) {
-        status = err.status;
-        body = { error: err.message, ...(err.details === undefined ? {} : { issues: err.details }) };
-      } else if (err instanceof ConfigError) {
-        status = /already exists|duplicate/i.test(err.message) ? 409 : 400;
-        body = { error: err.message };
-      } else opts.logger?.error({ err, path: req.url }, 'http handler failed');
-      if (!res.headersSent) send(res, status, body);
+      const { status, kind } = classify(err);
+      if (kind === 'internal') opts.logger?.error({ err, path: req.url }, 'http handler failed');
+      const body =
+        err instanceof RequestError
+          ? { error: err.message, ...(err.details === undefined ? {} : { issues: err.details }) }
+          : { error: kind === 'internal' ? 'internal error' : (err as Error).message };
+      if (!res.headersSent) send(res, err instanceof RequestError ? err.status : status, body);
       else res.end();
     });
   });
+}
+
+/** Starts listening; resolves with the port actually bound (`port` may be 0). */
+export async function listen(server: Server, port: number, host: string): Promise<number> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  return (server.address() as import('node:net').AddressInfo).port;
+}
+
+/** Closes the server and every connection still open on it (keep-alive clients would hold it open). */
+export async function closeServer(server: Server): Promise<void> {
+  server.closeAllConnections();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
 }

@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import type { CameraConfig } from '../../config/schema.js';
 import { redactText } from '../sources/redact.js';
 import { resolveFfmpeg } from '../sources/ffmpeg-path.js';
-import type { PreviewInfo } from './http-api.js';
+import type { PreviewInfo } from './control-plane.js';
 
 /** The part of node-rtsp-stream's VideoStream used here (the package ships no types). */
 interface VideoStream {

@@ -1,41 +1,13 @@
 import { BehaviorSubject, type Observable } from 'rxjs';
-import { z } from 'zod';
+import type { z } from 'zod';
+import { VocabularyUpdateSchema } from '../../config/schema.js';
 import type { Engine } from '../engine/engine.js';
 import { ActionClipError, ConfigError, formatIssues } from '../errors.js';
-import { ACTIONCLIP_TEMPLATES, PLACEHOLDER, expandPrompts } from '../model/prompts.js';
+import { ACTIONCLIP_TEMPLATES, expandPrompts } from '../model/prompts.js';
 import { tokenize } from '../model/tokenizer.js';
 import type { Vocabulary } from '../types.js';
 
-/** Most labels in one vocabulary (16 templates x 1000 labels = 16k prompts to encode). */
-export const MAX_LABELS = 1000;
-export const MAX_TEMPLATES = 64;
-export const MAX_LABEL_LENGTH = 200;
-
-/**
- * A vocabulary request as it arrives from config, HTTP or Kafka. Parsing trims labels; labels must
- * be non-empty, unique after trimming (case-sensitive), at most MAX_LABELS of at most
- * MAX_LABEL_LENGTH characters; templates (optional) non-empty, at most MAX_TEMPLATES, each with `{}`.
- */
-export const VocabularyInputSchema = z.object({
-  labels: z
-    .array(z.string().trim().min(1, 'label is empty').max(MAX_LABEL_LENGTH, `label longer than ${MAX_LABEL_LENGTH} characters`))
-    .min(1, 'at least one label is required')
-    .max(MAX_LABELS, `at most ${MAX_LABELS} labels`)
-    .superRefine((labels, ctx) => {
-      const seen = new Map<string, number>();
-      labels.forEach((l, i) => {
-        const j = seen.get(l);
-        if (j !== undefined) ctx.addIssue({ code: 'custom', path: [i], message: `duplicate label ${JSON.stringify(l)} (also at ${j})` });
-        else seen.set(l, i);
-      });
-    }),
-  templates: z
-    .array(z.string().includes(PLACEHOLDER, { message: `template has no "${PLACEHOLDER}" placeholder for the label` }))
-    .min(1, 'at least one template is required')
-    .max(MAX_TEMPLATES, `at most ${MAX_TEMPLATES} templates`)
-    .optional(),
-});
-export type VocabularyInput = z.input<typeof VocabularyInputSchema>;
+export type VocabularyInput = z.input<typeof VocabularyUpdateSchema>;
 
 export interface VocabularyStoreOptions {
   /** Clock for `createdAt`. Default `Date.now`. */
@@ -45,7 +17,7 @@ export interface VocabularyStoreOptions {
 }
 
 function parseInput(input: unknown): { labels: string[]; templates: string[] | undefined } {
-  const r = VocabularyInputSchema.safeParse(input);
+  const r = VocabularyUpdateSchema.safeParse(input);
   if (!r.success) {
     const what = formatIssues(r.error, { root: 'vocabulary', indices: 'dots' });
     throw new ConfigError(`invalid vocabulary: ${what}`);

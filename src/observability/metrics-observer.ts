@@ -11,8 +11,9 @@ export function observeMetrics(instrumentation: Instrumentation, metrics: Metric
     instrumentation.on('source.malformed', (e) => metrics.malformedFrames.inc({ reason: e.reason })),
     instrumentation.on('camera.state', (s) => {
       metrics.setCameraState(s.camera, s.status);
-      // A stall is followed by its reconnect: count the restart once, on the reconnect.
-      if (s.status === 'reconnecting') metrics.cameraRestarts.inc({ camera: s.camera });
+      // A stall is followed by its reconnect: count the restart once, on the reconnect (a stall
+      // only makes sure the series exists).
+      if (s.status === 'reconnecting' || s.status === 'stalled') metrics.cameraRestarts.inc({ camera: s.camera }, s.status === 'stalled' ? 0 : 1);
     }),
     instrumentation.on('camera.removed', (e) => metrics.forgetCamera(e.camera)),
     instrumentation.on('queue.dropped', (e) => metrics.framesDropped.inc({ camera: e.camera, stage: e.stage }, e.count)),

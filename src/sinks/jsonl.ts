@@ -1,12 +1,12 @@
 import { createWriteStream, type WriteStream } from 'node:fs';
 import type { Logger } from 'pino';
-import type { Metrics } from '../observability/metrics.js';
+import type { Instrumentation } from '../instrumentation/instrumentation.js';
 import type { OutputEvent, Sink } from './events.js';
 
 export interface JsonlSinkOptions {
   /** A file path (appended to), or '-' for stdout. */
   readonly path: string;
-  readonly metrics?: Metrics;
+  readonly instrumentation?: Instrumentation;
   readonly logger?: Logger;
   /** Bytes the stream may hold unwritten before lines are dropped (counted) rather than buffered. */
   readonly maxPendingBytes?: number;
@@ -36,11 +36,11 @@ export class JsonlSink implements Sink {
     if (this.closed) return;
     const pending = this.file?.writableLength ?? process.stdout.writableLength;
     if (pending > this.maxPending) {
-      this.opts.metrics?.sinkDropped.inc({ sink: 'jsonl', reason: 'backpressure' });
+      this.opts.instrumentation?.emit('sink.dropped', { sink: 'jsonl', reason: 'backpressure', count: 1 });
       return;
     }
     this.out.write(event.json + '\n');
-    this.opts.metrics?.sinkMessages.inc({ sink: 'jsonl' });
+    this.opts.instrumentation?.emit('sink.delivered', { sink: 'jsonl', count: 1 });
   }
 
   async close(): Promise<void> {

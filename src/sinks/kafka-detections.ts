@@ -1,6 +1,6 @@
 import type { Kafka, Message, Producer } from 'kafkajs';
 import type { Logger } from 'pino';
-import type { Metrics } from '../observability/metrics.js';
+import type { Instrumentation } from '../instrumentation/instrumentation.js';
 import type { OutputEvent, Sink } from './events.js';
 
 export interface KafkaDetectionsSinkOptions {
@@ -10,7 +10,7 @@ export interface KafkaDetectionsSinkOptions {
   readonly bufferSize?: number;
   /** Messages per produce request. */
   readonly maxBatch?: number;
-  readonly metrics?: Metrics;
+  readonly instrumentation?: Instrumentation;
   readonly logger?: Logger;
 }
 
@@ -68,10 +68,10 @@ export class KafkaDetectionsSink implements Sink {
       const n = this.buffer.length - this.bufferSize;
       this.buffer.splice(0, n);
       this.dropped += n;
-      this.opts.metrics?.sinkDropped.inc({ sink: 'kafka', reason: 'buffer_full' }, n);
+      this.opts.instrumentation?.emit('sink.dropped', { sink: 'kafka', reason: 'buffer_full', count: n });
     }
     this.peakBuffered = Math.max(this.peakBuffered, this.buffer.length);
-    this.opts.metrics?.sinkBuffered.set({ sink: 'kafka' }, this.buffer.length);
+    this.opts.instrumentation?.emit('sink.buffered', { sink: 'kafka', depth: this.buffer.length });
     if (!this.pumping) void this.pump();
   }
 
@@ -94,8 +94,8 @@ export class KafkaDetectionsSink implements Sink {
           while (n < this.buffer.length && inBatch.has(this.buffer[n]!)) n++;
           this.buffer.splice(0, n);
           this.sent += batch.length;
-          this.opts.metrics?.sinkMessages.inc({ sink: 'kafka' }, batch.length);
-          this.opts.metrics?.sinkBuffered.set({ sink: 'kafka' }, this.buffer.length);
+          this.opts.instrumentation?.emit('sink.delivered', { sink: 'kafka', count: batch.length });
+          this.opts.instrumentation?.emit('sink.buffered', { sink: 'kafka', depth: this.buffer.length });
           if (failures > 0) log?.info({ failures }, 'kafka sink delivering again');
           failures = 0;
         } catch (err) {
@@ -134,7 +134,7 @@ export class KafkaDetectionsSink implements Sink {
     const left = await this.flush(timeoutMs);
     this.closed = true;
     if (left > 0) {
-      this.opts.metrics?.sinkDropped.inc({ sink: 'kafka', reason: 'shutdown' }, left);
+      this.opts.instrumentation?.emit('sink.dropped', { sink: 'kafka', reason: 'shutdown', count: left });
       this.opts.logger?.warn({ left }, 'kafka sink closed with undelivered messages');
     }
     await this.producer.disconnect().catch(() => undefined);

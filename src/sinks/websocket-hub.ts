@@ -5,7 +5,7 @@ import { WebSocket, WebSocketServer, type RawData } from 'ws';
 import { z } from 'zod';
 import { formatIssues } from '../errors.js';
 import { LabelsSchema, TemplatesSchema, type VocabularyUpdate } from '../../config/schema.js';
-import type { Metrics } from '../observability/metrics.js';
+import type { Instrumentation } from '../instrumentation/instrumentation.js';
 import { OUTPUT_KINDS, type OutputEvent, type OutputKind, type Sink } from './events.js';
 
 /** Client -> server messages. */
@@ -48,7 +48,7 @@ export interface WebSocketHubOptions {
   readonly greeting?: () => readonly OutputEvent[];
   /** Default 1000. Long enough for a client that subscribes on open, short for one that never does. */
   readonly greetingDelayMs?: number;
-  readonly metrics?: Metrics;
+  readonly instrumentation?: Instrumentation;
   readonly logger?: Logger;
 }
 
@@ -121,7 +121,7 @@ export class WebSocketHub implements Sink {
   private onConnection(ws: WebSocket, req: IncomingMessage): void {
     const client: Client = { ws, id: this.nextId++, filter: {}, queue: [], alive: true, closing: false, inbox: Promise.resolve(), subscribed: false };
     this.clientsById.set(client.id, client);
-    this.opts.metrics?.wsClients.set(this.clientsById.size);
+    this.opts.instrumentation?.emit('websocket.clients', { count: this.clientsById.size });
     this.opts.logger?.debug({ client: client.id, remote: req.socket.remoteAddress }, 'websocket client connected');
     ws.on('pong', () => (client.alive = true));
     ws.on('message', (data: RawData, isBinary: boolean) => {
@@ -130,7 +130,7 @@ export class WebSocketHub implements Sink {
     ws.on('close', () => {
       clearTimeout(client.greetTimer);
       this.clientsById.delete(client.id);
-      this.opts.metrics?.wsClients.set(this.clientsById.size);
+      this.opts.instrumentation?.emit('websocket.clients', { count: this.clientsById.size });
     });
     ws.on('error', (err) => this.opts.logger?.debug({ client: client.id, err }, 'websocket client error'));
     // Not at once: the client's subscribe (sent on open) cannot have arrived yet, and a client that
@@ -217,7 +217,7 @@ export class WebSocketHub implements Sink {
     client.queue.push(json);
     this.flush(client);
     if (client.queue.length > this.maxQueue) {
-      this.opts.metrics?.sinkDropped.inc({ sink: 'websocket', reason: 'slow_client' }, client.queue.length);
+      this.opts.instrumentation?.emit('sink.dropped', { sink: 'websocket', reason: 'slow_client', count: client.queue.length });
       this.closeSlow(client);
     }
   }
@@ -228,7 +228,7 @@ export class WebSocketHub implements Sink {
       const msg = client.queue.shift()!;
       client.ws.send(msg, (err) => {
         if (err === undefined || err === null) {
-          this.opts.metrics?.sinkMessages.inc({ sink: 'websocket' });
+          this.opts.instrumentation?.emit('sink.delivered', { sink: 'websocket', count: 1 });
           if (client.queue.length > 0 && !client.closing) this.flush(client);
         }
       });

@@ -2,8 +2,10 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CameraConfig } from '../../config/schema.js';
-import { createHttpApi, type CameraInfo, type ControlPlane } from '../../src/control/http-api.js';
-import { ConfigError } from '../../src/errors.js';
+import type { CameraInfo } from '../../src/control/camera-registry.js';
+import type { ControlPlane } from '../../src/control/control-plane.js';
+import { createHttpApi } from '../../src/control/http-api.js';
+import { ConflictError } from '../../src/errors.js';
 import { Metrics } from '../../src/observability/metrics.js';
 
 /** A control plane double recording what the API asked for. */
@@ -19,7 +21,7 @@ class FakeControl implements ControlPlane {
     return [...this.cams.values()].map((c) => ({ id: c.id, url: c.url.replace(/\/\/.*@/, '//***@') }));
   }
   addCamera(c: CameraConfig): CameraInfo {
-    if (this.cams.has(c.id)) throw new ConfigError(`camera "${c.id}" already exists`);
+    if (this.cams.has(c.id)) throw new ConflictError(`camera "${c.id}" already exists`);
     this.cams.set(c.id, c);
     return this.cameras().find((x) => x.id === c.id)!;
   }

@@ -95,15 +95,17 @@ export function registerRun(program: Command): void {
       const logger = createLogger({ level: config.logLevel });
       const live = await startLive({ config, logger });
       logger.info({ url: live.url }, 'actionclip-stream running');
-      await new Promise<void>((resolve) => {
+      // Exit 0 after a signal; 1 when the pipeline stopped on a fatal error (already logged).
+      process.exitCode = await new Promise<number>((resolve) => {
         const shutdown = (signal: string): void => {
           logger.info({ signal }, 'shutting down');
           // A second signal while stopping means "now".
           process.once(signal, () => process.exit(130));
-          void live.stop().then(resolve);
+          void live.stop().then(() => resolve(0));
         };
         process.once('SIGINT', () => shutdown('SIGINT'));
         process.once('SIGTERM', () => shutdown('SIGTERM'));
+        void live.failed.then(() => live.stop().then(() => resolve(1)));
       });
     });
 }

@@ -1,0 +1,119 @@
+import type { Logger } from 'pino';
+import type { CameraConfig, VocabularyUpdate } from '../../config/schema.js';
+import { NotFoundError, NotReadyError } from '../errors.js';
+import type { VocabularyStore } from '../inference/vocabulary.js';
+import type { Instrumentation } from '../instrumentation/instrumentation.js';
+import type { CameraInfo, CameraRegistry } from './camera-registry.js';
+
+export interface PreviewInfo {
+  readonly camera: string;
+  /** Connect a JSMpeg player to this WebSocket port on the service host. */
+  readonly wsPort: number;
+}
+
+export interface Readiness {
+  readonly model: boolean;
+  readonly vocabulary: boolean;
+  /** Set once the pipeline stopped on a fatal error: the service will not become ready again. */
+  readonly error?: string;
+}
+
+export interface VocabularyView {
+  readonly version: number;
+  readonly labels: readonly string[];
+  readonly templates: readonly string[];
+}
+
+/**
+ * What the HTTP API, WebSocket control messages and the Kafka control topic drive. Implemented by
+ * `LiveControlPlane`; tests use a double.
+ */
+export interface ControlPlane {
+  readiness(): Readiness;
+  cameras(): CameraInfo[];
+  /** @throws ConflictError when the id is taken. */
+  addCamera(camera: CameraConfig): CameraInfo;
+  removeCamera(id: string): boolean;
+  vocabulary(): VocabularyView | undefined;
+  /** Resolves with the new version once active; rejects with ConfigError on a bad vocabulary. */
+  updateVocabulary(update: VocabularyUpdate): Promise<number>;
+  /** Live preview relay (node-rtsp-stream), when enabled. @throws NotFoundError */
+  preview?(id: string): PreviewInfo;
+}
+
+export interface LiveControlPlaneOptions {
+  readonly cameras: CameraRegistry;
+  readonly preview?: { info(id: string): PreviewInfo | undefined };
+  readonly instrumentation?: Instrumentation;
+  readonly logger?: Logger;
+}
+
+/**
+ * The control plane of one live process: the camera registry and, once the model is loaded, the
+ * vocabulary store. Every way in (HTTP, WebSocket, Kafka) calls these same methods, so a change is
+ * validated, applied and logged in one place.
+ */
+export class LiveControlPlane implements ControlPlane {
+  private store: VocabularyStore | undefined;
+  private modelReady = false;
+  private fatal: string | undefined;
+  readonly preview?: (id: string) => PreviewInfo;
+
+  constructor(private readonly opts: LiveControlPlaneOptions) {
+    const relay = opts.preview;
+    if (relay !== undefined) {
+      this.preview = (id) => {
+        const p = relay.info(id);
+        if (p === undefined) throw new NotFoundError(`no preview for camera "${id}"`);
+        return p;
+      };
+    }
+  }
+
+  /** The model is loaded and its first vocabulary encoded: the service can answer. */
+  attach(store: VocabularyStore): void {
+    this.modelReady = true;
+    this.store = store;
+    this.opts.instrumentation?.emit('vocabulary.changed', { version: store.current.version, labels: store.current.labels.length });
+  }
+
+  /** The model loaded (the vocabulary may still be encoding). */
+  modelLoaded(): void {
+    this.modelReady = true;
+  }
+
+  /** The pipeline stopped for good: readiness turns false and stays so. */
+  fail(reason: string): void {
+    this.fatal = reason;
+  }
+
+  readiness(): Readiness {
+    const ok = this.fatal === undefined;
+    return { model: ok && this.modelReady, vocabulary: ok && this.store !== undefined, ...(ok ? {} : { error: this.fatal }) };
+  }
+
+  cameras(): CameraInfo[] {
+    return this.opts.cameras.list();
+  }
+
+  addCamera(camera: CameraConfig): CameraInfo {
+    return this.opts.cameras.add(camera);
+  }
+
+  removeCamera(id: string): boolean {
+    return this.opts.cameras.remove(id);
+  }
+
+  vocabulary(): VocabularyView | undefined {
+    const v = this.store?.current;
+    return v === undefined ? undefined : { version: v.version, labels: v.labels, templates: v.templates };
+  }
+
+  async updateVocabulary(update: VocabularyUpdate): Promise<number> {
+    if (this.store === undefined) throw new NotReadyError('the model is still loading: try again when /ready says so');
+    const v = await this.store.update(update);
+    this.opts.instrumentation?.emit('vocabulary.changed', { version: v.version, labels: v.labels.length });
+    this.opts.logger?.info({ version: v.version, labels: v.labels.length }, 'vocabulary changed');
+    return v.version;
+  }
+}
