@@ -8,14 +8,20 @@ import type { z } from 'zod';
 
 export type ErrorKind = 'invalid-input' | 'conflict' | 'not-found' | 'not-ready' | 'weights' | 'source' | 'malformed' | 'engine' | 'internal';
 
+export interface ErrorOptions {
+  readonly cause?: unknown;
+  /** Whether the same operation may succeed later without anything being fixed. Default false. */
+  readonly retriable?: boolean;
+}
+
 export class ActionClipError extends Error {
-  /** Whether the same operation may succeed later without anything being fixed. */
-  readonly retriable: boolean = false;
+  readonly retriable: boolean;
   readonly kind: ErrorKind = 'internal';
 
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
+  constructor(message: string, options: ErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = new.target.name;
+    this.retriable = options.retriable ?? false;
   }
 }
 
@@ -36,8 +42,10 @@ export class NotFoundError extends ConfigError {
 
 /** The service cannot do this yet (the model is still loading): try again later. */
 export class NotReadyError extends ActionClipError {
-  override readonly retriable = true;
   override readonly kind: ErrorKind = 'not-ready';
+  constructor(message: string, options: { cause?: unknown } = {}) {
+    super(message, { ...options, retriable: true });
+  }
 }
 
 /** A weights file is missing, truncated, malformed, or does not match the model. */
@@ -56,10 +64,8 @@ export class WeightsError extends ActionClipError {
 /** A frame source failed; `retriable` says whether reconnecting may help. */
 export class SourceError extends ActionClipError {
   override readonly kind: ErrorKind = 'source';
-  override readonly retriable: boolean;
-  constructor(message: string, retriable: boolean, options?: { cause?: unknown }) {
-    super(message, options);
-    this.retriable = retriable;
+  constructor(message: string, retriable: boolean, options: { cause?: unknown } = {}) {
+    super(message, { ...options, retriable });
   }
 }
 
@@ -81,10 +87,8 @@ export class MalformedInputError extends ActionClipError {
  */
 export class EngineError extends ActionClipError {
   override readonly kind: ErrorKind = 'engine';
-  override readonly retriable: boolean;
-  constructor(message: string, retriable: boolean, options?: { cause?: unknown }) {
-    super(message, options);
-    this.retriable = retriable;
+  constructor(message: string, retriable: boolean, options: { cause?: unknown } = {}) {
+    super(message, { ...options, retriable });
   }
 }
 

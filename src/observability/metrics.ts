@@ -1,13 +1,12 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { BatchStats, QueueStats } from '../instrumentation/stats.js';
 import type { CameraStatus } from '../types.js';
 
 const STATUSES: readonly CameraStatus[] = ['connecting', 'streaming', 'stalled', 'reconnecting', 'stopped'];
 
 /**
  * Every counter the service exports, on its own registry (not prom-client's global one) so several
- * pipelines in one process, as in tests, never collide. Stages get small callback objects
- * (`frameQueueStats()`, ...) rather than the registry, so they stay testable without Prometheus.
+ * pipelines in one process, as in tests, never collide. Nothing but `observeMetrics` writes to it:
+ * components report Instrumentation events and stay testable without Prometheus.
  */
 export class Metrics {
   readonly registry: Registry;
@@ -60,24 +59,6 @@ export class Metrics {
   forgetCamera(camera: string): void {
     for (const s of STATUSES) this.cameraState.remove({ camera, status: s });
     for (const stage of ['frames', 'windows']) this.queueDepth.remove({ camera, stage });
-  }
-
-  queueStats(stage: 'frames' | 'windows'): QueueStats {
-    return {
-      onDrop: (camera, n) => this.framesDropped.inc({ camera, stage }, n),
-      onDepth: (camera, depth) => this.queueDepth.set({ camera, stage }, depth),
-    };
-  }
-
-  batchStats(stage: 'encoder' | 'fusion'): BatchStats {
-    const queue = this.queueStats(stage === 'encoder' ? 'frames' : 'windows');
-    return {
-      ...queue,
-      onBatch: (size, latencyMs) => {
-        this.batchSize.observe({ stage }, size);
-        this.engineLatency.observe({ stage }, latencyMs);
-      },
-    };
   }
 
   async text(): Promise<string> {
