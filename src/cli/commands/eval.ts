@@ -77,87 +77,105 @@ export function registerEval(program: Command): void {
     .option('--engine <name>', 'tfjs, onnx or auto (few-shot always trains on tfjs)')
     .option('--json', 'print JSON instead of a table')
     .option('--scores', 'with --json: include every video\'s class scores')
-    .action(async (flags: EvalFlags) => {
-      const labelsSpec = flags.labels ?? flags.vocabulary;
-      const overrides: Record<string, unknown> = {};
-      if (flags.weights !== undefined) overrides.weights = flags.weights;
-      if (flags.fusion !== undefined) overrides.fusion = flags.fusion;
-      if (flags.head !== undefined) overrides.head = flags.head;
-      if (flags.frames !== undefined) overrides.frames = positiveIntFlag(flags.frames, '--frames');
-      if (flags.batchSize !== undefined) overrides.batchSize = positiveIntFlag(flags.batchSize, '--batch-size');
-      if (flags.output !== undefined) overrides.outputDir = flags.output;
-      const data: Record<string, unknown> = {};
-      if (flags.list !== undefined) data.list = flags.list;
-      if (labelsSpec !== undefined) data.labels = labelsSpec;
-      if (Object.keys(data).length > 0) overrides.data = data;
-      if (flags.views !== undefined) overrides.views = parseViews(flags.views);
-      const config: EvalConfig = loadEvalConfig(flags.config, overrides);
-      const given = explicitKeys(flags.config);
-      for (const k of Object.keys(overrides)) given.add(k);
+    .action(runEval);
+}
 
-      const labels = loadVocabularyPreset(config.data.labels).labels;
-      const records = await loadEvalList(config.data.list, { format: config.data.format, root: config.data.root, numClasses: labels.length });
-      const source = { frameTemplate: config.data.frameTemplate, indexBias: config.data.indexBias, cache: new FrameCache() };
-      const log = (line: string): void => void process.stderr.write(`${line}\n`);
-      // A training output folder carries its templates: score with what it was trained with.
-      const templates = config.templates ?? (flags.fewShot === undefined ? await checkpointTemplates(config.weights) : undefined);
-      const opts = { labels, templates, views: config.views, batchSize: config.batchSize, source };
+/** The evaluation configuration from the YAML file and flags, and which keys were given explicitly. */
+function evalConfigFrom(flags: EvalFlags): { config: EvalConfig; given: Set<string> } {
+  const labelsSpec = flags.labels ?? flags.vocabulary;
+  const overrides: Record<string, unknown> = {};
+  if (flags.weights !== undefined) overrides.weights = flags.weights;
+  if (flags.fusion !== undefined) overrides.fusion = flags.fusion;
+  if (flags.head !== undefined) overrides.head = flags.head;
+  if (flags.frames !== undefined) overrides.frames = positiveIntFlag(flags.frames, '--frames');
+  if (flags.batchSize !== undefined) overrides.batchSize = positiveIntFlag(flags.batchSize, '--batch-size');
+  if (flags.output !== undefined) overrides.outputDir = flags.output;
+  const data: Record<string, unknown> = {};
+  if (flags.list !== undefined) data.list = flags.list;
+  if (labelsSpec !== undefined) data.labels = labelsSpec;
+  if (Object.keys(data).length > 0) overrides.data = data;
+  if (flags.views !== undefined) overrides.views = parseViews(flags.views);
+  const config: EvalConfig = loadEvalConfig(flags.config, overrides);
+  const given = explicitKeys(flags.config);
+  for (const k of Object.keys(overrides)) given.add(k);
+  return { config, given };
+}
 
-      let result: EvaluationResult;
-      let setting: string;
-      const k = positiveIntFlag(flags.fewShot, '--few-shot');
-      if (k !== undefined) {
-        if (flags.zeroShot) throw new ConfigError('--zero-shot and --few-shot exclude each other');
-        if (flags.trainList === undefined) throw new ConfigError('--few-shot needs --train-list (the examples are drawn from it)');
-        const outputDir = config.outputDir ?? (await mkdtemp(path.join(os.tmpdir(), 'actionclip-fewshot-')));
-        const train = loadTrainConfig(undefined, {
-          weights: config.weights,
-          ...(config.fusion !== undefined ? { fusion: config.fusion } : {}),
-          head: given.has('head') ? config.head : 'meanP',
-          ...(config.templates !== undefined ? { templates: config.templates } : {}),
-          data: { train: flags.trainList, labels: config.data.labels, format: config.data.format, frameTemplate: config.data.frameTemplate, indexBias: config.data.indexBias, fewShot: { k, seed: Number(flags.seed ?? config.seed) } },
-          frames: config.frames,
-          inputSize: config.inputSize,
-          batchSize: config.batchSize,
-          epochs: positiveIntFlag(flags.epochs, '--epochs'),
-          lr: Number(flags.lr),
-          freeze: flags.freeze,
-          seed: Number(flags.seed ?? config.seed),
-          outputDir,
-          eval: { every: 0 },
-        });
-        const trainer = await Trainer.create(train, { backend: flags.backend, log, progress: process.stderr.isTTY === true, adoptModelInputSize: !given.has('inputSize') });
-        try {
-          await trainer.run();
-          result = await evaluate(trainer.model(), records, opts);
-          setting = `few-shot (K=${k}, ${trainer.trainRecords.length} clips, ${trainer.epoch} epochs, head ${trainer.engine.info.head}); checkpoint in ${outputDir}`;
-        } finally {
-          trainer.dispose();
-          if (config.outputDir === undefined) await rm(outputDir, { recursive: true, force: true });
-        }
-      } else {
-        const model = await loadModel({
-          weights: config.weights,
-          fusion: flags.zeroShot ? 'meanP' : config.fusion,
-          head: flags.zeroShot ? 'meanP' : given.has('head') ? config.head : undefined,
-          frames: given.has('frames') ? config.frames : undefined,
-          backend: flags.backend,
-          engine: flags.engine,
-        });
-        try {
-          result = await evaluate(model, records, opts);
-          setting = `${flags.zeroShot ? 'zero-shot' : 'checkpoint'} (head ${model.info.head}, T=${model.info.frames}, ${model.info.engine}/${model.info.backend}, ${templates?.length ?? ACTIONCLIP_TEMPLATES.length} templates)`;
-        } finally {
-          model.dispose();
-        }
-      }
+type EvaluateOptions = Parameters<typeof evaluate>[2];
+type EvalRecords = Awaited<ReturnType<typeof loadEvalList>>;
+interface EvalRun {
+  readonly result: EvaluationResult;
+  readonly setting: string;
+}
 
-      const json = { setting, weights: config.weights, list: config.data.list, ...evaluationToJson(result, { scores: flags.scores }) };
-      if (config.outputDir !== undefined) {
-        await mkdir(config.outputDir, { recursive: true });
-        await writeFile(path.join(config.outputDir, 'metrics.json'), `${JSON.stringify(json, null, 2)}\n`);
-      }
-      if (flags.json) process.stdout.write(`${JSON.stringify(json, null, 2)}\n`);
-      else process.stdout.write(`${setting}\n${formatEvaluationTable(result)}`);
-    });
+/** Fine-tunes on K examples per class of --train-list, then evaluates the result. */
+async function runFewShot(k: number, flags: EvalFlags, config: EvalConfig, given: Set<string>, records: EvalRecords, opts: EvaluateOptions): Promise<EvalRun> {
+  if (flags.zeroShot) throw new ConfigError('--zero-shot and --few-shot exclude each other');
+  if (flags.trainList === undefined) throw new ConfigError('--few-shot needs --train-list (the examples are drawn from it)');
+  const outputDir = config.outputDir ?? (await mkdtemp(path.join(os.tmpdir(), 'actionclip-fewshot-')));
+  const train = loadTrainConfig(undefined, {
+    weights: config.weights,
+    ...(config.fusion !== undefined ? { fusion: config.fusion } : {}),
+    head: given.has('head') ? config.head : 'meanP',
+    ...(config.templates !== undefined ? { templates: config.templates } : {}),
+    data: { train: flags.trainList, labels: config.data.labels, format: config.data.format, frameTemplate: config.data.frameTemplate, indexBias: config.data.indexBias, fewShot: { k, seed: Number(flags.seed ?? config.seed) } },
+    frames: config.frames,
+    inputSize: config.inputSize,
+    batchSize: config.batchSize,
+    epochs: positiveIntFlag(flags.epochs, '--epochs'),
+    lr: Number(flags.lr),
+    freeze: flags.freeze,
+    seed: Number(flags.seed ?? config.seed),
+    outputDir,
+    eval: { every: 0 },
+  });
+  const log = (line: string): void => void process.stderr.write(`${line}\n`);
+  const trainer = await Trainer.create(train, { backend: flags.backend, log, progress: process.stderr.isTTY === true, adoptModelInputSize: !given.has('inputSize') });
+  try {
+    await trainer.run();
+    const result = await evaluate(trainer.model(), records, opts);
+    return { result, setting: `few-shot (K=${k}, ${trainer.trainRecords.length} clips, ${trainer.epoch} epochs, head ${trainer.engine.info.head}); checkpoint in ${outputDir}` };
+  } finally {
+    trainer.dispose();
+    if (config.outputDir === undefined) await rm(outputDir, { recursive: true, force: true });
+  }
+}
+
+/** Evaluates the weights as they are (zero-shot with MeanP, or a trained checkpoint). */
+async function runCheckpoint(flags: EvalFlags, config: EvalConfig, given: Set<string>, records: EvalRecords, opts: EvaluateOptions): Promise<EvalRun> {
+  const model = await loadModel({
+    weights: config.weights,
+    fusion: flags.zeroShot ? 'meanP' : config.fusion,
+    head: flags.zeroShot ? 'meanP' : given.has('head') ? config.head : undefined,
+    frames: given.has('frames') ? config.frames : undefined,
+    backend: flags.backend,
+    engine: flags.engine,
+  });
+  try {
+    const result = await evaluate(model, records, opts);
+    const templates = opts.templates?.length ?? ACTIONCLIP_TEMPLATES.length;
+    return { result, setting: `${flags.zeroShot ? 'zero-shot' : 'checkpoint'} (head ${model.info.head}, T=${model.info.frames}, ${model.info.engine}/${model.info.backend}, ${templates} templates)` };
+  } finally {
+    model.dispose();
+  }
+}
+
+async function runEval(flags: EvalFlags): Promise<void> {
+  const { config, given } = evalConfigFrom(flags);
+  const labels = loadVocabularyPreset(config.data.labels).labels;
+  const records = await loadEvalList(config.data.list, { format: config.data.format, root: config.data.root, numClasses: labels.length });
+  const source = { frameTemplate: config.data.frameTemplate, indexBias: config.data.indexBias, cache: new FrameCache() };
+  // A training output folder carries its templates: score with what it was trained with.
+  const templates = config.templates ?? (flags.fewShot === undefined ? await checkpointTemplates(config.weights) : undefined);
+  const opts: EvaluateOptions = { labels, templates, views: config.views, batchSize: config.batchSize, source };
+  const k = positiveIntFlag(flags.fewShot, '--few-shot');
+  const { result, setting } = k !== undefined ? await runFewShot(k, flags, config, given, records, opts) : await runCheckpoint(flags, config, given, records, opts);
+
+  const json = { setting, weights: config.weights, list: config.data.list, ...evaluationToJson(result, { scores: flags.scores }) };
+  if (config.outputDir !== undefined) {
+    await mkdir(config.outputDir, { recursive: true });
+    await writeFile(path.join(config.outputDir, 'metrics.json'), `${JSON.stringify(json, null, 2)}\n`);
+  }
+  if (flags.json) process.stdout.write(`${JSON.stringify(json, null, 2)}\n`);
+  else process.stdout.write(`${setting}\n${formatEvaluationTable(result)}`);
 }
