@@ -44,6 +44,8 @@ export class DeterministicEngine implements Engine {
   disposed = false;
   /** Next encode/fuse/encodeText calls reject with this (then it is cleared). */
   failNext: Error | undefined;
+  /** Next call answers one value short, as a mismatched model would (then it is cleared). */
+  wrongShapeNext = false;
 
   constructor(private readonly options: DeterministicEngineOptions = {}) {
     const dim = options.dim ?? 4;
@@ -121,6 +123,10 @@ export class DeterministicEngine implements Engine {
     this.calls.push({ kind, n, at: s ? s.now() : -1, tags });
     const fail = this.failNext;
     this.failNext = undefined;
+    if (this.wrongShapeNext) {
+      this.wrongShapeNext = false;
+      out = out.subarray(0, out.length - 1);
+    }
     this.inFlight++;
     this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
     return new Promise<Float32Array>((resolve, reject) => {

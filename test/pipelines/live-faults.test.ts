@@ -1,0 +1,82 @@
+// How the live pipeline meets engine faults. The camera is real (ffmpeg's lavfi test pattern,
+// supervised like any camera); the engine is the deterministic test double, because an engine
+// that loses its device or answers with the wrong shape cannot be produced on demand with a real
+// model: those two faults are injected through the double (`failNext`, `wrongShapeNext`).
+import { afterEach, describe, expect, it } from 'vitest';
+import { WebSocket } from 'ws';
+import { loadConfig } from '../../config/load.js';
+import { startLive, type LiveHandle } from '../../pipelines/live.js';
+import { silentLogger } from '../../src/observability/logger.js';
+import { DeterministicEngine } from '../support/deterministic-engine.js';
+
+let live: LiveHandle | undefined;
+afterEach(async () => {
+  await live?.stop();
+  live = undefined;
+});
+
+async function start(engine: DeterministicEngine): Promise<{ live: LiveHandle; windows: () => number }> {
+  const config = loadConfig({
+    overrides: {
+      weights: 'deterministic-test-double',
+      cameras: [{ id: 'pattern', url: 'lavfi:testsrc=size=64x48:rate=20' }],
+      labels: ['walking', 'running'],
+      window: 8,
+      stride: 4,
+      fps: 10,
+      decode: { width: 8, height: 8 },
+      batching: { maxBatch: 4, maxWaitMs: 20, queueCapacity: 8 },
+      port: 0,
+      host: '127.0.0.1',
+      logLevel: 'silent',
+    },
+  });
+  live = await startLive({ config, engine, logger: silentLogger() });
+  const ws = new WebSocket(`ws://127.0.0.1:${live.port}/ws`);
+  let windows = 0;
+  ws.on('message', (d) => {
+    if ((JSON.parse(d.toString()) as { type: string }).type === 'window') windows++;
+  });
+  await new Promise((r, j) => ws.once('open', r).once('error', j));
+  const stop = live.stop.bind(live);
+  (live as { stop: () => Promise<void> }).stop = async () => (ws.terminate(), await stop());
+  return { live, windows: () => windows };
+}
+
+const until = async (what: string, cond: () => boolean, ms = 30_000): Promise<void> => {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+};
+
+describe('live pipeline under engine faults', () => {
+  it('a retriable fault (the engine call rejects) restarts the flow, and windows keep coming', async () => {
+    const engine = new DeterministicEngine({ imageSize: 4 });
+    const run = await start(engine);
+    await until('a first window', () => run.windows() >= 1);
+    engine.failNext = new Error('device lost');
+    const before = run.windows();
+    await until('windows after the fault', () => run.windows() >= before + 3);
+    expect(engine.failNext).toBeUndefined(); // the fault was hit
+    expect((await fetch(`${run.live.url}/ready`)).status).toBe(200);
+    const settled = await Promise.race([run.live.failed.then(() => 'failed'), new Promise((r) => setTimeout(() => r('running'), 100))]);
+    expect(settled).toBe('running');
+  }, 60_000);
+
+  it('a fatal fault (a wrong-shaped answer) stops the pipeline once: failed resolves, /ready is 503 and says why', async () => {
+    const engine = new DeterministicEngine({ imageSize: 4 });
+    const run = await start(engine);
+    await until('a first window', () => run.windows() >= 1);
+    engine.wrongShapeNext = true;
+    const err = await run.live.failed;
+    expect(err.message).toMatch(/returned \d+ values/);
+    const ready = await fetch(`${run.live.url}/ready`);
+    expect(ready.status).toBe(503);
+    expect(await ready.json()).toMatchObject({ ready: false, error: expect.stringMatching(/returned/) });
+    const calls = engine.calls.length;
+    await new Promise((r) => setTimeout(r, 500));
+    expect(engine.calls.length).toBe(calls); // no restart: nothing is encoded any more
+  }, 60_000);
+});
