@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { unzipSync } from 'fflate';
-import { WeightsError } from '../../errors.js';
+import { MalformedInputError, WeightsError } from '../../errors.js';
 import { bfloat16ToFloat32, float16ToFloat32 } from './float16.js';
 import { elementCount, type HostTensor } from './tensor-map.js';
 
@@ -302,7 +302,12 @@ class PersistentStorage {
   ) {}
 }
 
-class PickleError extends Error {}
+/** A malformed pickle stream; `Unpickler.load` words it as a WeightsError naming the file and byte. */
+class PickleError extends MalformedInputError {
+  constructor(message: string) {
+    super('pickle', message);
+  }
+}
 
 class Unpickler {
   private pos = 0;
