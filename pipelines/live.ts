@@ -204,7 +204,7 @@ export async function startLive(opts: LiveOptions): Promise<LiveHandle> {
 
     // ---- model and vocabulary ---------------------------------------------------------------------
     if (engine === undefined) {
-      const { loadModel } = await import('../src/model/load-model.js');
+      const { loadModel } = await import('../src/engine/load-model.js');
       const model = await loadModel({ weights: config.weights, fusion: config.fusion, head: config.head, frames: config.window, backend: config.backend, engine: config.engine });
       engine = model;
       cleanups.push(() => model.dispose());

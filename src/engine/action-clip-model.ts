@@ -1,8 +1,8 @@
-import { encodePrompts } from './encode-prompts.js';
-import { ACTIONCLIP_TEMPLATES, expandPrompts } from './prompts.js';
-import { scoreVideos } from './scoring.js';
-import { tokenize } from './tokenizer.js';
-import type { Engine, EngineInfo } from '../engine/engine.js';
+import { encodePrompts } from '../model/encode-prompts.js';
+import { ACTIONCLIP_TEMPLATES, expandPrompts } from '../model/prompts.js';
+import { scoreVideos } from '../model/scoring.js';
+import { tokenize } from '../model/tokenizer.js';
+import type { Engine, EngineInfo } from './engine.js';
 
 export interface ModelInfo extends EngineInfo {
   /** Joint embedding size D. */
