@@ -145,6 +145,7 @@ export async function createTfjsEngine(weights: EngineWeights, opts: TfjsEngineO
 
 /** The tfjs engine for an already decided spec: chooses the backend, uploads parameters, checks shapes. */
 export async function buildTfjsEngine(weights: EngineWeights, spec: ModelSpec, opts: Pick<TfjsEngineOptions, 'backend' | 'log'> = {}): Promise<TfjsEngine> {
+  if (spec.engine !== 'tfjs') throw new ConfigError(`this model was specified for the ${spec.engine} engine`);
   const selection = await selectBackend(opts.backend, opts.log);
   const clip = clipConfigFromWeights(weights.clip, weights.sources.clip);
   const params = new ParamStore(weights.sources.clip);

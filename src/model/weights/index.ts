@@ -29,5 +29,4 @@ export {
 } from './key-maps.js';
 export { loadWeights, validateFusionWeights, type LoadedWeights, type LoadWeightsOptions } from './load-weights.js';
 export { validateClipWeights } from './validate-clip.js';
-export { blockShapes, checkShape, countBlocks, formatShape } from './check-shapes.js';
 export { cliDownloadProgress, downloadWeights, sha256File, type DownloadOptions, type DownloadProgress } from './download.js';
