@@ -97,7 +97,7 @@ export async function startLive(opts: LiveOptions): Promise<LiveHandle> {
     log.info({ port }, 'HTTP API, /metrics and /ws listening');
 
     // Model and vocabulary.
-    const { loadModel } = await import('../src/model/load-model.js');
+    const { loadModel } = await import('../src/engine/load-model.js');
     const load = () => loadModel({ weights: config.weights, fusion: config.fusion, head: config.head, frames: config.window, backend: config.backend, engine: config.engine });
     const engine = opts.engine ?? resources.defer(await load(), (m) => m.dispose());
     instrumentation.emit('engine.ready', { engine: engine.info.engine, backend: engine.info.backend });

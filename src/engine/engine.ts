@@ -1,5 +1,6 @@
 import type { ClipConfig } from '../model/clip-config.js';
 import type { HeadName } from '../model/heads.js';
+import type { TensorMap } from '../model/weights/tensor-map.js';
 
 export interface EngineInfo {
   /** Which implementation computes: TensorFlow.js or ONNX Runtime. */
@@ -32,13 +33,14 @@ export interface Engine {
 
 /** What an engine is built from: CLIP tensors (OpenAI names) and an optional fusion head (no `module.` prefix). */
 export interface EngineWeights {
-  readonly clip: import('../model/weights/tensor-map.js').TensorMap;
-  readonly fusion: import('../model/weights/tensor-map.js').TensorMap | null;
+  readonly clip: TensorMap;
+  readonly fusion: TensorMap | null;
   readonly head: HeadName | null;
   readonly frames: number | null;
   readonly sources: { readonly clip: string; readonly fusion?: string };
 }
 
+/** What a caller asks of an engine; resolveModelSpec (model-spec.ts) fills in the rest from the weights. */
 export interface EngineOptions {
   /** Temporal head; defaults to the weights' head, else meanP (the paper's zero-shot setting). */
   readonly head?: HeadName;

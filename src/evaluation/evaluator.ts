@@ -10,7 +10,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { ConfigError } from '../errors.js';
-import type { ActionClipModel } from '../model/action-clip-model.js';
+import type { ActionClipModel } from '../engine/action-clip-model.js';
 import { ACTIONCLIP_TEMPLATES } from '../model/prompts.js';
 import { scoreVideos } from '../model/scoring.js';
 import { makeTestViews, type ClipSource } from '../training/clip-loader.js';

@@ -1,5 +1,5 @@
 import { stat } from 'node:fs/promises';
-import type { ActionClipModel } from '../model/action-clip-model.js';
+import type { ActionClipModel } from '../engine/action-clip-model.js';
 import { preprocessFrame } from '../model/preprocess.js';
 import { ACTIONCLIP_TEMPLATES } from '../model/prompts.js';
 import { SourceError } from '../errors.js';

@@ -3,8 +3,8 @@ import type { z } from 'zod';
 import { VocabularyUpdateSchema } from '../../config/schema.js';
 import type { Engine } from '../engine/engine.js';
 import { ActionClipError, ConfigError, formatIssues } from '../errors.js';
+import { encodePrompts } from '../model/encode-prompts.js';
 import { ACTIONCLIP_TEMPLATES, expandPrompts } from '../model/prompts.js';
-import { tokenize } from '../model/tokenizer.js';
 import type { Vocabulary } from '../types.js';
 
 export type VocabularyInput = z.input<typeof VocabularyUpdateSchema>;
@@ -37,16 +37,9 @@ export function validateVocabulary(input: unknown): { labels: string[]; template
 
 /** Text embeddings of every prompt, template-major, rows L2-normalised. */
 async function encodeVocabulary(engine: Engine, labels: readonly string[], templates: readonly string[], textBatch: number): Promise<Float32Array> {
-  const { embedDim: dim, contextLength } = engine.info.clip;
   const prompts = expandPrompts(labels, templates);
-  const out = new Float32Array(prompts.length * dim);
-  for (let start = 0; start < prompts.length; start += textBatch) {
-    const chunk = prompts.slice(start, start + textBatch);
-    const emb = await engine.encodeText(tokenize(chunk, contextLength), chunk.length);
-    if (emb.length !== chunk.length * dim) throw new ActionClipError(`engine.encodeText returned ${emb.length} values for ${chunk.length} prompts of dimension ${dim}`);
-    out.set(emb, start * dim);
-  }
-  normalizeRows(out, dim, (r) => JSON.stringify(prompts[r]));
+  const out = await encodePrompts(engine, prompts, textBatch);
+  normalizeRows(out, engine.info.clip.embedDim, (r) => JSON.stringify(prompts[r]));
   return out;
 }
 

@@ -83,6 +83,82 @@ function clip8(ss: number): number {
   return v < 0 ? 0 : v > 255 ? 255 : v;
 }
 
+/** Rows of interleaved RGB `width` pixels wide; `x0` is the window's first column, `row0` the source row of the first row. */
+interface RowView {
+  readonly data: Uint8Array;
+  readonly width: number;
+  readonly x0: number;
+  readonly row0: number;
+}
+
+/** PIL's horizontal pass over source rows [yFirst, yFirst + rows), output columns [x0, x0 + cw). */
+function resampleRows(rgb: Uint8Array, w: number, c: Coeffs, x0: number, cw: number, yFirst: number, rows: number): RowView {
+  const tmp = new Uint8Array(rows * cw * 3);
+  const { ksize, bounds, kk } = c;
+  for (let r = 0; r < rows; r++) {
+    const inRow = (r + yFirst) * w * 3;
+    let o = r * cw * 3;
+    for (let xx = x0; xx < x0 + cw; xx++) {
+      const xmin = bounds[xx * 2];
+      const xmax = bounds[xx * 2 + 1];
+      const kb = xx * ksize;
+      let s0 = HALF;
+      let s1 = HALF;
+      let s2 = HALF;
+      let p = inRow + xmin * 3;
+      for (let x = 0; x < xmax; x++, p += 3) {
+        const k = kk[kb + x];
+        s0 += rgb[p] * k;
+        s1 += rgb[p + 1] * k;
+        s2 += rgb[p + 2] * k;
+      }
+      tmp[o++] = clip8(s0);
+      tmp[o++] = clip8(s1);
+      tmp[o++] = clip8(s2);
+    }
+  }
+  return { data: tmp, width: cw, x0: 0, row0: yFirst };
+}
+
+/** PIL's vertical pass: output rows [y0, y0 + ch), cw columns of `src` from its `x0`. */
+function resampleColumns(src: RowView, c: Coeffs, y0: number, cw: number, ch: number): Uint8Array {
+  const out = new Uint8Array(cw * ch * 3);
+  const { ksize, bounds, kk } = c;
+  const stride = src.width * 3;
+  for (let yy = y0; yy < y0 + ch; yy++) {
+    const ymin = bounds[yy * 2] - src.row0;
+    const ymax = bounds[yy * 2 + 1];
+    const kb = yy * ksize;
+    let o = (yy - y0) * cw * 3;
+    for (let xx = 0; xx < cw; xx++) {
+      let s0 = HALF;
+      let s1 = HALF;
+      let s2 = HALF;
+      let p = ymin * stride + (src.x0 + xx) * 3;
+      for (let y = 0; y < ymax; y++, p += stride) {
+        const k = kk[kb + y];
+        s0 += src.data[p] * k;
+        s1 += src.data[p + 1] * k;
+        s2 += src.data[p + 2] * k;
+      }
+      out[o++] = clip8(s0);
+      out[o++] = clip8(s1);
+      out[o++] = clip8(s2);
+    }
+  }
+  return out;
+}
+
+/** No vertical resampling: the window's rows copied out of `src`. */
+function copyWindow(src: RowView, y0: number, cw: number, ch: number): Uint8Array {
+  const out = new Uint8Array(cw * ch * 3);
+  for (let yy = 0; yy < ch; yy++) {
+    const start = (yy + y0 - src.row0) * src.width * 3 + src.x0 * 3;
+    out.set(src.data.subarray(start, start + cw * 3), yy * cw * 3);
+  }
+  return out;
+}
+
 /**
  * Resizes interleaved RGB to outW×outH exactly as PIL's `Image.resize(BICUBIC)` and returns only
  * the window [x0, x0+cw) × [y0, y0+ch) of the result. Each output pixel depends only on its own
@@ -102,89 +178,18 @@ export function resizeBicubicPILWindow(
   if (rgb.length !== w * h * 3) throw new RangeError(`rgb has ${rgb.length} bytes, expected ${w}×${h}×3 = ${w * h * 3}`);
   if (!(outW > 0 && outH > 0 && Number.isInteger(outW) && Number.isInteger(outH))) throw new RangeError(`bad output size ${outW}×${outH}`);
   if (x0 < 0 || y0 < 0 || x0 + cw > outW || y0 + ch > outH) throw new RangeError(`window ${cw}×${ch}+${x0}+${y0} outside ${outW}×${outH}`);
-  const needH = outW !== w;
-  const needV = outH !== h;
-
-  // Horizontal pass (PIL does it first) over the source rows the vertical pass will read.
-  let src = rgb;
-  let srcW = w;
-  let srcX0 = x0; // column of the window in `src`
-  let rowOffset = 0; // source row of src's first row
-  let vert: Coeffs | null = null;
+  const vert = outH !== h ? precomputeCoeffs(h, outH) : null;
+  // The source rows the vertical pass reads (without one: the window's own rows).
   let yFirst = y0;
   let yLast = y0 + ch;
-  if (needV) {
-    vert = precomputeCoeffs(h, outH);
+  if (vert !== null) {
     yFirst = vert.bounds[y0 * 2];
     yLast = 0;
     for (let yy = y0; yy < y0 + ch; yy++) yLast = Math.max(yLast, vert.bounds[yy * 2] + vert.bounds[yy * 2 + 1]);
   }
-  if (needH) {
-    const hc = precomputeCoeffs(w, outW);
-    const rows = yLast - yFirst;
-    const tmp = new Uint8Array(rows * cw * 3);
-    const { ksize, bounds, kk } = hc;
-    for (let r = 0; r < rows; r++) {
-      const inRow = (r + yFirst) * w * 3;
-      let o = r * cw * 3;
-      for (let xx = x0; xx < x0 + cw; xx++) {
-        const xmin = bounds[xx * 2];
-        const xmax = bounds[xx * 2 + 1];
-        const kb = xx * ksize;
-        let s0 = HALF;
-        let s1 = HALF;
-        let s2 = HALF;
-        let p = inRow + xmin * 3;
-        for (let x = 0; x < xmax; x++, p += 3) {
-          const k = kk[kb + x];
-          s0 += rgb[p] * k;
-          s1 += rgb[p + 1] * k;
-          s2 += rgb[p + 2] * k;
-        }
-        tmp[o++] = clip8(s0);
-        tmp[o++] = clip8(s1);
-        tmp[o++] = clip8(s2);
-      }
-    }
-    src = tmp;
-    srcW = cw;
-    srcX0 = 0;
-    rowOffset = yFirst;
-  }
-
-  const out = new Uint8Array(cw * ch * 3);
-  if (vert) {
-    const { ksize, bounds, kk } = vert;
-    const stride = srcW * 3;
-    for (let yy = y0; yy < y0 + ch; yy++) {
-      const ymin = bounds[yy * 2] - rowOffset;
-      const ymax = bounds[yy * 2 + 1];
-      const kb = yy * ksize;
-      let o = (yy - y0) * cw * 3;
-      for (let xx = 0; xx < cw; xx++) {
-        let s0 = HALF;
-        let s1 = HALF;
-        let s2 = HALF;
-        let p = ymin * stride + (srcX0 + xx) * 3;
-        for (let y = 0; y < ymax; y++, p += stride) {
-          const k = kk[kb + y];
-          s0 += src[p] * k;
-          s1 += src[p + 1] * k;
-          s2 += src[p + 2] * k;
-        }
-        out[o++] = clip8(s0);
-        out[o++] = clip8(s1);
-        out[o++] = clip8(s2);
-      }
-    }
-  } else {
-    // No vertical resampling: copy the window rows out of `src`.
-    for (let yy = 0; yy < ch; yy++) {
-      const start = (yy + y0 - rowOffset) * srcW * 3 + srcX0 * 3;
-      out.set(src.subarray(start, start + cw * 3), yy * cw * 3);
-    }
-  }
-  return out;
+  // Horizontal pass first, as PIL does, over just those rows and the window's columns.
+  const src: RowView = outW !== w ? resampleRows(rgb, w, precomputeCoeffs(w, outW), x0, cw, yFirst, yLast - yFirst) : { data: rgb, width: w, x0, row0: 0 };
+  return vert !== null ? resampleColumns(src, vert, y0, cw, ch) : copyWindow(src, y0, cw, ch);
 }
 
 /** PIL-exact bicubic resize of interleaved RGB (`[h,w,3]` bytes) to `[outH,outW,3]`. */

@@ -13,8 +13,7 @@
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ConfigError } from '../errors.js';
-import type { ParamStore } from '../model/clip/params.js';
-import { FUSION_PREFIX } from '../model/fusion/temporal-heads.js';
+import { FUSION_PREFIX, type ParamStore } from '../engine/tfjs/network/params.js';
 import type { HeadName } from '../model/heads.js';
 import { readSafetensors, writeSafetensors } from '../model/weights/safetensors.js';
 import type { TensorMap } from '../model/weights/tensor-map.js';

@@ -14,13 +14,13 @@ import { MultiBar, type SingleBar } from 'cli-progress';
 import { existsSync } from 'node:fs';
 import { appendFile, mkdir } from 'node:fs/promises';
 import path from 'node:path';
+import { ActionClipModel } from '../engine/action-clip-model.js';
 import type { EngineWeights } from '../engine/engine.js';
+import { FUSION_PREFIX } from '../engine/tfjs/network/params.js';
 import { createTfjsEngine, type TfjsEngine } from '../engine/tfjs/tfjs-engine.js';
 import { ConfigError } from '../errors.js';
 import { evaluate, type EvaluationResult } from '../evaluation/evaluator.js';
-import { ActionClipModel } from '../model/action-clip-model.js';
-import { FUSION_PREFIX } from '../model/fusion/temporal-heads.js';
-import { klContrastiveLoss, multiPositiveTargets } from '../model/loss.js';
+import { headDefinition } from '../heads/registry.js';
 import { ACTIONCLIP_TEMPLATES, applyTemplate, expandPrompts, validateTemplates } from '../model/prompts.js';
 import { tokenize } from '../model/tokenizer.js';
 import { loadWeights } from '../model/weights/load-weights.js';
@@ -29,7 +29,7 @@ import { fusionFileName, loadOptimizerState, readTrainerState, saveCheckpoint, S
 import { epochBatches, FrameCache, makeTrainBatch, type ClipSource } from './clip-loader.js';
 import { trainableParts, type TrainConfig } from './config.js';
 import { fewShotSubset, loadDatasetList, type DatasetRecord } from './dataset.js';
-import { initFusionHead } from './init-head.js';
+import { klContrastiveLoss, multiPositiveTargets } from './loss.js';
 import { createRng, type Rng } from './rng.js';
 import { lrFactor } from './schedule.js';
 import { loadVocabularyPreset } from './vocabulary-presets.js';
@@ -161,7 +161,7 @@ export class Trainer {
       if (config.head !== 'meanP' && fusion === null) {
         if (loaded.head !== null && loaded.head !== 'meanP') log(`the weights hold a ${loaded.head} head; starting a fresh ${config.head} head instead`);
         else log(`initialising a fresh ${config.head} head`);
-        fusion = initFusionHead(config.head, { embedDim: loaded.config.embedDim, frames: config.frames, contextLength: loaded.config.contextLength }, createRng(config.seed));
+        fusion = headDefinition(config.head).init({ embedDim: loaded.config.embedDim, frames: config.frames, contextLength: loaded.config.contextLength }, createRng(config.seed));
       }
       weights = { clip: loaded.clip, fusion, head: config.head, frames: config.frames, sources: loaded.sources };
     }

@@ -8,7 +8,7 @@ import { ConfigError } from '../../src/errors.js';
 import { graphKey } from '../../src/engine/onnx/cache.js';
 import { buildImageGraph, buildTextGraph } from '../../src/engine/onnx/clip-graphs.js';
 import { buildFusionGraph } from '../../src/engine/onnx/fusion-graphs.js';
-import { WeightSource } from '../../src/engine/onnx/layers.js';
+import { WeightSource } from '../../src/engine/onnx/weight-source.js';
 import { clipConfigFromWeights } from '../../src/model/clip-config.js';
 import { HEAD_NAMES } from '../../src/model/heads.js';
 import { float32ToFloat16 } from '../../src/engine/onnx/graph.js';

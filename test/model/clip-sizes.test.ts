@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { createTfjsEngine, type TfjsEngine } from '../../src/engine/tfjs/tfjs-engine.js';
 import { clipConfigFromWeights } from '../../src/model/clip-config.js';
-import { validateClipWeights } from '../../src/model/weights/load-weights.js';
+import { validateClipWeights } from '../../src/model/weights/validate-clip.js';
 import { CLIP_SPECS, syntheticClipWeights } from '../../src/model/weights/synthetic-weights.js';
 import { tokenize } from '../../src/model/tokenizer.js';
 

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTfjsEngine, type TfjsEngine } from '../../src/engine/tfjs/tfjs-engine.js';
-import { klContrastiveLoss, multiPositiveTargets, videoTextLogits } from '../../src/model/loss.js';
+import { klContrastiveLoss, multiPositiveTargets, videoTextLogits } from '../../src/training/loss.js';
 import type { TensorMap } from '../../src/model/weights/tensor-map.js';
 import { HAVE_FIXTURES, fixtureMeta, maxAbsErrorRelative } from '../support/fixtures.js';
 import { referenceCases, referenceWeights } from '../support/reference-weights.js';

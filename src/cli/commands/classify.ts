@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { ConfigError } from '../../errors.js';
 import { numberFlag, positiveIntFlag } from '../flags.js';
 import { classifyClip } from '../../inference/classify-clip.js';
-import { loadModel } from '../../model/load-model.js';
+import { loadModel } from '../../engine/load-model.js';
 import { validateLabels, validateTemplates } from '../../model/prompts.js';
 
 interface ClassifyFlags {

@@ -7,7 +7,7 @@ import { parse as parseYaml } from 'yaml';
 import { ConfigError } from '../../errors.js';
 import { positiveIntFlag } from '../flags.js';
 import { evaluate, evaluationToJson, formatEvaluationTable, loadEvalList, parseViews, type EvaluationResult } from '../../evaluation/evaluator.js';
-import { loadModel } from '../../model/load-model.js';
+import { loadModel } from '../../engine/load-model.js';
 import { ACTIONCLIP_TEMPLATES } from '../../model/prompts.js';
 import { checkpointTemplates } from '../../training/checkpoint.js';
 import { FrameCache } from '../../training/clip-loader.js';

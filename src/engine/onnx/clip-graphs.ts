@@ -1,7 +1,8 @@
 /** ONNX graphs of CLIP's two encoders, built from OpenAI-named weights. */
 import type { ClipConfig } from '../../model/clip-config.js';
 import { GraphBuilder, type FloatType } from './graph.js';
-import { type BlockImpl, type Quantization, type WeightSource, clipStack, layerNorm, linear, seqShapes, w } from './layers.js';
+import { type BlockImpl, type Quantization, clipStack, layerNorm, linear, seqShapes, w } from './layers.js';
+import type { WeightSource } from './weight-source.js';
 
 export interface GraphOptions {
   impl: BlockImpl;

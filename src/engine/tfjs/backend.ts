@@ -1,7 +1,7 @@
-import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import * as tf from '@tensorflow/tfjs';
 import { ConfigError } from '../../errors.js';
+import { cudaGpuVisible } from '../gpu.js';
 
 /** TensorFlow.js backends in the order we prefer them. */
 export const BACKEND_PREFERENCE = ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const;
@@ -23,12 +23,6 @@ const require = createRequire(import.meta.url);
 const defaultLogger: BackendLogger = (message, details) => {
   process.stderr.write(`${JSON.stringify({ level: 'info', component: 'tfjs-backend', msg: message, ...details })}\n`);
 };
-
-/** A CUDA device is visible to this process (driver node present and not hidden by CUDA_VISIBLE_DEVICES). */
-export function cudaGpuVisible(env: NodeJS.ProcessEnv = process.env): boolean {
-  const hidden = env.CUDA_VISIBLE_DEVICES !== undefined && (env.CUDA_VISIBLE_DEVICES.trim() === '' || env.CUDA_VISIBLE_DEVICES.trim() === '-1');
-  return !hidden && (existsSync('/dev/nvidiactl') || existsSync('/proc/driver/nvidia/version'));
-}
 
 function moduleLoads(name: string): { ok: boolean; error?: string } {
   try {

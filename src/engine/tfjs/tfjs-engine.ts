@@ -1,14 +1,16 @@
 import * as tf from '@tensorflow/tfjs';
-import { ConfigError, WeightsError } from '../../errors.js';
+import { ConfigError, EngineError, WeightsError } from '../../errors.js';
+import { headDefinition } from '../../heads/registry.js';
 import { clipConfigFromWeights, type ClipConfig } from '../../model/clip-config.js';
-import { encodeImage } from '../../model/clip/image-encoder.js';
-import { causalMask } from '../../model/clip/layers.js';
-import { ParamStore } from '../../model/clip/params.js';
-import { encodeText } from '../../model/clip/text-encoder.js';
-import { FUSION_PREFIX, fuseFrames } from '../../model/fusion/temporal-heads.js';
-import type { HeadName } from '../../model/heads.js';
+import { stripModulePrefix } from '../../model/weights/key-maps.js';
 import type { Engine, EngineInfo, EngineOptions, EngineWeights } from '../engine.js';
+import { resolveModelSpec, type ModelSpec } from '../model-spec.js';
 import { selectBackend, type BackendLogger } from './backend.js';
+import type { TfjsHead, TfjsHeadKit } from './network/head-kit.js';
+import { encodeImage } from './network/image-encoder.js';
+import * as layers from './network/layers.js';
+import { FUSION_PREFIX, ParamStore } from './network/params.js';
+import { encodeText } from './network/text-encoder.js';
 
 /** Rows per forward pass; bounds peak memory (activations of one chunk alive at a time). */
 const FRAME_CHUNK = 32;
@@ -28,19 +30,21 @@ export interface TfjsEngineOptions extends EngineOptions {
 export class TfjsEngine implements Engine {
   readonly info: EngineInfo;
   private readonly mask: tf.Tensor;
+  private readonly head: TfjsHead;
+  private readonly headKit: TfjsHeadKit;
   private disposed = false;
 
   constructor(
     readonly params: ParamStore,
     clip: ClipConfig,
-    head: HeadName,
-    frames: number,
-    joint: boolean,
-    shift: boolean,
+    spec: ModelSpec,
     backend: string,
   ) {
-    this.info = { engine: 'tfjs', backend, clip, head, frames, joint, shift };
-    this.mask = causalMask(clip.contextLength);
+    this.info = { engine: 'tfjs', backend, clip, head: spec.head, frames: spec.frames, joint: spec.joint, shift: spec.shift };
+    this.mask = layers.causalMask(clip.contextLength);
+    this.head = headDefinition(spec.head).tfjs;
+    const param = (name: string, shape?: readonly (number | undefined)[]): tf.Tensor => params.get(FUSION_PREFIX + name, shape);
+    this.headKit = { tf, nn: layers, param, params, prefix: FUSION_PREFIX, clip };
   }
 
   /** Differentiable image path for training: `[n,3,S,S]` -> `[n,D]` (Joint: `[n/T,D]`). */
@@ -51,7 +55,7 @@ export class TfjsEngine implements Engine {
 
   /** Differentiable fusion: `[b,T,D]` -> `[b,D]`. */
   fuseForward(x: tf.Tensor): tf.Tensor {
-    return fuseFrames(x, this.info.head, this.params, this.info.clip);
+    return this.head(x, this.headKit);
   }
 
   /** Differentiable text path: `[n,L]` int32 -> `[n,D]`. */
@@ -103,9 +107,10 @@ export class TfjsEngine implements Engine {
     this.params.dispose();
   }
 
+  /** Refuses calls after dispose (a bug in the caller) and inputs of the wrong size (like the onnx engine). */
   private check(cond: boolean, message: string): void {
-    if (this.disposed) throw new Error('the model was disposed');
-    if (!cond) throw new RangeError(message);
+    if (this.disposed) throw new EngineError('the model was disposed', false);
+    if (!cond) throw new ConfigError(message);
   }
 
   /**
@@ -133,31 +138,25 @@ export class TfjsEngine implements Engine {
   }
 }
 
-/** Builds the tfjs engine from loaded weights: chooses the backend, uploads parameters, checks shapes. */
+/** Builds the tfjs engine from loaded weights, deciding head, T and variants with resolveModelSpec. */
 export async function createTfjsEngine(weights: EngineWeights, opts: TfjsEngineOptions = {}): Promise<TfjsEngine> {
+  return buildTfjsEngine(weights, resolveModelSpec(weights, { ...opts, engine: 'tfjs' }), opts);
+}
+
+/** The tfjs engine for an already decided spec: chooses the backend, uploads parameters, checks shapes. */
+export async function buildTfjsEngine(weights: EngineWeights, spec: ModelSpec, opts: Pick<TfjsEngineOptions, 'backend' | 'log'> = {}): Promise<TfjsEngine> {
+  if (spec.engine !== 'tfjs') throw new ConfigError(`this model was specified for the ${spec.engine} engine`);
   const selection = await selectBackend(opts.backend, opts.log);
   const clip = clipConfigFromWeights(weights.clip, weights.sources.clip);
-  const head = opts.head ?? weights.head ?? 'meanP';
-  const frames = opts.frames ?? weights.frames ?? 8;
-  if (!(Number.isInteger(frames) && frames > 0)) throw new ConfigError(`frames must be a positive integer, got ${frames}`);
-  if (head !== 'meanP' && weights.fusion === null) {
-    throw new ConfigError(`head ${head} needs fusion weights (pass fusion: path to a fusion-${head}.safetensors)`);
-  }
-  if (weights.head !== null && head !== weights.head && head !== 'meanP') {
-    throw new ConfigError(`head ${head} was requested but the fusion weights are a ${weights.head} head (${weights.sources.fusion ?? weights.sources.clip})`);
-  }
-  const joint = opts.joint ?? weights.clip.has('visual.time_embedding');
-  const shift = opts.shift ?? false;
-  if (joint && head !== 'meanP') throw new ConfigError('Joint yields one embedding per video; use it with the meanP head');
   const params = new ParamStore(weights.sources.clip);
   try {
     params.addAll(weights.clip);
-    if (joint && !params.has('visual.time_embedding')) {
+    if (spec.joint && !params.has('visual.time_embedding')) {
       // A new module, as ActionCLIP initialises it before fine-tuning.
-      params.add('visual.time_embedding', [frames, clip.visionWidth], new Float32Array(frames * clip.visionWidth));
+      params.add('visual.time_embedding', [spec.frames, clip.visionWidth], new Float32Array(spec.frames * clip.visionWidth));
     }
-    if (weights.fusion !== null && head !== 'meanP') params.addAll(weights.fusion, FUSION_PREFIX);
-    const engine = new TfjsEngine(params, clip, head, frames, joint, shift, selection.choice);
+    if (weights.fusion !== null && headDefinition(spec.head).learned) params.addAll(stripModulePrefix(weights.fusion), FUSION_PREFIX);
+    const engine = new TfjsEngine(params, clip, spec, selection.choice);
     validateShapes(engine, weights);
     return engine;
   } catch (err) {
@@ -175,7 +174,7 @@ function validateShapes(engine: TfjsEngine, weights: EngineWeights): void {
       const n = engine.info.joint || engine.info.shift ? frames : 1;
       engine.imageForward(tf.zeros([n, 3, s, s]));
       engine.textForward(tf.zeros([1, clip.contextLength], 'int32'));
-      if (head !== 'meanP') engine.fuseForward(tf.zeros([1, frames, clip.embedDim]));
+      if (headDefinition(head).learned) engine.fuseForward(tf.zeros([1, frames, clip.embedDim]));
     });
   } catch (err) {
     if (err instanceof WeightsError) throw err;

@@ -47,50 +47,9 @@ export async function downloadWeights(url: string, destDir: string, opts: Downlo
   }
 
   const tmp = path.join(destDir, `.${name}.${process.pid}.${randomBytes(4).toString('hex')}.part`);
-  let received = 0;
-  let total: number | null = null;
   try {
-    let res: Response;
-    try {
-      res = await fetch(url, { redirect: 'follow', signal: opts.signal });
-    } catch (err) {
-      throw new WeightsError(`download failed: ${describe(err)}`, url, undefined, { cause: err });
-    }
-    if (!res.ok) {
-      await res.body?.cancel().catch(() => undefined);
-      throw new WeightsError(`download failed: HTTP ${res.status}${res.statusText ? ` ${res.statusText}` : ''}`, url);
-    }
-    if (res.body === null) throw new WeightsError('download failed: the response has no body', url);
-    const encoding = res.headers.get('content-encoding');
-    const len = Number(res.headers.get('content-length') ?? NaN);
-    // fetch decodes gzip/br transparently, so Content-Length then counts different bytes.
-    total = Number.isFinite(len) && (encoding === null || encoding === 'identity') ? len : null;
-
-    const hash = createHash('sha256');
-    const fh = await open(tmp, 'w');
-    try {
-      opts.onProgress?.({ received, total });
-      for await (const chunk of res.body) {
-        hash.update(chunk);
-        await fh.write(chunk);
-        received += chunk.byteLength;
-        opts.onProgress?.({ received, total });
-      }
-      await fh.sync();
-    } catch (err) {
-      throw new WeightsError(
-        `download interrupted after ${received}${total === null ? '' : ` of ${total}`} bytes: ${describe(err)}`,
-        url,
-        undefined,
-        { cause: err },
-      );
-    } finally {
-      await fh.close();
-    }
-    if (total !== null && received !== total) {
-      throw new WeightsError(`download incomplete: got ${received} of ${total} bytes`, url);
-    }
-    const got = hash.digest('hex');
+    const { body, total } = await openDownload(url, opts.signal);
+    const got = await writeBody(body, tmp, total, url, opts.onProgress);
     if (want !== undefined && got !== want) throw new WeightsError(`sha256 mismatch: expected ${want}, got ${got}`, url);
     await rename(tmp, dest);
     return dest;
@@ -99,6 +58,50 @@ export async function downloadWeights(url: string, destDir: string, opts: Downlo
     if (err instanceof WeightsError) throw err;
     throw new WeightsError(`download failed: ${describe(err)}`, url, undefined, { cause: err });
   }
+}
+
+type Body = NonNullable<Response['body']>;
+
+/** The response body, and its length when the server says it in the bytes we will receive. */
+async function openDownload(url: string, signal: AbortSignal | undefined): Promise<{ body: Body; total: number | null }> {
+  let res: Response;
+  try {
+    res = await fetch(url, { redirect: 'follow', signal });
+  } catch (err) {
+    throw new WeightsError(`download failed: ${describe(err)}`, url, undefined, { cause: err });
+  }
+  if (!res.ok) {
+    await res.body?.cancel().catch(() => undefined);
+    throw new WeightsError(`download failed: HTTP ${res.status}${res.statusText ? ` ${res.statusText}` : ''}`, url);
+  }
+  if (res.body === null) throw new WeightsError('download failed: the response has no body', url);
+  const encoding = res.headers.get('content-encoding');
+  const len = Number(res.headers.get('content-length') ?? NaN);
+  // fetch decodes gzip/br transparently, so Content-Length then counts different bytes.
+  return { body: res.body, total: Number.isFinite(len) && (encoding === null || encoding === 'identity') ? len : null };
+}
+
+/** Streams `body` into `tmp`, hashing as it goes; returns the sha256 in hex. */
+async function writeBody(body: Body, tmp: string, total: number | null, url: string, onProgress: DownloadOptions['onProgress']): Promise<string> {
+  const hash = createHash('sha256');
+  let received = 0;
+  const fh = await open(tmp, 'w');
+  try {
+    onProgress?.({ received, total });
+    for await (const chunk of body) {
+      hash.update(chunk);
+      await fh.write(chunk);
+      received += chunk.byteLength;
+      onProgress?.({ received, total });
+    }
+    await fh.sync();
+  } catch (err) {
+    throw new WeightsError(`download interrupted after ${received}${total === null ? '' : ` of ${total}`} bytes: ${describe(err)}`, url, undefined, { cause: err });
+  } finally {
+    await fh.close();
+  }
+  if (total !== null && received !== total) throw new WeightsError(`download incomplete: got ${received} of ${total} bytes`, url);
+  return hash.digest('hex');
 }
 
 function fileNameFromUrl(url: string): string {

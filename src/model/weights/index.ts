@@ -27,5 +27,6 @@ export {
   type ClipLayout,
   type KeyMapResult,
 } from './key-maps.js';
-export { loadWeights, validateClipWeights, validateFusionWeights, type LoadedWeights, type LoadWeightsOptions } from './load-weights.js';
+export { loadWeights, validateFusionWeights, type LoadedWeights, type LoadWeightsOptions } from './load-weights.js';
+export { validateClipWeights } from './validate-clip.js';
 export { cliDownloadProgress, downloadWeights, sha256File, type DownloadOptions, type DownloadProgress } from './download.js';

@@ -1,5 +1,5 @@
 import { WeightsError } from '../../errors.js';
-import type { HeadName } from '../heads.js';
+import { HEADS, headOwning, type HeadName } from '../../heads/registry.js';
 import type { HostTensor, TensorMap } from './tensor-map.js';
 
 /**
@@ -200,14 +200,12 @@ function splitRows(t: HostTensor, n: number, file: string, key: string): HostTen
 export function detectFusionHead(tensors: TensorMap, file: string): HeadName {
   const keys = [...tensors.keys()];
   if (keys.length === 0) return 'meanP';
-  if (keys.includes('shift.weight')) return 'Conv_1D';
-  if (keys.some((k) => k.startsWith('lstm_visual.'))) return 'LSTM';
-  if (keys.includes('transformer.cls_token') || keys.some((k) => k.startsWith('transformer.transformer_enc.'))) return 'Transf_cls';
-  if (keys.some((k) => k.startsWith('transformer.resblocks.'))) return 'Transf';
+  const head = headOwning(keys);
+  if (head !== undefined) return head;
   throw new WeightsError(`cannot tell which fusion head these weights belong to (keys: ${keys.slice(0, 5).join(', ')}${keys.length > 5 ? ', ...' : ''})`, file);
 }
 
-/** The clip length T: safetensors metadata `T`, else the Transf_cls position table (T + 1 rows). */
+/** The clip length T: safetensors metadata `T`, else what a head's tensors fix (Transf_cls's position table). */
 export function detectFrames(tensors: TensorMap, metadata: Record<string, string> | undefined, file: string): number | null {
   const meta = metadata?.T;
   if (meta !== undefined) {
@@ -215,7 +213,9 @@ export function detectFrames(tensors: TensorMap, metadata: Record<string, string
     if (!Number.isInteger(t) || t <= 0) throw new WeightsError(`metadata T=${JSON.stringify(meta)} is not a positive integer`, file, '__metadata__.T');
     return t;
   }
-  const pos = tensors.get('transformer.pos_embed');
-  if (pos !== undefined && pos.shape.length === 3) return pos.shape[1] - 1;
+  for (const head of HEADS) {
+    const t = head.framesOf(tensors);
+    if (t !== null) return t;
+  }
   return null;
 }

@@ -2,13 +2,13 @@ import { existsSync } from 'node:fs';
 import { open, readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { WeightsError } from '../../errors.js';
+import { headDefinition, parseHeadName, type HeadName } from '../../heads/registry.js';
 import type { ClipConfig } from '../clip-config.js';
-import { clipConfigFromWeights } from '../clip-config.js';
-import { parseHeadName, type HeadName } from '../heads.js';
 import { detectClipLayout, detectFrames, detectFusionHead, huggingFaceToOpenAi, isIgnoredKey, stripModulePrefix } from './key-maps.js';
 import { readSafetensors } from './safetensors.js';
-import type { HostTensor, TensorMap } from './tensor-map.js';
+import type { TensorMap } from './tensor-map.js';
 import { isHostTensor, isPyDict, readTorchCheckpoint, type PyDict, type PyKey } from './torch-checkpoint.js';
+import { validateClipWeights } from './validate-clip.js';
 
 export interface LoadedWeights {
   /** CLIP tensors with OpenAI names, float32, validated against the ViT architecture. */
@@ -281,180 +281,10 @@ function normalizeClip(raw: TensorMap, file: string): TensorMap {
   return out;
 }
 
-// ---------------------------------------------------------------------------------------------
-// Validation
-
-function fmt(shape: readonly (number | string)[]): string {
-  return `[${shape.join(',')}]`;
-}
-
-function need(w: TensorMap, key: string, file: string, rank: number, what: string): HostTensor {
-  const t = w.get(key);
-  if (t === undefined) throw new WeightsError(`missing CLIP tensor (the model needs ${what})`, file, key);
-  if (t.shape.length !== rank) throw new WeightsError(`tensor has shape ${fmt(t.shape)} but the model needs ${what}`, file, key);
-  return t;
-}
-
-function checkShape(w: TensorMap, key: string, expected: readonly number[], file: string, what = 'CLIP'): void {
-  const t = w.get(key);
-  if (t === undefined) throw new WeightsError(`missing ${what} tensor (the model needs ${fmt(expected)})`, file, key);
-  if (t.dtype !== 'float32') throw new WeightsError(`tensor is ${t.dtype} but the model needs floating-point weights`, file, key);
-  if (t.shape.length !== expected.length || t.shape.some((n, i) => n !== expected[i])) {
-    throw new WeightsError(`tensor has shape ${fmt(t.shape)} but the model needs ${fmt(expected)}`, file, key);
-  }
-}
-
-function blockShapes(prefix: string, width: number): [string, number[]][] {
-  return [
-    [`${prefix}attn.in_proj_weight`, [3 * width, width]],
-    [`${prefix}attn.in_proj_bias`, [3 * width]],
-    [`${prefix}attn.out_proj.weight`, [width, width]],
-    [`${prefix}attn.out_proj.bias`, [width]],
-    [`${prefix}ln_1.weight`, [width]],
-    [`${prefix}ln_1.bias`, [width]],
-    [`${prefix}mlp.c_fc.weight`, [4 * width, width]],
-    [`${prefix}mlp.c_fc.bias`, [4 * width]],
-    [`${prefix}mlp.c_proj.weight`, [width, 4 * width]],
-    [`${prefix}mlp.c_proj.bias`, [width]],
-    [`${prefix}ln_2.weight`, [width]],
-    [`${prefix}ln_2.bias`, [width]],
-  ];
-}
-
-/**
- * Checks that every tensor the CLIP ViT (both towers) needs exists with consistent shapes, so
- * that model construction never meets a bad tensor. Widths come from 1-D tensors (class
- * embedding, final LayerNorm) so that one malformed matrix is reported as itself.
- */
-export function validateClipWeights(w: TensorMap, file: string): ClipConfig {
-  if (!w.has('visual.proj') && [...w.keys()].some((k) => k.startsWith('visual.layer1.'))) {
-    // clipConfigFromWeights words the ResNet case.
-    clipConfigFromWeights(w, file);
-  }
-  const vw = need(w, 'visual.class_embedding', file, 1, '[vision_width]').shape[0];
-  const tw = need(w, 'ln_final.weight', file, 1, '[text_width]').shape[0];
-  const tp = need(w, 'text_projection', file, 2, `[${tw},embed_dim]`);
-  const embed = tp.shape[1];
-  const conv = w.get('visual.conv1.weight');
-  if (conv === undefined) throw new WeightsError(`missing CLIP tensor (the model needs [${vw},3,patch,patch])`, file, 'visual.conv1.weight');
-  if (conv.shape.length !== 4) throw new WeightsError(`tensor has shape ${fmt(conv.shape)} but the model needs [${vw},3,patch,patch]`, file, 'visual.conv1.weight');
-  const patch = conv.shape[3];
-  const vpos = need(w, 'visual.positional_embedding', file, 2, `[grid*grid+1,${vw}]`);
-  const tokens = vpos.shape[0];
-  const grid = Math.round(Math.sqrt(tokens - 1));
-  if (grid < 1 || grid * grid + 1 !== tokens) {
-    throw new WeightsError(`positional embedding of ${tokens} tokens is not a square grid plus the class token`, file, 'visual.positional_embedding');
-  }
-  const ctx = need(w, 'positional_embedding', file, 2, `[context_length,${tw}]`).shape[0];
-  const vocab = need(w, 'token_embedding.weight', file, 2, `[vocab_size,${tw}]`).shape[0];
-
-  const expected: [string, number[]][] = [
-    ['visual.conv1.weight', [vw, 3, patch, patch]],
-    ['visual.class_embedding', [vw]],
-    ['visual.positional_embedding', [tokens, vw]],
-    ['visual.ln_pre.weight', [vw]],
-    ['visual.ln_pre.bias', [vw]],
-    ['visual.ln_post.weight', [vw]],
-    ['visual.ln_post.bias', [vw]],
-    ['visual.proj', [vw, embed]],
-    ['token_embedding.weight', [vocab, tw]],
-    ['positional_embedding', [ctx, tw]],
-    ['ln_final.weight', [tw]],
-    ['ln_final.bias', [tw]],
-    ['text_projection', [tw, embed]],
-  ];
-  for (const [tower, prefix, width] of [
-    ['vision', 'visual.transformer.resblocks.', vw],
-    ['text', 'transformer.resblocks.', tw],
-  ] as const) {
-    const layers = countBlocks(w, prefix);
-    if (layers === 0) throw new WeightsError(`no ${tower} transformer blocks found`, file, `${prefix}0.attn.in_proj_weight`);
-    for (let i = 0; i < layers; i++) expected.push(...blockShapes(`${prefix}${i}.`, width));
-  }
-  for (const [key, shape] of expected) checkShape(w, key, shape, file);
-  const ls = w.get('logit_scale');
-  if (ls === undefined) throw new WeightsError('missing CLIP tensor (the model needs a scalar)', file, 'logit_scale');
-  if (ls.data.length !== 1 || ls.dtype !== 'float32') throw new WeightsError(`tensor has shape ${fmt(ls.shape)} but the model needs a float scalar []`, file, 'logit_scale');
-  return clipConfigFromWeights(w, file);
-}
-
-/** Number of blocks = highest index + 1, so that a gap shows up as a missing tensor. */
-function countBlocks(w: TensorMap, prefix: string): number {
-  let max = -1;
-  for (const k of w.keys()) {
-    if (!k.startsWith(prefix)) continue;
-    const n = Number(k.slice(prefix.length).split('.')[0]);
-    if (Number.isInteger(n)) max = Math.max(max, n);
-  }
-  return max + 1;
-}
-
 /**
  * Checks a fusion head's tensors against what ActionCLIP's `visual_prompt` builds for it with
  * embedding size D (`text_projection.shape[1]`).
  */
-export function validateFusionWeights(
-  w: TensorMap,
-  head: HeadName,
-  embedDim: number,
-  frames: number | null,
-  file: string,
-  contextLength?: number,
-): void {
-  const D = embedDim;
-  const check = (key: string, shape: number[]): void => checkShape(w, key, shape, file, `${head} fusion`);
-  if (head === 'meanP') return;
-  const fpe = w.get('frame_position_embeddings.weight');
-  if (fpe === undefined) throw new WeightsError(`missing ${head} fusion tensor (the model needs [${contextLength ?? 'context_length'},${D}])`, file, 'frame_position_embeddings.weight');
-  if (fpe.shape.length !== 2 || fpe.shape[1] !== D || fpe.shape[0] < (frames ?? 1)) {
-    throw new WeightsError(`tensor has shape ${fmt(fpe.shape)} but the model needs [${contextLength ?? '>=T'},${D}]`, file, 'frame_position_embeddings.weight');
-  }
-  check('frame_position_embeddings.weight', [fpe.shape[0], D]);
-  switch (head) {
-    case 'Conv_1D':
-      check('shift.weight', [D, 1, 3]);
-      return;
-    case 'LSTM':
-      check('lstm_visual.weight_ih_l0', [4 * D, D]);
-      check('lstm_visual.weight_hh_l0', [4 * D, D]);
-      check('lstm_visual.bias_ih_l0', [4 * D]);
-      check('lstm_visual.bias_hh_l0', [4 * D]);
-      return;
-    case 'Transf': {
-      const layers = countBlocks(w, 'transformer.resblocks.');
-      if (layers === 0) throw new WeightsError('missing Transf fusion tensor', file, 'transformer.resblocks.0.attn.in_proj_weight');
-      for (let i = 0; i < layers; i++) for (const [k, s] of blockShapes(`transformer.resblocks.${i}.`, D)) check(k, s);
-      return;
-    }
-    case 'Transf_cls': {
-      check('transformer.cls_token', [1, 1, D]);
-      const pos = w.get('transformer.pos_embed');
-      const t = frames ?? (pos !== undefined && pos.shape.length === 3 ? pos.shape[1] - 1 : 0);
-      check('transformer.pos_embed', [1, t + 1, D]);
-      const prefix = 'transformer.transformer_enc.layers.';
-      const layers = countBlocks(w, prefix);
-      if (layers === 0) throw new WeightsError('missing Transf_cls fusion tensor', file, `${prefix}0.self_attn.in_proj_weight`);
-      const lin1 = w.get(`${prefix}0.linear1.weight`);
-      const ff = lin1 !== undefined && lin1.shape.length === 2 ? lin1.shape[0] : 2048;
-      for (let i = 0; i < layers; i++) {
-        const p = `${prefix}${i}.`;
-        check(`${p}self_attn.in_proj_weight`, [3 * D, D]);
-        check(`${p}self_attn.in_proj_bias`, [3 * D]);
-        check(`${p}self_attn.out_proj.weight`, [D, D]);
-        check(`${p}self_attn.out_proj.bias`, [D]);
-        check(`${p}linear1.weight`, [ff, D]);
-        check(`${p}linear1.bias`, [ff]);
-        check(`${p}linear2.weight`, [D, ff]);
-        check(`${p}linear2.bias`, [D]);
-        for (const n of ['norm1', 'norm2']) {
-          check(`${p}${n}.weight`, [D]);
-          check(`${p}${n}.bias`, [D]);
-        }
-      }
-      // TAggregate's encoder ends with a LayerNorm.
-      check('transformer.transformer_enc.norm.weight', [D]);
-      check('transformer.transformer_enc.norm.bias', [D]);
-      return;
-    }
-  }
+export function validateFusionWeights(w: TensorMap, head: HeadName, embedDim: number, frames: number | null, file: string, contextLength?: number): void {
+  headDefinition(head).validate(w, { embedDim, frames, contextLength }, file);
 }

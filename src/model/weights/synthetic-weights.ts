@@ -1,4 +1,5 @@
-import type { HeadName } from '../heads.js';
+import { headDefinition, type HeadName } from '../../heads/registry.js';
+import type { HeadRng } from '../../heads/types.js';
 import type { TensorMap } from './tensor-map.js';
 
 /**
@@ -91,34 +92,23 @@ export function syntheticClipWeights(m: ClipSpec, seed = 0x9e3779b9, shapeOnly =
   return t.map;
 }
 
-/** An ActionCLIP fusion head (no `module.` prefix) for embedding size d; null for meanP. */
+/** The same xorshift32 as uniformNoise, in [0, 1) for the heads' initialisers. */
+function noiseRng(seed: number): HeadRng {
+  let s = seed >>> 0 || 1;
+  const next = (): number => {
+    s ^= s << 13;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    return (s >>> 0) / 4294967296;
+  };
+  return { next, uniform: (lo, hi) => lo + (hi - lo) * next() };
+}
+
+/**
+ * An ActionCLIP fusion head (no `module.` prefix) for embedding size d, as the head's own
+ * initialiser draws it (the text context length sizes the position table); null for meanP.
+ */
 export function syntheticFusionWeights(head: HeadName, d: number, frames: number, seed = 0x1234567): TensorMap | null {
-  if (head === 'meanP') return null;
-  const t = tensorMaker(seed, false);
-  t.rand('frame_position_embeddings.weight', [CONTEXT, d]);
-  if (head === 'Conv_1D') t.rand('shift.weight', [d, 1, 3], 0.5);
-  if (head === 'LSTM') {
-    for (const k of ['weight_ih_l0', 'weight_hh_l0']) t.rand(`lstm_visual.${k}`, [4 * d, d], 0.05);
-    for (const k of ['bias_ih_l0', 'bias_hh_l0']) t.rand(`lstm_visual.${k}`, [4 * d], 0.05);
-  }
-  if (head === 'Transf') for (let i = 0; i < 6; i++) t.block(`transformer.resblocks.${i}.`, d);
-  if (head === 'Transf_cls') {
-    t.rand('transformer.cls_token', [1, 1, d]);
-    t.rand('transformer.pos_embed', [1, frames + 1, d]);
-    for (let i = 0; i < 6; i++) {
-      const p = `transformer.transformer_enc.layers.${i}.`;
-      t.rand(`${p}self_attn.in_proj_weight`, [3 * d, d]);
-      t.rand(`${p}self_attn.in_proj_bias`, [3 * d]);
-      t.rand(`${p}self_attn.out_proj.weight`, [d, d]);
-      t.rand(`${p}self_attn.out_proj.bias`, [d]);
-      t.rand(`${p}linear1.weight`, [2048, d]);
-      t.rand(`${p}linear1.bias`, [2048]);
-      t.rand(`${p}linear2.weight`, [d, 2048]);
-      t.rand(`${p}linear2.bias`, [d]);
-      t.ln(`${p}norm1`, d);
-      t.ln(`${p}norm2`, d);
-    }
-    t.ln('transformer.transformer_enc.norm', d);
-  }
-  return t.map;
+  const def = headDefinition(head);
+  return def.learned ? def.init({ embedDim: d, frames, contextLength: CONTEXT }, noiseRng(seed)) : null;
 }

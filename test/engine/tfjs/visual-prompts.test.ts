@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTfjsEngine, type TfjsEngine } from '../../../src/engine/tfjs/tfjs-engine.js';
-import { SHIFT_FOLD_DIV, temporalShift } from '../../../src/model/clip/image-encoder.js';
+import { SHIFT_FOLD_DIV, temporalShift } from '../../../src/engine/tfjs/network/image-encoder.js';
 import { HAVE_FIXTURES, maxAbsErrorRelative } from '../../support/fixtures.js';
 import { referenceCases, referenceWeights } from '../../support/reference-weights.js';
 

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import type { ClipConfig } from '../clip-config.js';
+import type { ClipConfig } from '../../../model/clip-config.js';
 import { layerNorm, matMul, matMulT, residualAttentionBlock } from './layers.js';
 import type { ParamStore } from './params.js';
 

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { matMulT } from './clip/layers.js';
+import { matMulT } from '../engine/tfjs/network/layers.js';
 
 /** L2-normalise rows. */
 export function l2Normalize(x: tf.Tensor): tf.Tensor {

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
-import type { ClipConfig } from '../clip-config.js';
-import { causalMask, layerNorm, matMul, residualAttentionBlock } from './layers.js';
+import type { ClipConfig } from '../../../model/clip-config.js';
+import { layerNorm, matMul, residualAttentionBlock } from './layers.js';
 import type { ParamStore } from './params.js';
 
 /**
@@ -35,5 +35,3 @@ export function encodeText(tokens: tf.Tensor, p: ParamStore, cfg: ClipConfig, ma
   const eot = matMul(pick, x).reshape([n, w]);
   return matMul(eot, p.get('text_projection', [w, cfg.embedDim]));
 }
-
-export { causalMask };

@@ -1,6 +1,9 @@
 import * as tf from '@tensorflow/tfjs';
-import { WeightsError } from '../../errors.js';
-import type { TensorMap } from '../weights/tensor-map.js';
+import { WeightsError } from '../../../errors.js';
+import type { TensorMap } from '../../../model/weights/tensor-map.js';
+
+/** Keys of the fusion head live under this prefix in the ParamStore. */
+export const FUSION_PREFIX = 'fusion.';
 
 /**
  * The model's parameters as tfjs variables, kept in PyTorch's layouts (Linear weights [out,in]) so that

@@ -1,7 +1,8 @@
-import type { Engine, EngineInfo } from '../engine/engine.js';
-import { ACTIONCLIP_TEMPLATES, expandPrompts } from './prompts.js';
-import { scoreVideos } from './scoring.js';
-import { tokenize } from './tokenizer.js';
+import { encodePrompts } from '../model/encode-prompts.js';
+import { ACTIONCLIP_TEMPLATES, expandPrompts } from '../model/prompts.js';
+import { scoreVideos } from '../model/scoring.js';
+import { tokenize } from '../model/tokenizer.js';
+import type { Engine, EngineInfo } from './engine.js';
 
 export interface ModelInfo extends EngineInfo {
   /** Joint embedding size D. */
@@ -20,7 +21,6 @@ export class ActionClipModel implements Engine {
   readonly info: ModelInfo;
   private readonly promptCache = new Map<string, Promise<Float32Array>>();
   private static readonly PROMPT_CACHE_SIZE = 4;
-  private static readonly PROMPT_CHUNK = 256;
 
   constructor(readonly engine: Engine) {
     const e = engine.info;
@@ -55,26 +55,12 @@ export class ActionClipModel implements Engine {
     const key = JSON.stringify([labels, templates]);
     let hit = this.promptCache.get(key);
     if (hit === undefined) {
-      hit = this.encodePrompts(expandPrompts(labels, templates));
+      hit = encodePrompts(this.engine, expandPrompts(labels, templates));
       hit.catch(() => this.promptCache.delete(key));
       this.promptCache.set(key, hit);
       if (this.promptCache.size > ActionClipModel.PROMPT_CACHE_SIZE) this.promptCache.delete(this.promptCache.keys().next().value as string);
     }
     return hit;
-  }
-
-  /**
-   * Prompts in chunks: a preset vocabulary is 16 × hundreds of labels, and one call with all of them
-   * would hold every prompt's activations at once (on any engine).
-   */
-  private async encodePrompts(prompts: string[]): Promise<Float32Array> {
-    const d = this.info.embedDim;
-    const out = new Float32Array(prompts.length * d);
-    for (let i = 0; i < prompts.length; i += ActionClipModel.PROMPT_CHUNK) {
-      const part = prompts.slice(i, i + ActionClipModel.PROMPT_CHUNK);
-      out.set(await this.engine.encodeText(tokenize(part, this.info.contextLength), part.length), i * d);
-    }
-    return out;
   }
 
   /** `[b, labels]` probabilities exactly as ActionCLIP's test-time scoring (template-averaged softmax of 100·cos). */

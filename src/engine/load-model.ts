@@ -1,0 +1,43 @@
+import { loadWeights } from '../model/weights/load-weights.js';
+import { ActionClipModel } from './action-clip-model.js';
+import type { Engine, EngineWeights } from './engine.js';
+import { parseHeadOption, resolveModelSpec, type EngineChoice, type ModelSpec } from './model-spec.js';
+
+export interface LoadModelOptions {
+  /** A `.safetensors` file (OpenAI or Hugging Face layout), a directory holding one, or an ActionCLIP `.pt` checkpoint. */
+  readonly weights: string;
+  /** A fusion head `.safetensors` (with or without the `module.` prefix). */
+  readonly fusion?: string;
+  /** Temporal head: meanP, Conv_1D, LSTM, Transf, Transf_cls (paper spellings accepted). */
+  readonly head?: string;
+  /** Frames per video T. */
+  readonly frames?: number;
+  /** tfjs backend: tensorflow-gpu, tensorflow, wasm, cpu or auto (ACTIONCLIP_BACKEND also overrides). */
+  readonly backend?: string;
+  /** Compute engine; auto = tfjs when tfjs-node-gpu sees a GPU (or Joint/Shift or a backend is asked for), else ONNX Runtime. ACTIONCLIP_ENGINE overrides auto. */
+  readonly engine?: EngineChoice;
+  readonly joint?: boolean;
+  readonly shift?: boolean;
+  /** Engine-specific settings (for example ONNX execution provider and threads). */
+  readonly engineOptions?: Record<string, unknown>;
+}
+
+/** Loads weights, decides engine, head and T (resolveModelSpec), and builds the model on that engine. */
+export async function loadModel(opts: LoadModelOptions): Promise<ActionClipModel> {
+  // An unknown head fails before the weights (possibly gigabytes) are read.
+  parseHeadOption(opts.head);
+  const weights = await loadWeights(opts.weights, { fusion: opts.fusion });
+  const spec = resolveModelSpec(weights, opts);
+  return new ActionClipModel(await buildEngine(weights, spec, opts));
+}
+
+/** Each engine is imported only when chosen: onnxruntime-node and the tfjs backends are heavy native modules. */
+async function buildEngine(weights: EngineWeights, spec: ModelSpec, opts: LoadModelOptions): Promise<Engine> {
+  if (spec.engine === 'tfjs') {
+    const { buildTfjsEngine } = await import('./tfjs/tfjs-engine.js');
+    return buildTfjsEngine(weights, spec, { backend: opts.backend });
+  }
+  const { buildOnnxEngine } = await import('./onnx/onnx-engine.js');
+  // engineOptions is the ONNX engine's settings as the config carries them (provider, threads...).
+  return buildOnnxEngine(weights, spec, (opts.engineOptions ?? {}) as import('./onnx/onnx-engine.js').OnnxEngineOptions);
+}
