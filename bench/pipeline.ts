@@ -12,17 +12,18 @@ import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { lastValueFrom, map, merge, take, tap, timer, type Observable } from 'rxjs';
 import type { Engine } from '../src/engine/engine.js';
-import { embedFrames } from '../src/inference/frame-batcher.js';
-import { scoreWindows } from '../src/inference/scorer.js';
-import { VocabularyStore } from '../src/inference/vocabulary.js';
-import { fuseWindows } from '../src/inference/window-fuser.js';
+import { embedFrames } from '../src/stages/embed-frames.js';
+import { scoreWindows } from '../src/stages/score-windows.js';
+import { VocabularyStore } from '../src/control/vocabulary-store.js';
+import { fuseWindows } from '../src/stages/fuse-windows.js';
 import { createOnnxEngine } from '../src/engine/onnx/index.js';
 import { createTfjsEngine } from '../src/engine/tfjs/tfjs-engine.js';
 import { ActionClipModel } from '../src/engine/action-clip-model.js';
 import { loadModel } from '../src/engine/load-model.js';
 import { CLIP_SPECS, syntheticClipWeights } from '../src/model/weights/synthetic-weights.js';
 import type { Frame, Window } from '../src/types.js';
-import { slidingWindows, windowsWithoutCache } from '../src/windows/sliding-windows.js';
+import { slidingWindows } from '../src/stages/sliding-windows.js';
+import { windowsWithoutCache } from './windows-without-cache.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 

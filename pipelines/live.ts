@@ -10,66 +10,38 @@
  * Instrumentation; `/metrics` observes it. `stop()` releases everything in reverse order.
  */
 import path from 'node:path';
-import { Subject, tap, type SchedulerLike } from 'rxjs';
-import type { Logger } from 'pino';
+import { Subject, tap } from 'rxjs';
 import { resolveVocabulary } from '../config/load.js';
-import type { Config } from '../config/schema.js';
 import { CameraRegistry } from '../src/control/camera-registry.js';
 import { LiveControlPlane } from '../src/control/control-plane.js';
 import { closeServer, createHttpApi, listen } from '../src/control/http-api.js';
 import { startKafkaControl } from '../src/control/kafka-control.js';
 import { PreviewRelay } from '../src/control/preview.js';
-import { trackEvents } from '../src/detections/event-tracker.js';
-import type { Engine } from '../src/engine/engine.js';
-import { embedFrames } from '../src/inference/frame-batcher.js';
-import { scoreWindows } from '../src/inference/scorer.js';
-import { VocabularyStore } from '../src/inference/vocabulary.js';
-import { fuseWindows } from '../src/inference/window-fuser.js';
+import { trackEvents } from '../src/stages/track-events.js';
+import { embedFrames } from '../src/stages/embed-frames.js';
+import { scoreWindows } from '../src/stages/score-windows.js';
+import { VocabularyStore } from '../src/control/vocabulary-store.js';
+import { fuseWindows } from '../src/stages/fuse-windows.js';
 import { Instrumentation } from '../src/instrumentation/instrumentation.js';
 import { batchHooks } from '../src/instrumentation/stats.js';
 import { ResourceStack } from '../src/lifecycle/resource-stack.js';
+import type { LiveHandle, LiveOptions } from '../src/control/live-handle.js';
 import { createLogger } from '../src/observability/logger.js';
 import { Metrics } from '../src/observability/metrics.js';
 import { observeMetrics } from '../src/observability/metrics-observer.js';
 import { createSinks } from '../src/sinks/create-sinks.js';
 import { cameraStateEvent, fanOut } from '../src/sinks/fan-out.js';
-import type { KafkaDetectionsSink } from '../src/sinks/kafka-detections.js';
 import { WebSocketHub } from '../src/sinks/websocket-hub.js';
 import { cameraFrames } from '../src/sources/camera-source.js';
 import { resolveFfmpeg } from '../src/sources/ffmpeg-path.js';
 import { createKafka } from '../src/sources/kafka-client.js';
-import { kafkaFrames } from '../src/sources/kafka-frames.js';
+import { startKafkaFrames } from '../src/sources/kafka-frames.js';
+import { CameraStates } from '../src/stages/camera-states.js';
 import { retryRetriable } from '../src/stages/retry-retriable.js';
-import type { CameraState, Frame } from '../src/types.js';
-import { slidingWindows } from '../src/windows/sliding-windows.js';
+import type { Frame } from '../src/types.js';
+import { slidingWindows } from '../src/stages/sliding-windows.js';
 
-export interface LiveOptions {
-  readonly config: Config;
-  /** A ready engine (tests, embedding); otherwise `loadModel` with the config's weights. */
-  readonly engine?: Engine;
-  readonly logger?: Logger;
-  readonly metrics?: Metrics;
-  /** Default: resolveFfmpeg(). */
-  readonly ffmpegPath?: string;
-  readonly scheduler?: SchedulerLike;
-}
-
-export interface LiveHandle {
-  /** The HTTP port actually bound (config.port may be 0), and `http://host:port`. */
-  readonly port: number;
-  readonly url: string;
-  readonly metrics: Metrics;
-  readonly control: LiveControlPlane;
-  readonly vocabulary: VocabularyStore;
-  readonly hub: WebSocketHub;
-  /** Resolve once the Kafka consumers joined their groups (undefined without Kafka frames/control). */
-  readonly kafkaFramesReady?: Promise<void>;
-  readonly kafkaControlReady?: Promise<void>;
-  readonly kafkaSink?: KafkaDetectionsSink;
-  /** Resolves with the error that stopped the pipeline for good (a fatal one); never otherwise. */
-  readonly failed: Promise<Error>;
-  stop(): Promise<void>;
-}
+export type { LiveHandle, LiveOptions };
 
 export async function startLive(opts: LiveOptions): Promise<LiveHandle> {
   const { config, scheduler } = opts;
@@ -81,11 +53,12 @@ export async function startLive(opts: LiveOptions): Promise<LiveHandle> {
   try {
     // Control plane: the camera set and, once the model is loaded, the vocabulary.
     const frames$ = new Subject<Frame>();
-    const states$ = new Subject<CameraState>();
+    const states = new CameraStates();
+    const states$ = states.states$;
     const preview = config.preview.enabled ? resources.defer(new PreviewRelay({ basePort: config.preview.basePort, ffmpegPath: opts.ffmpegPath, logger: log }), (p) => p.stopAll()) : undefined;
     const ffmpegPath = opts.ffmpegPath ?? resolveFfmpeg().path;
     const cameraOptions = { fps: config.fps, ...config.decode, ffmpegPath, supervision: config.supervision, scheduler, logger: log };
-    const cameras = new CameraRegistry({ open: (c) => cameraFrames(c, cameraOptions), frames: frames$, states: states$, onAdded: (c) => preview?.start(c), onRemoved: (id) => preview?.stop(id), instrumentation, logger: log });
+    const cameras = new CameraRegistry({ open: (c) => cameraFrames(c, cameraOptions), frames: frames$, states, onAdded: (c) => preview?.start(c), onRemoved: (id) => preview?.stop(id), instrumentation, logger: log });
     const control = new LiveControlPlane({ cameras, preview, instrumentation, logger: log });
 
     // HTTP first, so /health answers and /ready says "no" while the model loads.
@@ -110,8 +83,6 @@ export async function startLive(opts: LiveOptions): Promise<LiveHandle> {
     const publish = fanOut([hub, ...sinks], { instrumentation });
 
     // The flow.
-    let fail!: (err: Error) => void;
-    const failed = new Promise<Error>((resolve) => (fail = resolve));
     const { batching, tracker } = config;
     const pipeline = frames$
       .pipe(
@@ -123,33 +94,19 @@ export async function startLive(opts: LiveOptions): Promise<LiveHandle> {
         trackEvents({ ...tracker, model: `${path.basename(config.weights).replace(/\.[^.]+$/, '')}+${engine.info.head}`, emitWindows: true, emitCameraStates: true, cameraStates: states$, vocabulary$: vocabulary.vocabulary$ }),
         retryRetriable({ scheduler, onRetry: (err, attempt) => log.error({ err, attempt }, 'pipeline failed; restarting it') }),
       )
-      .subscribe({
-        next: publish,
-        error: (err: Error) => {
-          log.fatal({ err }, `pipeline stopped on a fatal error: ${err.message}`);
-          control.fail(err.message);
-          fail(err);
-        },
-      });
+      .subscribe({ next: publish, error: (err: Error) => control.fail(err) });
     resources.defer(pipeline, (p) => p.unsubscribe());
 
     // Sources last: frames only flow once everything downstream is listening.
     const kafkaIn = kafka === undefined ? undefined : config.kafka;
-    let kafkaFramesReady: Promise<void> | undefined;
-    if (kafkaIn?.framesTopic !== undefined) {
-      const { framesTopic: topic, groupId, deadLetterTopic } = kafkaIn;
-      kafkaFramesReady = new Promise<void>((onReady) => {
-        const frames = kafkaFrames({ kafka: kafka!, topic, groupId, deadLetterTopic, resize: config.decode, metrics, logger: log, onReady });
-        resources.defer(frames.subscribe({ next: (f) => frames$.next(f), error: (err: unknown) => log.error({ err }, 'Kafka frame source failed') }), (s) => s.unsubscribe());
-      });
-    }
+    const framesIn = kafkaIn?.framesTopic === undefined ? undefined : resources.defer(startKafkaFrames({ kafka: kafka!, topic: kafkaIn.framesTopic, groupId: kafkaIn.groupId, deadLetterTopic: kafkaIn.deadLetterTopic, resize: config.decode, frames: frames$, instrumentation, logger: log }), (k) => k.stop());
     const controlIn = kafkaIn?.controlTopic === undefined ? undefined : resources.defer(startKafkaControl({ kafka: kafka!, topic: kafkaIn.controlTopic, groupIdPrefix: kafkaIn.groupId, onVocabulary: (u) => control.updateVocabulary(u), logger: log }), (k) => k.stop());
     resources.defer(cameras, (c) => c.close());
     for (const cam of config.cameras) cameras.add(cam);
 
     const host = config.host === '0.0.0.0' ? '127.0.0.1' : config.host;
     const stop = () => resources.close().then(() => log.info('live pipeline stopped'));
-    return { port, url: `http://${host}:${port}`, metrics, control, vocabulary, hub, kafkaSink, kafkaFramesReady, kafkaControlReady: controlIn?.ready, failed, stop };
+    return { port, url: `http://${host}:${port}`, metrics, control, vocabulary, hub, kafkaSink, kafkaFramesReady: framesIn?.ready, kafkaControlReady: controlIn?.ready, failed: control.failed, stop };
   } catch (err) {
     await resources.close();
     throw err;

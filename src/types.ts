@@ -55,7 +55,9 @@ export interface WindowResult {
   readonly vocabularyVersion: number;
 }
 
-export type CameraStatus = 'connecting' | 'streaming' | 'stalled' | 'reconnecting' | 'stopped';
+/** Every state a camera's supervision can be in: the one list the rest derives from. */
+export const CAMERA_STATUSES = ['connecting', 'streaming', 'stalled', 'reconnecting', 'stopped'] as const;
+export type CameraStatus = (typeof CAMERA_STATUSES)[number];
 
 export interface CameraState {
   readonly camera: string;

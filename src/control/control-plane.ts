@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { CameraConfig, VocabularyUpdate } from '../../config/schema.js';
 import { NotFoundError, NotReadyError } from '../errors.js';
-import type { VocabularyStore } from '../inference/vocabulary.js';
+import type { VocabularyStore } from './vocabulary-store.js';
 import type { Instrumentation } from '../instrumentation/instrumentation.js';
 import type { CameraInfo, CameraRegistry } from './camera-registry.js';
 
@@ -57,6 +57,9 @@ export class LiveControlPlane implements ControlPlane {
   private store: VocabularyStore | undefined;
   private modelReady = false;
   private fatal: string | undefined;
+  private markFailed!: (err: Error) => void;
+  /** Resolves with the error that stopped the pipeline for good; never otherwise. */
+  readonly failed = new Promise<Error>((resolve) => (this.markFailed = resolve));
   readonly preview?: (id: string) => PreviewInfo;
 
   constructor(private readonly opts: LiveControlPlaneOptions) {
@@ -82,9 +85,12 @@ export class LiveControlPlane implements ControlPlane {
     this.modelReady = true;
   }
 
-  /** The pipeline stopped for good: readiness turns false and stays so. */
-  fail(reason: string): void {
-    this.fatal = reason;
+  /** The pipeline stopped on a fatal error: logged once, readiness turns false and stays so. */
+  fail(err: Error): void {
+    if (this.fatal !== undefined) return;
+    this.fatal = err.message;
+    this.opts.logger?.fatal({ err }, `pipeline stopped on a fatal error: ${err.message}`);
+    this.markFailed(err);
   }
 
   readiness(): Readiness {

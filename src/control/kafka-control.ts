@@ -4,6 +4,7 @@ import type { Kafka } from 'kafkajs';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import { formatIssues } from '../errors.js';
+import { FOREVER_CONSUMER_RETRY } from '../sources/kafka-client.js';
 import { LabelsSchema, TemplatesSchema, type VocabularyUpdate } from '../../config/schema.js';
 
 /**
@@ -43,7 +44,7 @@ export function controlGroupId(prefix: string): string {
 export function startKafkaControl(opts: KafkaControlOptions): KafkaControl {
   const log = opts.logger?.child({ component: 'kafka-control', topic: opts.topic });
   const groupId = controlGroupId(opts.groupIdPrefix);
-  const consumer = opts.kafka.consumer({ groupId, retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 300, maxRetryTime: 5000 } });
+  const consumer = opts.kafka.consumer({ groupId, retry: FOREVER_CONSUMER_RETRY });
   let markReady!: () => void;
   const ready = new Promise<void>((resolve) => (markReady = resolve));
   consumer.on(consumer.events.GROUP_JOIN, () => markReady());

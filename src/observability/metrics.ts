@@ -1,7 +1,6 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { CameraStatus } from '../types.js';
+import { CAMERA_STATUSES as STATUSES, type CameraStatus } from '../types.js';
 
-const STATUSES: readonly CameraStatus[] = ['connecting', 'streaming', 'stalled', 'reconnecting', 'stopped'];
 
 /**
  * Every counter the service exports, on its own registry (not prom-client's global one) so several

@@ -2,6 +2,12 @@ import { Kafka, logLevel, type LogEntry } from 'kafkajs';
 import type { Logger } from 'pino';
 
 /**
+ * Consumers of the service's own topics retry for ever: a broker outage is waited out, never a
+ * reason to stop consuming (kafkajs' default gives up after a few attempts).
+ */
+export const FOREVER_CONSUMER_RETRY = { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 300, maxRetryTime: 5000 } as const;
+
+/**
  * One kafkajs client per service, its logs routed through pino (structured, redacted) rather than
  * kafkajs' own console logger. Connection errors during a broker outage are expected and retried by
  * the sinks and sources, so they are logged at debug/warn, not error.

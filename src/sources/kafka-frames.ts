@@ -3,7 +3,9 @@ import { Observable } from 'rxjs';
 import sharp from 'sharp';
 import type { Logger } from 'pino';
 import { CameraIdSchema } from '../../config/schema.js';
-import type { Metrics } from '../observability/metrics.js';
+import { MalformedInputError } from '../errors.js';
+import type { Instrumentation } from '../instrumentation/instrumentation.js';
+import { FOREVER_CONSUMER_RETRY } from './kafka-client.js';
 import type { Frame } from '../types.js';
 
 /**
@@ -23,12 +25,11 @@ import type { Frame } from '../types.js';
  */
 export const FRAME_HEADERS = { width: 'width', height: 'height', format: 'format', ts: 'ts', error: 'error' } as const;
 
-export class MalformedFrameError extends Error {
-  constructor(
-    message: string,
-    readonly reason: 'key' | 'headers' | 'size' | 'image',
-  ) {
-    super(message);
+/** A frame message that cannot be decoded; `reason` labels the dead-letter counter. */
+export class MalformedFrameError extends MalformedInputError {
+  declare readonly reason: 'key' | 'headers' | 'size' | 'image';
+  constructor(message: string, reason: 'key' | 'headers' | 'size' | 'image') {
+    super(reason, message);
   }
 }
 
@@ -97,7 +98,7 @@ export interface KafkaFramesOptions {
   /** Resize every frame to this size (sharp), like the ffmpeg sources do. */
   readonly resize?: { width: number; height: number };
   readonly fromBeginning?: boolean;
-  readonly metrics?: Metrics;
+  readonly instrumentation?: Instrumentation;
   readonly logger?: Logger;
   /** Called once the consumer has joined its group and got partitions. */
   readonly onReady?: () => void;
@@ -111,7 +112,7 @@ export interface KafkaFramesOptions {
 export function kafkaFrames(opts: KafkaFramesOptions): Observable<Frame> {
   return new Observable<Frame>((subscriber) => {
     const log = opts.logger?.child({ component: 'kafka-frames', topic: opts.topic });
-    const consumer = opts.kafka.consumer({ groupId: opts.groupId, retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 300, maxRetryTime: 5000 } });
+    const consumer = opts.kafka.consumer({ groupId: opts.groupId, retry: FOREVER_CONSUMER_RETRY });
     const dlq: Producer = opts.kafka.producer({ allowAutoTopicCreation: true, retry: { retries: 5 } });
     const seqs = new Map<string, number>();
     let closed = false;
@@ -126,7 +127,7 @@ export function kafkaFrames(opts: KafkaFramesOptions): Observable<Frame> {
     consumer.on(consumer.events.CRASH, (e) => log?.warn({ err: e.payload.error, restart: e.payload.restart }, 'frames consumer crashed'));
 
     const deadLetter = async (message: KafkaMessage, err: MalformedFrameError): Promise<void> => {
-      opts.metrics?.malformedFrames.inc({ reason: err.reason });
+      opts.instrumentation?.emit('source.malformed', { reason: err.reason });
       log?.warn({ reason: err.reason, error: err.message }, 'malformed frame message sent to the dead-letter topic');
       try {
         await dlq.send({
@@ -154,7 +155,7 @@ export function kafkaFrames(opts: KafkaFramesOptions): Observable<Frame> {
           }
           const seq = seqs.get(decoded.camera) ?? 0;
           seqs.set(decoded.camera, seq + 1);
-          opts.metrics?.framesIn.inc({ camera: decoded.camera, source: 'kafka' });
+          opts.instrumentation?.emit('source.frame', { camera: decoded.camera, source: 'kafka' });
           if (!closed) subscriber.next({ ...decoded, seq });
         },
       });
@@ -170,4 +171,21 @@ export function kafkaFrames(opts: KafkaFramesOptions): Observable<Frame> {
       void dlq.disconnect().catch(() => undefined);
     };
   });
+}
+
+export interface KafkaFrameIntake {
+  /** Resolves once the consumer joined its group. */
+  readonly ready: Promise<void>;
+  stop(): void;
+}
+
+/** Consumes `kafkaFrames` into `frames` (the pipeline's input) until stopped; failures are logged. */
+export function startKafkaFrames(opts: Omit<KafkaFramesOptions, 'onReady'> & { frames: { next(frame: Frame): void } }): KafkaFrameIntake {
+  let onReady!: () => void;
+  const ready = new Promise<void>((resolve) => (onReady = resolve));
+  const sub = kafkaFrames({ ...opts, onReady }).subscribe({
+    next: (f) => opts.frames.next(f),
+    error: (err: unknown) => opts.logger?.error({ err }, 'Kafka frame source failed'),
+  });
+  return { ready, stop: () => sub.unsubscribe() };
 }

@@ -1,7 +1,7 @@
 import { BehaviorSubject, firstValueFrom, from, Subject, toArray } from 'rxjs';
 import { describe, expect, it } from 'vitest';
-import { scoreEmbedding, scoreWindows, topK } from '../../src/inference/scorer.js';
-import { vocabularyFromEmbeddings } from '../../src/inference/vocabulary.js';
+import { scoreEmbedding, scoreWindows, topK } from '../../src/stages/score-windows.js';
+import { vocabularyFromEmbeddings } from '../../src/control/vocabulary-store.js';
 import { readSafetensors } from '../../src/model/weights/safetensors.js';
 import type { VideoEmbedding, Vocabulary, WindowResult } from '../../src/types.js';
 import { fixture, fixtureMeta, HAVE_FIXTURES, maxAbsError } from '../support/fixtures.js';

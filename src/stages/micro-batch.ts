@@ -1,5 +1,5 @@
 import { Observable, type OperatorFunction, type SchedulerLike, type Subscription } from 'rxjs';
-import { BoundedQueues } from './frame-queue.js';
+import { BoundedQueues } from './bounded-queue.js';
 import type { BatchStats } from '../instrumentation/stats.js';
 
 export interface MicroBatchOptions<T, R> {

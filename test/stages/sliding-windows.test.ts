@@ -1,8 +1,9 @@
 import { firstValueFrom, from, Subject, toArray } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/errors.js';
-import { embedFrames } from '../../src/inference/frame-batcher.js';
-import { slidingWindows, windowsWithoutCache } from '../../src/windows/sliding-windows.js';
+import { embedFrames } from '../../src/stages/embed-frames.js';
+import { windowsWithoutCache } from '../../bench/windows-without-cache.js';
+import { slidingWindows } from '../../src/stages/sliding-windows.js';
 import type { CameraState, Frame, FrameEmbedding, Window } from '../../src/types.js';
 import { DeterministicEngine, frame, seqPixels } from '../support/deterministic-engine.js';
 import { VirtualTime, record } from '../support/virtual-time.js';

@@ -1,7 +1,7 @@
 import { Subject } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/errors.js';
-import { embedFrames } from '../../src/inference/frame-batcher.js';
+import { embedFrames } from '../../src/stages/embed-frames.js';
 import type { Frame, FrameEmbedding } from '../../src/types.js';
 import { DeterministicEngine, frame, seqPixels } from '../support/deterministic-engine.js';
 import { record, VirtualTime } from '../support/virtual-time.js';

@@ -1,9 +1,11 @@
 import { asyncScheduler, filter, map, type Observable, type OperatorFunction, type SchedulerLike } from 'rxjs';
 import type { Engine } from '../engine/engine.js';
-import { ConfigError } from '../errors.js';
+import { ConfigError, EngineError } from '../errors.js';
+import { lifecycleOf } from './camera-lifecycle.js';
+import { callEngine } from './call-engine.js';
 import { preprocessFrame } from '../model/preprocess.js';
 import type { CameraState, Frame, FrameEmbedding } from '../types.js';
-import { microBatch } from './micro-batcher.js';
+import { microBatch } from './micro-batch.js';
 import type { BatchStats } from '../instrumentation/stats.js';
 
 export interface EmbedFramesOptions {
@@ -20,7 +22,7 @@ export interface EmbedFramesOptions {
   readonly stats?: BatchStats;
   /** Frame -> `[3,S,S]`. Default `preprocessFrame(rgb, width, height, S)` (ActionCLIP's test transform). */
   readonly preprocess?: (frame: Frame, size: number) => Float32Array;
-  /** Camera changes: a camera that is `stopped` has its waiting frames discarded. */
+  /** Camera changes: a state that discards queued frames (see CAMERA_LIFECYCLE) empties the camera's queue. */
   readonly cameraStates?: Observable<CameraState>;
 }
 
@@ -64,8 +66,8 @@ export function embedFrames(engine: Engine, options: EmbedFramesOptions = {}): O
       if (p.length !== pixelsPerFrame) throw new ConfigError(`preprocessed frame of camera ${f.camera} has ${p.length} values, expected 3x${size}x${size}`);
       pixels.set(p, i * pixelsPerFrame);
     });
-    const out = await engine.encodeFrames(pixels, n);
-    if (out.length !== n * dim) throw new Error(`engine.encodeFrames returned ${out.length} values for ${n} frames of dimension ${dim}`);
+    const out = await callEngine('encodeFrames', () => engine.encodeFrames(pixels, n));
+    if (out.length !== n * dim) throw new EngineError(`engine.encodeFrames returned ${out.length} values for ${n} frames of dimension ${dim}`, false);
     // Copies, not subarray views: a view would keep the whole batch's buffer alive as long as any
     // one frame sits in a window.
     return frames.map((f, i) => ({ camera: f.camera, seq: f.seq, captureTs: f.captureTs, embedding: out.slice(i * dim, (i + 1) * dim) }));
@@ -79,7 +81,7 @@ export function embedFrames(engine: Engine, options: EmbedFramesOptions = {}): O
     stats: options.stats,
     process,
     removals: options.cameraStates?.pipe(
-      filter((s) => s.status === 'stopped'),
+      filter((s) => lifecycleOf(s.status).discardQueuedFrames),
       map((s) => s.camera),
     ),
   });

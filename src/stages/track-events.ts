@@ -1,8 +1,9 @@
 import { Observable, type OperatorFunction } from 'rxjs';
 import { ConfigError } from '../errors.js';
+import { lifecycleOf } from './camera-lifecycle.js';
 import type { CameraState, Vocabulary, WindowResult } from '../types.js';
-import type { CameraMessage, Detection, EndMessage, EndReason, StartMessage, Unstamped, UpdateMessage, WindowMessage } from './schema.js';
-import { DETECTION_SCHEMA_VERSION } from './schema.js';
+import type { CameraMessage, Detection, EndMessage, EndReason, StartMessage, Unstamped, UpdateMessage, WindowMessage } from '../detections/schema.js';
+import { DETECTION_SCHEMA_VERSION } from '../detections/schema.js';
 
 export interface EventTrackerOptions {
   /** Model name put in every message (e.g. `ViT-B/16+Transf`). */
@@ -21,7 +22,7 @@ export interface EventTrackerOptions {
   readonly updateEvery?: number;
   /** Also emit a `window` message for every scored window. Default false. */
   readonly emitWindows?: boolean;
-  /** `stopped` and `reconnecting` end the camera's events (reason `camera`). */
+  /** States that end events (see CAMERA_LIFECYCLE) close the camera's events (reason `camera`). */
   readonly cameraStates?: Observable<CameraState>;
   /** Also emit every camera state as a `camera` message. Default false (the pipeline may publish them itself). */
   readonly emitCameraStates?: boolean;
@@ -31,8 +32,6 @@ export interface EventTrackerOptions {
 
 export const TRACKER_DEFAULTS = { enterThreshold: 0.5, minWindows: 2, cooldownWindows: 2, cooldownMs: 0, updateEvery: 1 } as const;
 
-/** Camera states after which a camera's open events are closed. */
-const ENDING_STATUSES = new Set<CameraState['status']>(['stopped', 'reconnecting']);
 
 interface LabelState {
   active: boolean;
@@ -183,7 +182,7 @@ export function trackEvents(options: EventTrackerOptions): OperatorFunction<Wind
 
       const stateSub = options.cameraStates?.subscribe((s) => {
         if (options.emitCameraStates) subscriber.next(cameraMessage(s));
-        if (!ENDING_STATUSES.has(s.status)) return;
+        if (!lifecycleOf(s.status).endEvents) return;
         const track = cameras.get(s.camera);
         if (track === undefined) return;
         endWhere(track, 'camera', () => true);

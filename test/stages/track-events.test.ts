@@ -1,7 +1,7 @@
 import { firstValueFrom, from, Subject, toArray } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/errors.js';
-import { trackEvents, type EventTrackerOptions } from '../../src/detections/event-tracker.js';
+import { trackEvents, type EventTrackerOptions } from '../../src/stages/track-events.js';
 import { parseDetectionMessage, stampLatency, type Detection } from '../../src/detections/schema.js';
 import type { CameraState, Vocabulary, WindowResult } from '../../src/types.js';
 

@@ -1,8 +1,9 @@
 import { asyncScheduler, map, type OperatorFunction, type SchedulerLike } from 'rxjs';
 import type { Engine } from '../engine/engine.js';
-import { ConfigError } from '../errors.js';
+import { ConfigError, EngineError } from '../errors.js';
+import { callEngine } from './call-engine.js';
 import type { VideoEmbedding, Window } from '../types.js';
-import { microBatch } from './micro-batcher.js';
+import { microBatch } from './micro-batch.js';
 import type { BatchStats } from '../instrumentation/stats.js';
 
 export interface FuseWindowsOptions {
@@ -75,8 +76,8 @@ export function fuseWindows(engine: Engine, options: FuseWindowsOptions = {}): O
       checkWindow(w);
       input.set(w.embeddings, i * T * dim);
     });
-    const out = await engine.fuse(input, b);
-    if (out.length !== b * dim) throw new Error(`engine.fuse returned ${out.length} values for ${b} windows of dimension ${dim}`);
+    const out = await callEngine('fuse', () => engine.fuse(input, b));
+    if (out.length !== b * dim) throw new EngineError(`engine.fuse returned ${out.length} values for ${b} windows of dimension ${dim}`, false);
     return windows.map((w, i) => videoEmbedding(w, out.slice(i * dim, (i + 1) * dim)));
   };
   return microBatch<Window, VideoEmbedding>({

@@ -1,7 +1,7 @@
 import { firstValueFrom, from, Subject, toArray } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/errors.js';
-import { fuseWindows, meanPool } from '../../src/inference/window-fuser.js';
+import { fuseWindows, meanPool } from '../../src/stages/fuse-windows.js';
 import type { Window } from '../../src/types.js';
 import { DeterministicEngine } from '../support/deterministic-engine.js';
 import { record, VirtualTime } from '../support/virtual-time.js';

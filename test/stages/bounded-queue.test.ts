@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { BoundedQueues } from '../../src/inference/frame-queue.js';
+import { BoundedQueues } from '../../src/stages/bounded-queue.js';
 
 const item = (camera: string, seq: number) => ({ camera, seq });
 

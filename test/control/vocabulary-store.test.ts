@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/errors.js';
 import { MAX_LABELS } from '../../config/schema.js';
-import { validateVocabulary, VocabularyStore, vocabularyFromEmbeddings } from '../../src/inference/vocabulary.js';
+import { validateVocabulary, VocabularyStore, vocabularyFromEmbeddings } from '../../src/control/vocabulary-store.js';
 import { ACTIONCLIP_TEMPLATES, expandPrompts } from '../../src/model/prompts.js';
 import { tokenize } from '../../src/model/tokenizer.js';
 import type { Vocabulary } from '../../src/types.js';

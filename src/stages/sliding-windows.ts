@@ -1,8 +1,7 @@
-import { concatMap, map, Observable, type OperatorFunction } from 'rxjs';
-import type { Engine } from '../engine/engine.js';
+import { map, Observable, type OperatorFunction } from 'rxjs';
 import { ConfigError } from '../errors.js';
-import { preprocessFrame } from '../model/preprocess.js';
-import type { CameraState, Frame, FrameEmbedding, Window } from '../types.js';
+import { lifecycleOf } from './camera-lifecycle.js';
+import type { CameraState, FrameEmbedding, Window } from '../types.js';
 
 export interface SlidingWindowOptions {
   /** Frames per window W (ActionCLIP uses 8, 16 or 32; any integer >= 1 is accepted). */
@@ -21,16 +20,14 @@ export interface SlidingWindowOptions {
    * an overloaded pipeline would never emit a window.
    */
   readonly maxSeqGap?: number;
-  /** A camera that is `stopped`, `reconnecting` or `connecting` has its buffer dropped at once (frees memory). */
+  /** A camera whose state resets windows (see CAMERA_LIFECYCLE) has its buffer dropped at once (frees memory). */
   readonly cameraStates?: Observable<CameraState>;
 }
 
 export const WINDOW_DEFAULTS = { maxGapMs: 5000, maxSeqGap: Infinity } as const;
 
-/** Camera states after which frames of a camera do not continue its previous frames. */
-const RESET_STATUSES = new Set<CameraState['status']>(['stopped', 'reconnecting', 'connecting']);
 
-interface Sequenced {
+export interface Sequenced {
   readonly camera: string;
   readonly seq: number;
   readonly captureTs: number;
@@ -62,7 +59,7 @@ function resolveOptions(options: SlidingWindowOptions): Required<Omit<SlidingWin
  * The per-camera ring buffer shared by both modes: emits the W buffered items, oldest first, every
  * `stride` items once W are buffered, resetting as documented on slidingWindows.
  */
-function slidingGroups<T extends Sequenced>(options: SlidingWindowOptions): OperatorFunction<T, T[]> {
+export function slidingGroups<T extends Sequenced>(options: SlidingWindowOptions): OperatorFunction<T, T[]> {
   const { window: W, stride, maxGapMs, maxSeqGap } = resolveOptions(options);
   return (source) =>
     new Observable<T[]>((subscriber) => {
@@ -71,7 +68,7 @@ function slidingGroups<T extends Sequenced>(options: SlidingWindowOptions): Oper
       // encoder's batch) when the reset came would otherwise refill the buffer and span the outage.
       const resetAt = new Map<string, number>();
       const stateSub = options.cameraStates?.subscribe((s) => {
-        if (!RESET_STATUSES.has(s.status)) return;
+        if (!lifecycleOf(s.status).resetWindows) return;
         rings.delete(s.camera);
         resetAt.set(s.camera, s.since);
       });
@@ -116,7 +113,7 @@ function slidingGroups<T extends Sequenced>(options: SlidingWindowOptions): Oper
     });
 }
 
-function toWindow(frames: readonly Sequenced[], embeddings: Float32Array): Window {
+export function toWindow(frames: readonly Sequenced[], embeddings: Float32Array): Window {
   const first = frames[0];
   const last = frames[frames.length - 1];
   return { camera: first.camera, start: first.captureTs, end: last.captureTs, firstSeq: first.seq, frames: frames.length, embeddings };
@@ -146,36 +143,6 @@ export function slidingWindows(options: SlidingWindowOptions): OperatorFunction<
           if (f.embedding.length !== dim) throw new ConfigError(`camera ${f.camera}: frame ${f.seq} has embedding dimension ${f.embedding.length}, expected ${dim}`);
           embeddings.set(f.embedding, i * dim);
         });
-        return toWindow(group, embeddings);
-      }),
-    );
-}
-
-export interface WindowsWithoutCacheOptions extends SlidingWindowOptions {
-  /** Model input size S. Default `engine.info.clip.imageResolution`. */
-  readonly imageSize?: number;
-  readonly preprocess?: (frame: Frame, size: number) => Float32Array;
-}
-
-/**
- * The baseline without an embedding cache, for benchmarks only: buffers raw frames and, for every
- * window, preprocesses and encodes all W frames again (one `encodeFrames` call per window, calls in
- * sequence), so each frame is encoded about W/stride times. Same windows as `embedFrames` +
- * `slidingWindows`. It has no drop policy: when the engine is slower, windows wait (unbounded),
- * which is fine for a bounded benchmark input and wrong for a live stream.
- */
-export function windowsWithoutCache(engine: Engine, options: WindowsWithoutCacheOptions): OperatorFunction<Frame, Window> {
-  const size = options.imageSize ?? engine.info.clip.imageResolution;
-  const preprocess = options.preprocess ?? ((f: Frame, s: number) => preprocessFrame(f.rgb, f.width, f.height, s));
-  const per = 3 * size * size;
-  const groups = slidingGroups<Frame>(options);
-  return (source) =>
-    source.pipe(
-      groups,
-      concatMap(async (group) => {
-        const pixels = new Float32Array(group.length * per);
-        group.forEach((f, i) => pixels.set(preprocess(f, size), i * per));
-        const embeddings = await engine.encodeFrames(pixels, group.length);
         return toWindow(group, embeddings);
       }),
     );
