@@ -185,30 +185,8 @@ export async function* decodeVideo(url: string, opts: DecodeOptions = {}): Async
     if (opts.signal?.aborted) throw opts.signal.reason;
     if (!info) throw await failure('produced no video output');
 
-    const { width, height } = info;
-    const rate = opts.fps ?? info.fps;
-    const frameBytes = width * height * 3;
-    let frame = new Uint8Array(frameBytes);
-    let filled = 0;
-    let index = 0;
-    for await (const chunk of child.stdout as AsyncIterable<Buffer>) {
-      let off = 0;
-      while (off < chunk.length) {
-        const n = Math.min(frameBytes - filled, chunk.length - off);
-        frame.set(chunk.subarray(off, off + n), filled);
-        filled += n;
-        off += n;
-        if (filled === frameBytes) {
-          // Data already buffered when an abort killed ffmpeg must not be delivered.
-          opts.signal?.throwIfAborted();
-          yield { index, ptsMs: rate ? (index * 1000) / rate : 0, width, height, rgb: frame };
-          index++;
-          frame = new Uint8Array(frameBytes);
-          filled = 0;
-          if (opts.maxFrames !== undefined && index >= opts.maxFrames) return;
-        }
-      }
-    }
+    // Stopped at maxFrames: done, whatever ffmpeg does next (it is killed below).
+    if (yield* rawFrames(child.stdout as AsyncIterable<Buffer>, info, opts)) return;
     if (opts.signal?.aborted) throw opts.signal.reason;
     const { code } = await closed;
     if (code !== 0 && !killedByUs) throw await failure('failed');
@@ -217,6 +195,35 @@ export async function* decodeVideo(url: string, opts: DecodeOptions = {}): Async
     kill();
     child.stdout.destroy();
   }
+}
+
+/** Cuts ffmpeg's rawvideo stdout into whole rgb24 frames (fresh buffers); true when it stopped at `maxFrames`. */
+async function* rawFrames(stdout: AsyncIterable<Buffer>, info: OutputInfo, opts: DecodeOptions): AsyncGenerator<RgbFrame, boolean, undefined> {
+  const { width, height } = info;
+  const rate = opts.fps ?? info.fps;
+  const frameBytes = width * height * 3;
+  let frame = new Uint8Array(frameBytes);
+  let filled = 0;
+  let index = 0;
+  for await (const chunk of stdout) {
+    let off = 0;
+    while (off < chunk.length) {
+      const n = Math.min(frameBytes - filled, chunk.length - off);
+      frame.set(chunk.subarray(off, off + n), filled);
+      filled += n;
+      off += n;
+      if (filled === frameBytes) {
+        // Data already buffered when an abort killed ffmpeg must not be delivered.
+        opts.signal?.throwIfAborted();
+        yield { index, ptsMs: rate ? (index * 1000) / rate : 0, width, height, rgb: frame };
+        index++;
+        frame = new Uint8Array(frameBytes);
+        filled = 0;
+        if (opts.maxFrames !== undefined && index >= opts.maxFrames) return true;
+      }
+    }
+  }
+  return false;
 }
 
 const IMAGE_EXT = new Set(['.jpg', '.jpeg', '.png', '.webp']);

@@ -75,6 +75,42 @@ export function cameraMessage(state: CameraState): Unstamped<CameraMessage> {
   return { schema: DETECTION_SCHEMA_VERSION, type: 'camera', camera, state: reason === undefined ? { camera, status, since, attempt } : { camera, status, since, attempt, reason } };
 }
 
+interface Hysteresis {
+  readonly enter: number;
+  readonly exit: number;
+  readonly minWindows: number;
+  readonly cooldownWindows: number;
+  readonly cooldownMs: number;
+  readonly updateEvery: number;
+}
+
+/** One window's score for one tracked label: updates `st` and says what to emit (or to forget it). */
+function stepLabel(st: LabelState, score: number, r: WindowResult, h: Hysteresis): 'start' | 'update' | 'end' | 'forget' | undefined {
+  st.lastScore = score;
+  if (!st.active) {
+    if (score < h.enter) return 'forget';
+    st.above++;
+    if (st.above < h.minWindows) return undefined;
+    st.active = true;
+    st.below = 0;
+    st.sinceUpdate = 0;
+    return 'start';
+  }
+  if (score < h.exit) {
+    if (st.below === 0) st.belowSince = r.windowEnd;
+    st.below++;
+    if (st.below >= h.cooldownWindows && r.windowEnd - st.belowSince >= h.cooldownMs) return 'end';
+  } else {
+    st.below = 0;
+  }
+  st.sinceUpdate++;
+  if (h.updateEvery > 0 && st.sinceUpdate >= h.updateEvery) {
+    st.sinceUpdate = 0;
+    return 'update';
+  }
+  return undefined;
+}
+
 /**
  * Window results -> detection events, per camera and label, with hysteresis: `start` after
  * `minWindows` consecutive windows >= enterThreshold, `update` while active, `end` after
@@ -102,6 +138,7 @@ export function trackEvents(options: EventTrackerOptions): OperatorFunction<Wind
   if (!Number.isInteger(updateEvery) || updateEvery < 0) throw new ConfigError(`updateEvery must be an integer >= 0, got ${updateEvery}`);
   if (!(cooldownMs >= 0)) throw new ConfigError(`cooldownMs must be >= 0, got ${cooldownMs}`);
   const { model } = options;
+  const h: Hysteresis = { enter, exit, minWindows, cooldownWindows, cooldownMs, updateEvery };
 
   const eventMessage = <K extends 'start' | 'update'>(type: K, label: string, st: LabelState, r: WindowResult): Unstamped<K extends 'start' ? StartMessage : UpdateMessage> =>
     ({ ...windowMessage(r, model), type, label, score: st.lastScore, eventStart: st.runStart }) as Unstamped<K extends 'start' ? StartMessage : UpdateMessage>;
@@ -118,7 +155,7 @@ export function trackEvents(options: EventTrackerOptions): OperatorFunction<Wind
     new Observable<Detection>((subscriber) => {
       const cameras = new Map<string, CameraTrack>();
 
-      /** Ends every active event of `track` that `keep` rejects; forgets those labels. */
+      /** Ends every active event of `track` whose label `drop` selects; forgets those labels. */
       const endWhere = (track: CameraTrack, reason: EndReason, drop: (label: string) => boolean): void => {
         for (const [label, st] of [...track.labels]) {
           if (!drop(label)) continue;
@@ -142,41 +179,14 @@ export function trackEvents(options: EventTrackerOptions): OperatorFunction<Wind
           let st = track.labels.get(label);
           if (st === undefined) {
             // Only labels near an event keep state, so a 400-label vocabulary costs nothing per window.
-            if (score < enter) return;
+            if (score < h.enter) return;
             st = { active: false, above: 0, runStart: r.windowStart, below: 0, belowSince: 0, sinceUpdate: 0, lastScore: score };
             track.labels.set(label, st);
           }
-          st.lastScore = score;
-          if (!st.active) {
-            if (score < enter) {
-              track.labels.delete(label);
-              return;
-            }
-            st.above++;
-            if (st.above >= minWindows) {
-              st.active = true;
-              st.below = 0;
-              st.sinceUpdate = 0;
-              subscriber.next(eventMessage('start', label, st, r));
-            }
-            return;
-          }
-          if (score < exit) {
-            if (st.below === 0) st.belowSince = r.windowEnd;
-            st.below++;
-            if (st.below >= cooldownWindows && r.windowEnd - st.belowSince >= cooldownMs) {
-              track.labels.delete(label);
-              subscriber.next(endMessage(label, st, r, 'score'));
-              return;
-            }
-          } else {
-            st.below = 0;
-          }
-          st.sinceUpdate++;
-          if (updateEvery > 0 && st.sinceUpdate >= updateEvery) {
-            st.sinceUpdate = 0;
-            subscriber.next(eventMessage('update', label, st, r));
-          }
+          const step = stepLabel(st, score, r, h);
+          if (step === 'forget' || step === 'end') track.labels.delete(label);
+          if (step === 'start' || step === 'update') subscriber.next(eventMessage(step, label, st, r));
+          else if (step === 'end') subscriber.next(endMessage(label, st, r, 'score'));
         });
       };
 
