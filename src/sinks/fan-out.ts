@@ -1,5 +1,5 @@
 import { stampLatency, type Detection, type DetectionMessage } from '../detections/schema.js';
-import { cameraMessage } from '../stages/track-events.js';
+import { cameraMessage } from '../detections/messages.js';
 import type { Instrumentation } from '../instrumentation/instrumentation.js';
 import type { CameraState } from '../types.js';
 import type { OutputEvent, Sink } from './events.js';

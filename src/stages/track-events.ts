@@ -2,8 +2,8 @@ import { Observable, type OperatorFunction } from 'rxjs';
 import { ConfigError } from '../errors.js';
 import { lifecycleOf } from './camera-lifecycle.js';
 import type { CameraState, Vocabulary, WindowResult } from '../types.js';
-import type { CameraMessage, Detection, EndMessage, EndReason, StartMessage, Unstamped, UpdateMessage, WindowMessage } from '../detections/schema.js';
-import { DETECTION_SCHEMA_VERSION } from '../detections/schema.js';
+import { windowMessage, cameraMessage } from '../detections/messages.js';
+import type { Detection, EndMessage, EndReason, StartMessage, Unstamped, UpdateMessage } from '../detections/schema.js';
 
 export interface EventTrackerOptions {
   /** Model name put in every message (e.g. `ViT-B/16+Transf`). */
@@ -49,30 +49,6 @@ interface LabelState {
 interface CameraTrack {
   readonly labels: Map<string, LabelState>;
   last: WindowResult;
-}
-
-/** The `window` message of a scored window (top-1 as label/score). */
-export function windowMessage(result: WindowResult, model: string): Unstamped<WindowMessage> {
-  const top = result.topk[0] ?? { label: '', score: 0 };
-  return {
-    schema: DETECTION_SCHEMA_VERSION,
-    type: 'window',
-    camera: result.camera,
-    label: top.label,
-    score: top.score,
-    topk: result.topk.map((t) => ({ label: t.label, score: t.score })),
-    windowStart: result.windowStart,
-    windowEnd: result.windowEnd,
-    frames: result.frames,
-    vocabularyVersion: result.vocabularyVersion,
-    model,
-  };
-}
-
-/** The `camera` message of a camera state. */
-export function cameraMessage(state: CameraState): Unstamped<CameraMessage> {
-  const { camera, status, since, attempt, reason } = state;
-  return { schema: DETECTION_SCHEMA_VERSION, type: 'camera', camera, state: reason === undefined ? { camera, status, since, attempt } : { camera, status, since, attempt, reason } };
 }
 
 interface Hysteresis {

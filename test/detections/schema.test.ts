@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { cameraMessage, windowMessage } from '../../src/stages/track-events.js';
+import { cameraMessage, windowMessage } from '../../src/detections/messages.js';
 import { DETECTION_SCHEMA_VERSION, DetectionMessageSchema, parseDetectionMessage, stampLatency, type CameraMessage, type WindowMessage } from '../../src/detections/schema.js';
 import { ConfigError } from '../../src/errors.js';
 

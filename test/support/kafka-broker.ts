@@ -66,8 +66,12 @@ function javaBinary(): string {
 }
 
 // KRaft cluster ids are 16 random bytes in URL-safe base64 without padding.
+/** A Kafka cluster id (16 random bytes, base64url) not starting with '-', which the storage tool would read as an option. */
 function newClusterId(): string {
-  return randomBytes(16).toString('base64url');
+  for (;;) {
+    const id = randomBytes(16).toString('base64url');
+    if (!id.startsWith('-')) return id;
+  }
 }
 
 function serverProperties(p: {
