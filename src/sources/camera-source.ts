@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import type { CameraConfig, SupervisionConfig } from '../../config/schema.js';
 import type { CameraState, CameraStatus, Frame } from '../types.js';
 import { redactText, redactUrl } from './redact.js';
+import { urlKind } from './url-kind.js';
 
 /** A camera source emits frames and, interleaved, its supervision state changes. */
 export type CameraEvent = Frame | CameraState;
@@ -29,19 +30,14 @@ export interface CameraSourceOptions {
   readonly realtime?: boolean;
 }
 
-/** Network inputs are live: their ffmpeg exiting means "reconnect", never "done". */
+/** Network inputs are live: their ffmpeg exiting means "reconnect", never "done" (see urlKind). */
 export function isLiveUrl(url: string): boolean {
-  return /^(rtsps?|rtmps?|rtp|srt|udp|tcp|https?|mms|mmsh):\/\//i.test(url);
+  return urlKind(url).live;
 }
 
-/**
- * Push-style network inputs, where a packet's receive time is its capture time give or take the
- * network: ffmpeg stamps their packets with the wall clock (`-use_wallclock_as_timestamps`), so
- * frames buffered during the RTSP probe keep their own times instead of all arriving "now".
- * Pull-style inputs (HTTP, HLS) download in bursts, so they keep the stream's own timestamps.
- */
+/** Inputs whose frames are stamped with the wall clock (see urlKind). */
 export function usesWallclock(url: string): boolean {
-  return /^(rtsps?|rtmps?|rtp|srt|udp|tcp|mms):\/\//i.test(url);
+  return urlKind(url).wallclock;
 }
 
 /**

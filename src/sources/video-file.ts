@@ -14,6 +14,7 @@ import sharp from 'sharp';
 import { SourceError } from '../errors.js';
 import { resolveFfmpeg } from './ffmpeg-path.js';
 import { redactText, redactUrl } from './redact.js';
+import { urlKind } from './url-kind.js';
 
 export interface RgbFrame {
   /** 0-based position in the decoded sequence (after fps resampling). */
@@ -100,9 +101,6 @@ export function parseOutputInfo(stderr: string): OutputInfo | undefined {
   return undefined;
 }
 
-function isNetworkUrl(url: string): boolean {
-  return /^[a-z][a-z0-9+.-]*:\/\//i.test(url) && !/^file:/i.test(url);
-}
 
 /**
  * Decodes `url` to RGB frames. Frames are yielded as fresh buffers (safe to keep). `ptsMs` is
@@ -172,7 +170,7 @@ export async function* decodeVideo(url: string, opts: DecodeOptions = {}): Async
       return new SourceError(`cannot start ffmpeg (${ffmpeg}) for ${shown}: ${spawnError.message}`, false, { cause: spawnError });
     }
     const how = signal ? `killed by ${signal}` : `exit code ${code}`;
-    return new SourceError(`ffmpeg ${what} for ${shown} (${how})${lines ? `:\n${lines}` : ''}`, isNetworkUrl(url));
+    return new SourceError(`ffmpeg ${what} for ${shown} (${how})${lines ? `:\n${lines}` : ''}`, urlKind(url).network);
   };
 
   try {
