@@ -5,6 +5,7 @@ import type { CameraConfig, SupervisionConfig } from '../../config/schema.js';
 import type { CameraState, CameraStatus, Frame } from '../types.js';
 import { redactText, redactUrl } from './redact.js';
 import { urlKind } from './url-kind.js';
+import { isV4l2Url, v4l2Input } from './v4l2.js';
 
 /** A camera source emits frames and, interleaved, its supervision state changes. */
 export type CameraEvent = Frame | CameraState;
@@ -61,6 +62,10 @@ export function ffmpegArgs(url: string, o: { fps: number; width: number; height:
   if (url.startsWith('lavfi:')) {
     input.push('-f', 'lavfi');
     src = url.slice('lavfi:'.length);
+  } else if (isV4l2Url(url)) {
+    const v = v4l2Input(url);
+    input.push(...v.input);
+    src = v.device;
   }
   if (!isLiveUrl(url) && (o.realtime ?? true)) input.push('-re');
   return [

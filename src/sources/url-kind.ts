@@ -14,10 +14,11 @@ export interface UrlKind {
   readonly network: boolean;
 }
 
-const LIVE = /^(rtsps?|rtmps?|rtp|srt|udp|tcp|https?|mms|mmsh):\/\//i;
-const WALLCLOCK = /^(rtsps?|rtmps?|rtp|srt|udp|tcp|mms):\/\//i;
+// A capture device (v4l2) is live and stamped with the wall clock, but not on the network.
+const LIVE = /^(rtsps?|rtmps?|rtp|srt|udp|tcp|https?|mms|mmsh|v4l2):\/\//i;
+const WALLCLOCK = /^(rtsps?|rtmps?|rtp|srt|udp|tcp|mms|v4l2):\/\//i;
 const ANY_SCHEME = /^[a-z][a-z0-9+.-]*:\/\//i;
 
 export function urlKind(url: string): UrlKind {
-  return { live: LIVE.test(url), wallclock: WALLCLOCK.test(url), network: ANY_SCHEME.test(url) && !/^file:/i.test(url) };
+  return { live: LIVE.test(url), wallclock: WALLCLOCK.test(url), network: ANY_SCHEME.test(url) && !/^(file|v4l2):/i.test(url) };
 }

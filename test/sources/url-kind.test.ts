@@ -10,6 +10,7 @@ describe('urlKind', () => {
     ['file:///tmp/clip.mp4', false, false, false],
     ['/tmp/clip.mp4', false, false, false],
     ['lavfi:testsrc', false, false, false],
+    ['v4l2:///dev/video0', true, true, false],
   ])('%s', (url, live, wallclock, network) => {
     expect(urlKind(url)).toEqual({ live, wallclock, network });
   });
