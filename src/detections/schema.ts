@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ConfigError, formatIssues } from '../errors.js';
+import { CAMERA_STATUSES } from '../types.js';
 
 /**
  * The detection messages every sink publishes (WebSocket, Kafka, JSONL): one JSON object per
@@ -40,7 +41,7 @@ export const EndReasonSchema = z.enum(['score', 'camera', 'vocabulary', 'complet
 export const EndMessageSchema = z.object({ type: z.literal('end'), ...windowFields, eventStart: z.number(), reason: EndReasonSchema });
 export const CameraStateSchema = z.object({
   camera: z.string(),
-  status: z.enum(['connecting', 'streaming', 'stalled', 'reconnecting', 'stopped']),
+  status: z.enum(CAMERA_STATUSES),
   since: z.number(),
   attempt: z.number().int().nonnegative(),
   reason: z.string().optional(),
