@@ -16,7 +16,11 @@ export interface ClipClassification {
   readonly ranking: readonly LabelScore[];
 }
 
-/** Decodes a video file or a folder of frames, each frame preprocessed as it arrives (bounded memory per frame). */
+/**
+ * Decodes a video file or a folder of frames and keeps every frame, preprocessed as it arrives:
+ * the T segment centres can only be chosen once the frame count is known, so memory grows with
+ * the clip (3·S·S floats per frame: about 0.6 MB at S = 224). Meant for clips, not for streams.
+ */
 async function preprocessedFrames(input: string, size: number, fps?: number): Promise<Float32Array[]> {
   const info = await stat(input).catch(() => undefined);
   const frames: AsyncIterable<RgbFrame> = info?.isDirectory() ? readFrameFolder(input) : decodeVideo(input, { fps });
