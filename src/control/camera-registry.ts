@@ -34,7 +34,7 @@ export interface CameraRegistryOptions {
 
 interface Entry {
   readonly config: CameraConfig;
-  readonly sub: Subscription;
+  sub?: Subscription;
   state?: CameraState;
 }
 
@@ -70,9 +70,9 @@ export class CameraRegistry {
     if (this.entries.has(camera.id)) throw new ConflictError(`camera "${camera.id}" already exists`);
     const { opts } = this;
     // The entry exists before subscribing: a source may report its first state synchronously.
-    const entry: Entry = { config: camera, sub: undefined as unknown as Subscription };
+    const entry: Entry = { config: camera };
     this.entries.set(camera.id, entry);
-    (entry as { sub: Subscription }).sub = opts.open(camera).subscribe({
+    entry.sub = opts.open(camera).subscribe({
       next: (ev) => (isState(ev) ? this.onState(entry, ev) : this.onFrame(ev)),
       error: (err: unknown) => opts.logger?.error({ err, camera: camera.id }, 'camera source failed'),
     });
@@ -85,7 +85,7 @@ export class CameraRegistry {
   remove(id: string): boolean {
     const e = this.entries.get(id);
     if (e === undefined) return false;
-    e.sub.unsubscribe();
+    e.sub?.unsubscribe();
     this.opts.onRemoved?.(id);
     this.entries.delete(id);
     const stopped: CameraState = { camera: id, status: 'stopped', since: (this.opts.now ?? Date.now)(), attempt: 0, reason: 'removed' };

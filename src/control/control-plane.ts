@@ -80,11 +80,6 @@ export class LiveControlPlane implements ControlPlane {
     this.opts.instrumentation?.emit('vocabulary.changed', { version: store.current.version, labels: store.current.labels.length });
   }
 
-  /** The model loaded (the vocabulary may still be encoding). */
-  modelLoaded(): void {
-    this.modelReady = true;
-  }
-
   /** The pipeline stopped on a fatal error: logged once, readiness turns false and stays so. */
   fail(err: Error): void {
     if (this.fatal !== undefined) return;

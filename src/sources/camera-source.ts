@@ -31,16 +31,6 @@ export interface CameraSourceOptions {
   readonly realtime?: boolean;
 }
 
-/** Network inputs are live: their ffmpeg exiting means "reconnect", never "done" (see urlKind). */
-export function isLiveUrl(url: string): boolean {
-  return urlKind(url).live;
-}
-
-/** Inputs whose frames are stamped with the wall clock (see urlKind). */
-export function usesWallclock(url: string): boolean {
-  return urlKind(url).wallclock;
-}
-
 /**
  * ffmpeg's arguments (an array: the URL is never interpreted by a shell). `lavfi:<graph>` opens a
  * synthetic source (e.g. `lavfi:testsrc=size=64x48:rate=10`), handy for demos and tests.
@@ -53,7 +43,8 @@ export function ffmpegArgs(url: string, o: { fps: number; width: number; height:
   const input: string[] = [];
   const output: string[] = [];
   if (/^rtsps?:\/\//i.test(url)) input.push('-rtsp_transport', 'tcp');
-  if (usesWallclock(url)) {
+  const kind = urlKind(url);
+  if (kind.wallclock) {
     input.push('-use_wallclock_as_timestamps', '1');
     // Without it ffmpeg shifts timestamps to start at 0 and the wall-clock epoch is lost.
     output.push('-copyts');
@@ -67,7 +58,7 @@ export function ffmpegArgs(url: string, o: { fps: number; width: number; height:
     input.push(...v.input);
     src = v.device;
   }
-  if (!isLiveUrl(url) && (o.realtime ?? true)) input.push('-re');
+  if (!kind.live && (o.realtime ?? true)) input.push('-re');
   return [
     '-hide_banner', '-nostdin', '-nostats', '-loglevel', 'level+info',
     ...input,
@@ -201,8 +192,9 @@ export function cameraFrames(camera: CameraConfig, opts: CameraSourceOptions): O
     const connectMs = opts.supervision.connectTimeoutSec * 1000;
     const safeUrl = redactUrl(camera.url);
     const log = opts.logger?.child({ camera: camera.id });
-    const live = isLiveUrl(camera.url) || camera.url.startsWith('lavfi:');
-    const wallclock = usesWallclock(camera.url);
+    const { live: liveUrl, wallclock } = urlKind(camera.url);
+    // lavfi synthesises for ever: like a network camera, its exit means restart.
+    const live = liveUrl || camera.url.startsWith('lavfi:');
 
     let proc: ChildProcess | undefined;
     let status: CameraStatus | undefined;

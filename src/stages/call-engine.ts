@@ -5,12 +5,12 @@ import { ActionClipError, EngineError } from '../errors.js';
  * runtime fault of the engine (a lost device, memory): retriable, so the pipeline restarts the flow
  * rather than stopping. Errors of the hierarchy keep their own classification.
  */
-export async function callEngine<T>(what: string, call: () => Promise<T>): Promise<T> {
+export async function callEngine<T>(call: () => Promise<T>): Promise<T> {
   try {
     return await call();
   } catch (err) {
     if (err instanceof ActionClipError) throw err;
-    // The engine's own message is what a user needs; which call it was goes in the name.
-    throw Object.assign(new EngineError(err instanceof Error ? err.message : String(err), true, { cause: err }), { call: what });
+    // The engine's own message is what a user needs.
+    throw new EngineError(err instanceof Error ? err.message : String(err), true, { cause: err });
   }
 }

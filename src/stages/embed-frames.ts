@@ -66,7 +66,7 @@ export function embedFrames(engine: Engine, options: EmbedFramesOptions = {}): O
       if (p.length !== pixelsPerFrame) throw new ConfigError(`preprocessed frame of camera ${f.camera} has ${p.length} values, expected 3x${size}x${size}`);
       pixels.set(p, i * pixelsPerFrame);
     });
-    const out = await callEngine('encodeFrames', () => engine.encodeFrames(pixels, n));
+    const out = await callEngine(() => engine.encodeFrames(pixels, n));
     if (out.length !== n * dim) throw new EngineError(`engine.encodeFrames returned ${out.length} values for ${n} frames of dimension ${dim}`, false);
     // Copies, not subarray views: a view would keep the whole batch's buffer alive as long as any
     // one frame sits in a window.

@@ -76,7 +76,7 @@ export function fuseWindows(engine: Engine, options: FuseWindowsOptions = {}): O
       checkWindow(w);
       input.set(w.embeddings, i * T * dim);
     });
-    const out = await callEngine('fuse', () => engine.fuse(input, b));
+    const out = await callEngine(() => engine.fuse(input, b));
     if (out.length !== b * dim) throw new EngineError(`engine.fuse returned ${out.length} values for ${b} windows of dimension ${dim}`, false);
     return windows.map((w, i) => videoEmbedding(w, out.slice(i * dim, (i + 1) * dim)));
   };
