@@ -1,14 +1,21 @@
 #!/usr/bin/env bash
 # Quick start: install everything, then classify a clip against labels given on the command line.
 #   WEIGHTS   CLIP weights (.safetensors, directory or ActionCLIP .pt); default: the tiny reference
-#             model of ../shared/fixtures (its scores mean nothing; real weights give real answers)
+#             model of ../shared/fixtures where it exists, else a tiny random model written here
+#             (scores of either mean nothing; real weights give real answers)
 #   VIDEO     a video file or a folder of frames; default: a generated test clip
 #   LABELS    comma-separated labels
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 
-WEIGHTS="${WEIGHTS:-../shared/fixtures/actionclip-reference}"
+if [ -z "${WEIGHTS:-}" ]; then
+  WEIGHTS=../shared/fixtures/actionclip-reference
+  if [ ! -e "$WEIGHTS" ]; then
+    WEIGHTS=.cache/demo/clip-random.safetensors
+    [ -f "$WEIGHTS" ] || npx tsx scripts/make-demo-weights.ts "$WEIGHTS"
+  fi
+fi
 LABELS="${LABELS:-riding a bike,playing guitar,juggling balls,washing dishes,arm wrestling}"
 if [ -z "${VIDEO:-}" ]; then
   mkdir -p .cache/demo
