@@ -16,6 +16,9 @@ if (!HAVE_FIXTURES) {
   console.warn(`[fixtures] ${FIXTURE_DIR} is absent: reference-fixture tests are SKIPPED`);
 }
 
+export const HAVE_LABELS = existsSync(LABELS_DIR);
+if (!HAVE_LABELS) console.warn(`[fixtures] ${LABELS_DIR} is absent: tests against the shared label lists are SKIPPED`);
+
 export function fixture(name: string): string {
   return path.join(FIXTURE_DIR, name);
 }
