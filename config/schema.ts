@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { PLACEHOLDER } from '../src/model/prompts.js';
+import { describeUrl } from '../src/sources/registry.js';
 
 /**
  * The service configuration: the single source of truth. YAML files, CLI flags, HTTP bodies and
@@ -15,8 +16,18 @@ export const CameraIdSchema = z
 
 export const CameraSchema = z.strictObject({
   id: CameraIdSchema,
-  /** rtsp://, rtmp://, http(s)://, a file path, or anything else ffmpeg can open. */
-  url: z.string().min(1, 'camera url must not be empty'),
+  /** A URL of a scheme in the source registry (rtsp://, http(s)://, v4l2://, ...) or a file path. */
+  url: z
+    .string()
+    .min(1, 'camera url must not be empty')
+    .superRefine((url, ctx) => {
+      try {
+        // The scheme's own parser: a malformed v4l2 option is refused here too, not at the first connection.
+        describeUrl(url).ffmpegInput(url);
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: (err as Error).message });
+      }
+    }),
 });
 export type CameraConfig = z.infer<typeof CameraSchema>;
 

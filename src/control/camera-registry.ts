@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { CameraConfig } from '../../config/schema.js';
 import { ConflictError } from '../errors.js';
 import type { Instrumentation } from '../instrumentation/instrumentation.js';
+import { isCameraState, type CameraEvent } from '../sources/frame-source.js';
 import { redactUrl } from '../sources/redact.js';
 import type { CameraState, Frame } from '../types.js';
 
@@ -14,12 +15,9 @@ export interface CameraInfo {
   readonly state?: CameraState;
 }
 
-/** A camera's source emits frames and, interleaved, its supervision states. */
-export type CameraSourceEvent = Frame | CameraState;
-
 export interface CameraRegistryOptions {
   /** Opens a supervised source for one camera; unsubscribing closes it (kills ffmpeg). */
-  readonly open: (camera: CameraConfig) => Observable<CameraSourceEvent>;
+  readonly open: (camera: CameraConfig) => Observable<CameraEvent>;
   /** Where every camera's frames go (the pipeline's input). */
   readonly frames: Observer<Frame>;
   /** Where every camera's state changes go (the pipeline's camera-state stream). */
@@ -37,8 +35,6 @@ interface Entry {
   sub?: Subscription;
   state?: CameraState;
 }
-
-const isState = (e: CameraSourceEvent): e is CameraState => (e as CameraState).status !== undefined;
 
 /**
  * The set of cameras this process watches: one supervised source per camera, its frames into the
@@ -65,15 +61,16 @@ export class CameraRegistry {
     return [...this.entries.values()].flatMap((e) => (e.state === undefined ? [] : [e.state]));
   }
 
-  /** @throws ConflictError when the id is taken. */
+  /** @throws ConflictError when the id is taken; ConfigError when its URL cannot be opened (nothing is added). */
   add(camera: CameraConfig): CameraInfo {
     if (this.entries.has(camera.id)) throw new ConflictError(`camera "${camera.id}" already exists`);
     const { opts } = this;
+    const source = opts.open(camera);
     // The entry exists before subscribing: a source may report its first state synchronously.
     const entry: Entry = { config: camera };
     this.entries.set(camera.id, entry);
-    entry.sub = opts.open(camera).subscribe({
-      next: (ev) => (isState(ev) ? this.onState(entry, ev) : this.onFrame(ev)),
+    entry.sub = source.subscribe({
+      next: (ev) => (isCameraState(ev) ? this.onState(entry, ev) : this.onFrame(ev)),
       error: (err: unknown) => opts.logger?.error({ err, camera: camera.id }, 'camera source failed'),
     });
     opts.onAdded?.(camera);

@@ -2,19 +2,20 @@
  * Decodes a video file (or any URL ffmpeg can read) to RGB frames by piping ffmpeg's rawvideo
  * output, and reads folders of extracted frames with sharp.
  *
- * ffmpeg is spawned with an argument array, never through a shell, so URLs and paths cannot
- * inject commands. The output frame size is read from ffmpeg's own "Output #0" stream line,
+ * ffmpeg runs through the one ffmpeg process module (`ffmpeg/process.ts`): an argument array,
+ * never a shell, so URLs and paths cannot inject commands. The output frame size is read from ffmpeg's own "Output #0" stream line,
  * which it prints before writing the first frame, so one process serves both probing and
  * decoding (a second connection to a camera just to probe would be slow and may be refused).
  */
-import { spawn } from 'node:child_process';
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import sharp from 'sharp';
 import { SourceError } from '../errors.js';
 import { resolveFfmpeg } from './ffmpeg-path.js';
-import { redactText, redactUrl } from './redact.js';
-import { urlKind } from './url-kind.js';
+import { FfmpegProcess, describeExit } from './ffmpeg/process.js';
+import { RawFrameCutter } from './ffmpeg/raw-frames.js';
+import { redactUrl } from './redact.js';
+import { urlKind } from './registry.js';
 
 export interface RgbFrame {
   /** 0-based position in the decoded sequence (after fps resampling). */
@@ -110,88 +111,61 @@ export function parseOutputInfo(stderr: string): OutputInfo | undefined {
  * stderr lines, with credentials redacted.
  */
 export async function* decodeVideo(url: string, opts: DecodeOptions = {}): AsyncGenerator<RgbFrame, void, undefined> {
-  checkPositive('fps', opts.fps, false);
-  checkPositive('width', opts.width, true);
-  checkPositive('height', opts.height, true);
-  checkPositive('shortSide', opts.shortSide, true);
-  checkPositive('maxFrames', opts.maxFrames, true);
+  for (const k of ['fps', 'width', 'height', 'shortSide', 'maxFrames'] as const) checkPositive(k, opts[k], k !== 'fps');
   opts.signal?.throwIfAborted();
-  const shown = redactUrl(url);
   const ffmpeg = opts.ffmpegPath ?? resolveFfmpeg().path;
-  const child = spawn(ffmpeg, buildFfmpegArgs(url, opts), { stdio: ['ignore', 'pipe', 'pipe'], windowsHide: true });
-
-  let stderrText = '';
-  const tail: string[] = [];
-  let partial = '';
-  let info: OutputInfo | undefined;
-  let spawnError: Error | undefined;
-  let killedByUs = false;
-  let settleInfo: (() => void) | undefined;
-
-  child.stderr.setEncoding('utf8');
-  child.stderr.on('data', (s: string) => {
-    // Keep the text only until the output header has been parsed; afterwards just a tail.
-    if (!info) {
-      stderrText += s;
-      info = parseOutputInfo(stderrText);
-      if (info) {
-        stderrText = '';
-        settleInfo?.();
-      }
-    }
-    const lines = (partial + s).split(/\r?\n|\r/);
-    partial = lines.pop() ?? '';
-    for (const l of lines) if (l.trim()) tail.push(l);
-    if (tail.length > STDERR_LINES) tail.splice(0, tail.length - STDERR_LINES);
-  });
-
-  const closed = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
-    child.on('error', (err) => {
-      spawnError = err;
-      resolve({ code: null, signal: null });
-    });
-    child.on('close', (code, signal) => resolve({ code, signal }));
-  });
-
-  const kill = () => {
-    if (child.exitCode === null && child.signalCode === null) {
-      killedByUs = true;
-      child.kill('SIGKILL');
-    }
-  };
-  const onAbort = () => kill();
+  const header = new OutputHeader(opts);
+  const proc = FfmpegProcess.spawn(ffmpeg, buildFfmpegArgs(url, opts), { onStderrLine: (l) => header.line(l), tailLines: STDERR_LINES });
+  const onAbort = () => proc.kill('SIGKILL');
   opts.signal?.addEventListener('abort', onAbort, { once: true });
-
   const failure = async (what: string): Promise<SourceError> => {
-    const { code, signal } = await closed;
-    if (partial.trim()) tail.push(partial);
-    const lines = tail.slice(-STDERR_LINES).map(redactText).join('\n');
-    if (spawnError) {
-      return new SourceError(`cannot start ffmpeg (${ffmpeg}) for ${shown}: ${spawnError.message}`, false, { cause: spawnError });
-    }
-    const how = signal ? `killed by ${signal}` : `exit code ${code}`;
-    return new SourceError(`ffmpeg ${what} for ${shown} (${how})${lines ? `:\n${lines}` : ''}`, urlKind(url).network);
+    const exit = await proc.exited;
+    if (exit.spawnError) return new SourceError(`cannot start ffmpeg (${ffmpeg}) for ${redactUrl(url)}: ${exit.spawnError.message}`, false, { cause: exit.spawnError });
+    const lines = proc.tail().join('\n');
+    return new SourceError(`ffmpeg ${what} for ${redactUrl(url)} (${describeExit(exit)})${lines ? `:\n${lines}` : ''}`, urlKind(url).network);
   };
-
   try {
     // Wait for the output header (or for ffmpeg to end without one).
-    if (opts.width !== undefined && opts.height !== undefined) {
-      info = { width: opts.width, height: opts.height, fps: undefined };
-    } else if (!info) {
-      await Promise.race([new Promise<void>((resolve) => (settleInfo = resolve)), closed]);
-    }
+    const info = await Promise.race([header.known, proc.exited.then(() => header.info)]);
     if (opts.signal?.aborted) throw opts.signal.reason;
     if (!info) throw await failure('produced no video output');
-
     // Stopped at maxFrames: done, whatever ffmpeg does next (it is killed below).
-    if (yield* rawFrames(child.stdout as AsyncIterable<Buffer>, info, opts)) return;
+    if (yield* rawFrames(proc.stdout as AsyncIterable<Buffer>, info, opts)) return;
     if (opts.signal?.aborted) throw opts.signal.reason;
-    const { code } = await closed;
-    if (code !== 0 && !killedByUs) throw await failure('failed');
+    const exit = await proc.exited;
+    if (exit.code !== 0) throw await failure('failed');
   } finally {
     opts.signal?.removeEventListener('abort', onAbort);
-    kill();
-    child.stdout.destroy();
+    proc.kill('SIGKILL');
+    proc.stdout.destroy();
+  }
+}
+
+/** Collects stderr from "Output #0" until the rawvideo stream line names the frame size. */
+class OutputHeader {
+  info: OutputInfo | undefined;
+  readonly known: Promise<OutputInfo>;
+  private resolve: (info: OutputInfo) => void = () => undefined;
+  private text: string | undefined;
+
+  constructor(opts: DecodeOptions) {
+    this.known = new Promise((r) => (this.resolve = r));
+    // Both sides given: the size is known without reading the header.
+    if (opts.width !== undefined && opts.height !== undefined) this.found({ width: opts.width, height: opts.height, fps: undefined });
+  }
+
+  line(line: string): void {
+    if (this.info !== undefined) return;
+    if (this.text === undefined && !line.includes('Output #0')) return;
+    this.text = (this.text ?? '') + line + '\n';
+    const info = parseOutputInfo(this.text);
+    if (info !== undefined) this.found(info);
+  }
+
+  private found(info: OutputInfo): void {
+    this.info = info;
+    this.text = undefined;
+    this.resolve(info);
   }
 }
 
@@ -199,26 +173,15 @@ export async function* decodeVideo(url: string, opts: DecodeOptions = {}): Async
 async function* rawFrames(stdout: AsyncIterable<Buffer>, info: OutputInfo, opts: DecodeOptions): AsyncGenerator<RgbFrame, boolean, undefined> {
   const { width, height } = info;
   const rate = opts.fps ?? info.fps;
-  const frameBytes = width * height * 3;
-  let frame = new Uint8Array(frameBytes);
-  let filled = 0;
+  const cutter = new RawFrameCutter(width * height * 3);
   let index = 0;
   for await (const chunk of stdout) {
-    let off = 0;
-    while (off < chunk.length) {
-      const n = Math.min(frameBytes - filled, chunk.length - off);
-      frame.set(chunk.subarray(off, off + n), filled);
-      filled += n;
-      off += n;
-      if (filled === frameBytes) {
-        // Data already buffered when an abort killed ffmpeg must not be delivered.
-        opts.signal?.throwIfAborted();
-        yield { index, ptsMs: rate ? (index * 1000) / rate : 0, width, height, rgb: frame };
-        index++;
-        frame = new Uint8Array(frameBytes);
-        filled = 0;
-        if (opts.maxFrames !== undefined && index >= opts.maxFrames) return true;
-      }
+    for (const rgb of cutter.push(chunk)) {
+      // Data already buffered when an abort killed ffmpeg must not be delivered.
+      opts.signal?.throwIfAborted();
+      yield { index, ptsMs: rate ? (index * 1000) / rate : 0, width, height, rgb };
+      index++;
+      if (opts.maxFrames !== undefined && index >= opts.maxFrames) return true;
     }
   }
   return false;

@@ -63,7 +63,7 @@ export function embedFrames(engine: Engine, options: EmbedFramesOptions = {}): O
     const pixels = new Float32Array(n * pixelsPerFrame);
     frames.forEach((f, i) => {
       const p = preprocess(f, size);
-      if (p.length !== pixelsPerFrame) throw new ConfigError(`preprocessed frame of camera ${f.camera} has ${p.length} values, expected 3x${size}x${size}`);
+      if (p.length !== pixelsPerFrame) throw new EngineError(`preprocessed frame of camera ${f.camera} has ${p.length} values, the image encoder takes 3x${size}x${size}`, false);
       pixels.set(p, i * pixelsPerFrame);
     });
     const out = await callEngine(() => engine.encodeFrames(pixels, n));

@@ -1,5 +1,5 @@
 import { Observable, type OperatorFunction } from 'rxjs';
-import { ConfigError } from '../errors.js';
+import { ConfigError, EngineError } from '../errors.js';
 import { cosineMatrix, normalizeRows, templateAveragedProbs, TEST_TIME_SCALE } from '../model/scoring.js';
 import type { LabelScore, VideoEmbedding, Vocabulary, WindowResult } from '../types.js';
 
@@ -18,7 +18,7 @@ export const TEST_LOGIT_SCALE = TEST_TIME_SCALE;
  */
 export function scoreEmbedding(embedding: Float32Array, vocabulary: Vocabulary): Float32Array {
   const { dim, labels, templates, textEmbeddings } = vocabulary;
-  if (embedding.length !== dim) throw new ConfigError(`video embedding has dimension ${embedding.length}, the vocabulary ${dim}`);
+  if (embedding.length !== dim) throw new EngineError(`video embedding has dimension ${embedding.length}, the vocabulary ${dim}`, false);
   // The vocabulary's text embeddings are stored L2-normalised already.
   const cosines = cosineMatrix(normalizeRows(embedding, 1), 1, textEmbeddings, labels.length * templates.length);
   return templateAveragedProbs(cosines, 1, labels.length, templates.length, TEST_LOGIT_SCALE);

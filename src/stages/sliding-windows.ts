@@ -1,5 +1,5 @@
 import { map, Observable, type OperatorFunction } from 'rxjs';
-import { ConfigError } from '../errors.js';
+import { ConfigError, EngineError } from '../errors.js';
 import { lifecycleOf } from './camera-lifecycle.js';
 import type { CameraState, FrameEmbedding, Window } from '../types.js';
 
@@ -140,7 +140,7 @@ export function slidingWindows(options: SlidingWindowOptions): OperatorFunction<
         const dim = group[0].embedding.length;
         const embeddings = new Float32Array(group.length * dim);
         group.forEach((f, i) => {
-          if (f.embedding.length !== dim) throw new ConfigError(`camera ${f.camera}: frame ${f.seq} has embedding dimension ${f.embedding.length}, expected ${dim}`);
+          if (f.embedding.length !== dim) throw new EngineError(`camera ${f.camera}: frame ${f.seq} has embedding dimension ${f.embedding.length}, expected ${dim}`, false);
           embeddings.set(f.embedding, i * dim);
         });
         return toWindow(group, embeddings);

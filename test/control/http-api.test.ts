@@ -74,6 +74,10 @@ describe('HTTP API', () => {
   it('adds, lists and removes cameras; validates bodies naming the field', async () => {
     expect(await call('POST', '/cameras', { id: 'door', url: 'rtsp://u:p@h/x' })).toMatchObject({ status: 201, json: { id: 'door', url: 'rtsp://***@h/x' } });
     expect((await call('POST', '/cameras', { id: 'door', url: 'x' })).status).toBe(409);
+    // Only schemes of the source registry: ffmpeg's own protocols (concat:, subfile:, ...) are refused.
+    const concat = await call('POST', '/cameras', { id: 'other', url: 'concat:/etc/passwd|/etc/shadow' });
+    expect(concat.status).toBe(400);
+    expect(concat.text).toContain(String.raw`url: unsupported camera URL scheme \"concat:\"`);
     const bad = await call('POST', '/cameras', { id: 'no spaces', url: '' });
     expect(bad.status).toBe(400);
     expect(bad.json.issues.map((i: { field: string }) => i.field).sort()).toEqual(['id', 'url']);

@@ -3,7 +3,12 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { firstValueFrom, filter, take, toArray, type Observable } from 'rxjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { backoffDelay, cameraFrames, ffmpegArgs, isCameraState, parseStderrLine, ShowinfoReader, type CameraEvent } from '../../src/sources/camera-source.js';
+import { cameraFrames } from '../../src/sources/camera-source.js';
+import { cameraArgs } from '../../src/sources/ffmpeg-camera.js';
+import { parseStderrLine, ShowinfoReader } from '../../src/sources/ffmpeg/showinfo.js';
+import { isCameraState, type CameraEvent } from '../../src/sources/frame-source.js';
+import { describeUrl } from '../../src/sources/registry.js';
+import { backoffDelay } from '../../src/sources/supervise.js';
 import { resolveFfmpeg } from '../../src/sources/ffmpeg-path.js';
 import type { CameraState, Frame } from '../../src/types.js';
 import { publishTestPattern, startRtspServer, type Publisher, type RtspServer } from '../support/rtsp-server.js';
@@ -39,6 +44,7 @@ const t = setInterval(() => {
   return { bin, pids };
 }
 
+const ffmpegArgs = (url: string, o: { fps: number; width: number; height: number }) => cameraArgs(url, describeUrl(url), o);
 const states = (events: CameraEvent[]): string[] => events.filter(isCameraState).map((s) => s.status);
 const collect = (src: Observable<CameraEvent>, until: (e: CameraEvent[]) => boolean): Promise<CameraEvent[]> =>
   new Promise((resolve, reject) => {

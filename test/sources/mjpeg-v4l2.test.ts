@@ -5,13 +5,17 @@ import { existsSync } from 'node:fs';
 import { firstValueFrom, filter, take, toArray } from 'rxjs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/errors.js';
-import { cameraFrames, ffmpegArgs, isCameraState, type CameraEvent } from '../../src/sources/camera-source.js';
+import { cameraFrames } from '../../src/sources/camera-source.js';
+import { cameraArgs } from '../../src/sources/ffmpeg-camera.js';
+import { isCameraState, type CameraEvent } from '../../src/sources/frame-source.js';
+import { describeUrl } from '../../src/sources/registry.js';
 import { resolveFfmpeg } from '../../src/sources/ffmpeg-path.js';
 import { v4l2Input } from '../../src/sources/v4l2.js';
 import type { CameraState, Frame } from '../../src/types.js';
 import { freePort, spawnManaged, type ManagedProcess } from '../support/processes.js';
 
 const supervision = { stallTimeoutSec: 5, connectTimeoutSec: 5, backoff: { initialMs: 100, maxMs: 500, jitter: 0.2 } };
+const ffmpegArgs = (url: string, o: { fps: number; width: number; height: number }) => cameraArgs(url, describeUrl(url), o);
 let server: ManagedProcess | undefined;
 afterEach(async () => {
   await server?.stop();

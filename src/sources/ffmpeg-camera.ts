@@ -1,0 +1,101 @@
+/**
+ * A camera read through ffmpeg: any URL of the scheme table, decoded, sampled to `fps` and scaled
+ * inside ffmpeg (so unwanted frames never reach Node), one process per connection.
+ */
+import { Observable, asyncScheduler, type SchedulerLike, type Subscriber } from 'rxjs';
+import type { Logger } from 'pino';
+import { SourceError } from '../errors.js';
+import { CaptureTimes } from './ffmpeg/capture-times.js';
+import { FfmpegProcess, describeExit, type FfmpegExit } from './ffmpeg/process.js';
+import { RawFrameCutter } from './ffmpeg/raw-frames.js';
+import { ShowinfoReader, isFailureLine } from './ffmpeg/showinfo.js';
+import type { FrameSource, SourceFrame } from './frame-source.js';
+import { redactText, redactUrl } from './redact.js';
+import type { SourceScheme } from './registry.js';
+
+export interface FfmpegCameraOptions {
+  /** Frames sampled per second (ffmpeg's fps filter). */
+  readonly fps: number;
+  /** Output size; scaling happens inside ffmpeg. */
+  readonly width: number;
+  readonly height: number;
+  readonly ffmpegPath: string;
+  /** Read inputs that do not pace themselves (files, lavfi) at their native rate (`-re`). Default true. */
+  readonly realtime?: boolean;
+  /** Capture timestamps and the wait for late showinfo lines. Default asyncScheduler. */
+  readonly scheduler?: SchedulerLike;
+  readonly logger?: Logger;
+}
+
+/**
+ * ffmpeg's arguments (an array: the URL is never interpreted by a shell).
+ *
+ * `showinfo` after fps/scale prints each output frame's pts on stderr (at info level, hence
+ * `-loglevel level+info`: the level tag lets errors be told apart for exit reasons). `-vsync
+ * passthrough` keeps output frames 1:1 with showinfo's `n:` so stdout frame k pairs with line n=k.
+ */
+export function cameraArgs(url: string, scheme: SourceScheme, o: Pick<FfmpegCameraOptions, 'fps' | 'width' | 'height' | 'realtime'>): string[] {
+  const { options, input } = scheme.ffmpegInput(url);
+  // Without -copyts ffmpeg shifts timestamps to start at 0 and the wall-clock epoch is lost.
+  const wallclock = scheme.wallclock ? { input: ['-use_wallclock_as_timestamps', '1'], output: ['-copyts'] } : { input: [], output: [] };
+  const pace = !scheme.live && (o.realtime ?? true) ? ['-re'] : [];
+  return [
+    '-hide_banner', '-nostdin', '-nostats', '-loglevel', 'level+info',
+    ...options, ...wallclock.input, ...pace,
+    '-i', input,
+    ...wallclock.output,
+    '-an', '-sn', '-dn',
+    '-vf', `fps=${o.fps},scale=${o.width}:${o.height},showinfo`,
+    '-vsync', 'passthrough',
+    '-pix_fmt', 'rgb24', '-f', 'rawvideo', 'pipe:1',
+  ];
+}
+
+/** @throws ConfigError when the URL is malformed for its scheme (checked now, not at the first connection). */
+export function ffmpegCamera(url: string, scheme: SourceScheme, o: FfmpegCameraOptions): FrameSource {
+  const args = cameraArgs(url, scheme, o);
+  return { connect: () => new Observable<SourceFrame>((subscriber) => connectOnce(subscriber, url, scheme, args, o)) };
+}
+
+/** One ffmpeg process feeding one subscriber; returns its teardown. */
+function connectOnce(subscriber: Subscriber<SourceFrame>, url: string, scheme: SourceScheme, args: string[], o: FfmpegCameraOptions): () => void {
+  const { width, height } = o;
+  const showinfo = new ShowinfoReader(o.fps);
+  const times = new CaptureTimes(showinfo, {
+    fps: o.fps,
+    wallclock: scheme.wallclock,
+    scheduler: o.scheduler ?? asyncScheduler,
+    emit: (rgb, captureTs) => subscriber.next({ captureTs, width, height, rgb }),
+  });
+  const cutter = new RawFrameCutter(width * height * 3);
+  o.logger?.debug({ url: redactUrl(url) }, 'starting ffmpeg');
+  // Only error-level lines explain an exit; showinfo and info lines are never kept or logged.
+  const proc = FfmpegProcess.spawn(o.ffmpegPath, args, { onStderrLine: (l) => (showinfo.line(l), times.release()), keepLine: isFailureLine });
+  proc.stdout.on('data', (chunk: Buffer) => {
+    for (const rgb of cutter.push(chunk)) {
+      if (subscriber.closed) return;
+      times.push(rgb);
+    }
+  });
+  void proc.exited.then((exit) => {
+    if (subscriber.closed) return;
+    times.release(true);
+    if (subscriber.closed) return;
+    if (exit.spawnError === undefined && exit.code === 0 && !scheme.endless) subscriber.complete();
+    else subscriber.error(exitError(exit, proc, url, o.ffmpegPath));
+  });
+  return () => {
+    times.dispose();
+    proc.kill();
+  };
+}
+
+/** Why a connection ended, as a SourceError: a missing binary is fatal, anything else worth a retry. */
+function exitError(exit: FfmpegExit, proc: FfmpegProcess, url: string, ffmpegPath: string): SourceError {
+  const err = exit.spawnError;
+  // ENOENT/EACCES: no ffmpeg binary; retrying cannot help.
+  if (err !== undefined && (err.code === 'ENOENT' || err.code === 'EACCES')) return new SourceError(`cannot start ffmpeg (${ffmpegPath}): ${err.code}`, false, { cause: err });
+  if (err !== undefined) return new SourceError(`ffmpeg error: ${redactText(err.message)}`, true, { cause: err });
+  const last = (proc.tail().pop() ?? '').trim().replaceAll(url, redactUrl(url));
+  return new SourceError(`ffmpeg exited (${describeExit(exit)})${last ? `: ${last}` : ''}`, true);
+}

@@ -1,0 +1,97 @@
+import { ConfigError } from '../errors.js';
+import { ffmpegCamera, type FfmpegCameraOptions } from './ffmpeg-camera.js';
+import type { FrameSource } from './frame-source.js';
+import { v4l2Input } from './v4l2.js';
+
+/**
+ * The sources by URL scheme, in one table: what each scheme means and what opens it. Cameras,
+ * video decoding and config validation all ask here; a scheme that is not in the table is refused.
+ * A new kind of source is one entry (and, if ffmpeg cannot read it, its own `open`).
+ */
+export interface SchemeTraits {
+  /** The input paces itself (a camera); a file or a synthetic source is read with `-re` to behave like one. */
+  readonly live: boolean;
+  /**
+   * Push-style inputs whose packet receive time is their capture time, give or take the network:
+   * ffmpeg stamps them with the wall clock, so frames buffered during the RTSP probe keep their
+   * own times. Pull-style inputs (HTTP, HLS) download in bursts and keep the stream's timestamps.
+   */
+  readonly wallclock: boolean;
+  /** Read over the network: a failure to read it may pass. */
+  readonly network: boolean;
+  /** The input never ends by itself: ffmpeg exiting means "reconnect", never "done". */
+  readonly endless: boolean;
+}
+
+export type SourceOptions = FfmpegCameraOptions;
+
+export interface SourceScheme extends SchemeTraits {
+  /** ffmpeg's input options and the `-i` argument for a URL of this scheme. @throws ConfigError */
+  readonly ffmpegInput: (url: string) => { readonly options: readonly string[]; readonly input: string };
+  /** Opens the source; default `ffmpegCamera`. @throws ConfigError when the URL is malformed. */
+  readonly open?: (url: string, scheme: SourceScheme, opts: SourceOptions) => FrameSource;
+}
+
+const asIs = (url: string) => ({ options: [], input: url });
+const CAMERA: SchemeTraits = { live: true, wallclock: true, network: true, endless: true };
+const PULLED: SchemeTraits = { live: true, wallclock: false, network: true, endless: true };
+const pushed: SourceScheme = { ...CAMERA, ffmpegInput: asIs };
+const rtsp: SourceScheme = { ...CAMERA, ffmpegInput: (url) => ({ options: ['-rtsp_transport', 'tcp'], input: url }) };
+const http: SourceScheme = { ...PULLED, ffmpegInput: asIs };
+
+export const SCHEMES: Readonly<Record<string, SourceScheme>> = {
+  rtsp,
+  rtsps: rtsp,
+  rtmp: pushed,
+  rtmps: pushed,
+  rtp: pushed,
+  srt: pushed,
+  udp: pushed,
+  tcp: pushed,
+  mms: pushed,
+  mmsh: http,
+  http,
+  https: http,
+  file: { live: false, wallclock: false, network: false, endless: false, ffmpegInput: asIs },
+  // A capture device is live and stamped with the wall clock, but not on the network.
+  v4l2: { live: true, wallclock: true, network: false, endless: true, ffmpegInput: (url) => { const v = v4l2Input(url); return { options: v.input, input: v.device }; } },
+  // A synthetic source (`lavfi:testsrc=size=64x48:rate=10`) for demos and tests: it synthesises for ever.
+  lavfi: { live: false, wallclock: false, network: false, endless: true, ffmpegInput: (url) => ({ options: ['-f', 'lavfi'], input: url.slice('lavfi:'.length) }) },
+};
+
+// Two letters at least, so a Windows drive ("C:\clip.mp4") reads as a path.
+const SCHEME = /^([a-z][a-z0-9+.-]+):/i;
+
+/** The URL's scheme in lower case; `file` for a plain path. */
+export function schemeOf(url: string): string {
+  return SCHEME.exec(url)?.[1].toLowerCase() ?? 'file';
+}
+
+/** The scheme entry for a URL. @throws ConfigError naming the scheme and the ones supported. */
+export function describeUrl(url: string): SourceScheme {
+  const scheme = schemeOf(url);
+  const entry = Object.hasOwn(SCHEMES, scheme) ? SCHEMES[scheme] : undefined;
+  if (entry === undefined) throw new ConfigError(`unsupported camera URL scheme "${scheme}:"; use one of ${Object.keys(SCHEMES).join(', ')} or a file path`);
+  return entry;
+}
+
+/** The source a URL names, not yet connected. @throws ConfigError for an unsupported scheme or a malformed URL. */
+export function openFrameSource(url: string, opts: SourceOptions): FrameSource {
+  const scheme = describeUrl(url);
+  return (scheme.open ?? ffmpegCamera)(url, scheme, opts);
+}
+
+export interface UrlKind {
+  readonly live: boolean;
+  readonly wallclock: boolean;
+  readonly network: boolean;
+}
+
+/** The traits that decide how a URL is read; an unknown `scheme://` counts as a network input. */
+export function urlKind(url: string): UrlKind {
+  if (Object.hasOwn(SCHEMES, schemeOf(url))) {
+    const { live, wallclock, network } = describeUrl(url);
+    return { live, wallclock, network };
+  }
+  return { live: false, wallclock: false, network: /^[a-z][a-z0-9+.-]*:\/\//i.test(url) };
+}
