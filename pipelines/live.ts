@@ -37,6 +37,7 @@ import { resolveFfmpeg } from '../src/sources/ffmpeg-path.js';
 import { createKafka } from '../src/sources/kafka-client.js';
 import { startKafkaFrames } from '../src/sources/kafka-frames.js';
 import { CameraStates } from '../src/stages/camera-states.js';
+import { oncePerCameraState } from '../src/stages/once-per-camera-state.js';
 import { retryRetriable } from '../src/stages/retry-retriable.js';
 import type { Frame } from '../src/types.js';
 import { slidingWindows } from '../src/stages/sliding-windows.js';
@@ -93,6 +94,7 @@ export async function startLive(opts: LiveOptions): Promise<LiveHandle> {
         tap((r) => instrumentation.emit('window.scored', { camera: r.camera })),
         trackEvents({ ...tracker, model: `${path.basename(config.weights).replace(/\.[^.]+$/, '')}+${engine.info.head}`, emitWindows: true, emitCameraStates: true, cameraStates: states$, vocabulary$: vocabulary.vocabulary$ }),
         retryRetriable({ scheduler, onRetry: (err, attempt) => log.error({ err, attempt }, 'pipeline failed; restarting it') }),
+        oncePerCameraState(),
       )
       .subscribe({ next: publish, error: (err: Error) => control.fail(err) });
     resources.defer(pipeline, (p) => p.unsubscribe());

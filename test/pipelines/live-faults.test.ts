@@ -15,7 +15,7 @@ afterEach(async () => {
   live = undefined;
 });
 
-async function start(engine: DeterministicEngine): Promise<{ live: LiveHandle; windows: () => number }> {
+async function start(engine: DeterministicEngine): Promise<{ live: LiveHandle; windows: () => number; states: string[] }> {
   const config = loadConfig({
     overrides: {
       weights: 'deterministic-test-double',
@@ -34,13 +34,16 @@ async function start(engine: DeterministicEngine): Promise<{ live: LiveHandle; w
   live = await startLive({ config, engine, logger: silentLogger() });
   const ws = new WebSocket(`ws://127.0.0.1:${live.port}/ws`);
   let windows = 0;
+  const states: string[] = [];
   ws.on('message', (d) => {
-    if ((JSON.parse(d.toString()) as { type: string }).type === 'window') windows++;
+    const m = JSON.parse(d.toString()) as { type: string; state?: { status: string; since: number } };
+    if (m.type === 'window') windows++;
+    if (m.type === 'camera') states.push(`${m.state!.status}@${m.state!.since}`);
   });
   await new Promise((r, j) => ws.once('open', r).once('error', j));
   const stop = live.stop.bind(live);
   (live as { stop: () => Promise<void> }).stop = async () => (ws.terminate(), await stop());
-  return { live, windows: () => windows };
+  return { live, windows: () => windows, states };
 }
 
 const until = async (what: string, cond: () => boolean, ms = 30_000): Promise<void> => {
@@ -63,6 +66,9 @@ describe('live pipeline under engine faults', () => {
     expect((await fetch(`${run.live.url}/ready`)).status).toBe(200);
     const settled = await Promise.race([run.live.failed.then(() => 'failed'), new Promise((r) => setTimeout(() => r('running'), 100))]);
     expect(settled).toBe('running');
+    // The restarted flow re-reads the replaying camera states; subscribers see each change once.
+    expect(run.states.filter((s) => s.startsWith('streaming@'))).toHaveLength(1);
+    expect(new Set(run.states).size).toBe(run.states.length);
   }, 60_000);
 
   it('a fatal fault (a wrong-shaped answer) stops the pipeline once: failed resolves, /ready is 503 and says why', async () => {
