@@ -21,6 +21,7 @@ import { createTfjsEngine, type TfjsEngine } from '../engine/tfjs/tfjs-engine.js
 import { ConfigError } from '../errors.js';
 import { evaluate, type EvaluationResult } from '../evaluation/evaluator.js';
 import { headDefinition } from '../heads/registry.js';
+import { encodePrompts } from '../model/encode-prompts.js';
 import { ACTIONCLIP_TEMPLATES, applyTemplate, expandPrompts, validateTemplates } from '../model/prompts.js';
 import { tokenize } from '../model/tokenizer.js';
 import { loadWeights } from '../model/weights/load-weights.js';
@@ -125,7 +126,6 @@ export class Trainer {
     this.history = (resumeState?.history as EpochMetrics[] | undefined) ?? [];
     this.cache = new FrameCache(options.cacheBytes);
     this.source = { frameTemplate: config.data.frameTemplate, indexBias: config.data.indexBias, cache: this.cache };
-    if (!parts.text) this.textCache = this.encodeAllPrompts();
   }
 
   /**
@@ -170,6 +170,7 @@ export class Trainer {
       const size = engine.info.clip.imageResolution;
       if (config.inputSize !== size && !options.adoptModelInputSize) throw new ConfigError(`inputSize is ${config.inputSize} but the model takes ${size}×${size} frames; set inputSize: ${size}`);
       const trainer = new Trainer(config, engine, labels, train, val, state, options);
+      if (!trainableParts(config.freeze).text) await trainer.freezeText();
       if (state !== undefined) {
         if (state.totalSteps !== trainer.totalSteps) log(`note: the schedule now has ${trainer.totalSteps} steps (the checkpoint's had ${state.totalSteps})`);
         await loadOptimizerState(config.resume!, engine.params, trainer.optimizer, state.step);
@@ -187,18 +188,11 @@ export class Trainer {
     return new ActionClipModel(this.engine);
   }
 
-  private encodeAllPrompts(): tf.Tensor {
+  /** A frozen text encoder gives every prompt the same embedding at every step: encode them once. */
+  private async freezeText(): Promise<void> {
     const prompts = expandPrompts(this.labels, this.templates);
-    const tokens = tokenize(prompts, this.engine.info.clip.contextLength);
-    const l = this.engine.info.clip.contextLength;
-    const chunks: tf.Tensor[] = [];
-    for (let i = 0; i < prompts.length; i += 256) {
-      const n = Math.min(256, prompts.length - i);
-      chunks.push(tf.tidy(() => this.engine.textForward(tf.tensor2d(tokens.subarray(i * l, (i + n) * l), [n, l], 'int32'))));
-    }
-    const all = tf.concat(chunks, 0);
-    tf.dispose(chunks);
-    return all;
+    const embeddings = await encodePrompts(this.engine, prompts);
+    this.textCache = tf.tensor2d(embeddings, [prompts.length, this.engine.info.clip.embedDim]);
   }
 
   /** One optimiser step on a prepared batch; returns the loss and the optimiser's report. */
