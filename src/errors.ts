@@ -6,7 +6,7 @@
  */
 import type { z } from 'zod';
 
-export type ErrorKind = 'invalid-input' | 'conflict' | 'not-found' | 'not-ready' | 'weights' | 'source' | 'malformed' | 'engine' | 'internal';
+export type ErrorKind = 'invalid-input' | 'unauthorized' | 'forbidden' | 'rate-limited' | 'conflict' | 'not-found' | 'not-ready' | 'weights' | 'source' | 'malformed' | 'engine' | 'internal';
 
 export interface ErrorOptions {
   readonly cause?: unknown;
@@ -41,6 +41,24 @@ export class NotFoundError extends ConfigError {
 }
 
 /** The service cannot do this yet (the model is still loading): try again later. */
+/** No valid credentials came with a request (HTTP 401). The message never echoes the token. */
+export class UnauthorizedError extends ActionClipError {
+  override readonly kind: ErrorKind = 'unauthorized';
+}
+
+/** Valid credentials whose role may not do this (HTTP 403). */
+export class ForbiddenError extends ActionClipError {
+  override readonly kind: ErrorKind = 'forbidden';
+}
+
+/** A client sent more than its share (HTTP 429); trying later helps. */
+export class RateLimitedError extends ActionClipError {
+  override readonly kind: ErrorKind = 'rate-limited';
+  constructor(message: string) {
+    super(message, { retriable: true });
+  }
+}
+
 export class NotReadyError extends ActionClipError {
   override readonly kind: ErrorKind = 'not-ready';
   constructor(message: string, options: { cause?: unknown } = {}) {
@@ -101,6 +119,9 @@ export interface Classification {
 
 const STATUS: Record<ErrorKind, number> = {
   'invalid-input': 400,
+  unauthorized: 401,
+  forbidden: 403,
+  'rate-limited': 429,
   malformed: 400,
   conflict: 409,
   'not-found': 404,

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { CameraConfig, VocabularyUpdate } from '../../config/schema.js';
-import { NotFoundError, NotReadyError } from '../errors.js';
+import { ConfigError, NotFoundError, NotReadyError } from '../errors.js';
+import { checkCameraUrl, type CameraUrlPolicy, type Resolve } from '../security/url-policy.js';
 import type { VocabularyStore } from './vocabulary-store.js';
 import type { Instrumentation } from '../instrumentation/instrumentation.js';
 import type { CameraInfo, CameraRegistry } from './camera-registry.js';
@@ -31,8 +32,8 @@ export interface VocabularyView {
 export interface ControlPlane {
   readiness(): Readiness;
   cameras(): CameraInfo[];
-  /** @throws ConflictError when the id is taken. */
-  addCamera(camera: CameraConfig): CameraInfo;
+  /** @throws ConflictError when the id is taken; UrlPolicyError when the URL policy refuses it; ConfigError at the camera cap. */
+  addCamera(camera: CameraConfig): CameraInfo | Promise<CameraInfo>;
   removeCamera(id: string): boolean;
   vocabulary(): VocabularyView | undefined;
   /** Resolves with the new version once active; rejects with ConfigError on a bad vocabulary. */
@@ -44,6 +45,12 @@ export interface ControlPlane {
 export interface LiveControlPlaneOptions {
   readonly cameras: CameraRegistry;
   readonly preview?: { info(id: string): PreviewInfo | undefined };
+  /** What cameras added at runtime may point at (cameras from the configuration are the operator's own). */
+  readonly urlPolicy?: CameraUrlPolicy;
+  /** Most cameras this process watches. */
+  readonly maxCameras?: number;
+  /** Host name lookups for the URL policy (default: the system resolver). */
+  readonly resolve?: Resolve;
   readonly instrumentation?: Instrumentation;
   readonly logger?: Logger;
 }
@@ -97,7 +104,10 @@ export class LiveControlPlane implements ControlPlane {
     return this.opts.cameras.list();
   }
 
-  addCamera(camera: CameraConfig): CameraInfo {
+  async addCamera(camera: CameraConfig): Promise<CameraInfo> {
+    const { maxCameras, urlPolicy } = this.opts;
+    if (maxCameras !== undefined && this.opts.cameras.list().length >= maxCameras) throw new ConfigError(`at most ${maxCameras} cameras (security.limits.maxCameras)`);
+    if (urlPolicy !== undefined) await checkCameraUrl(camera.url, urlPolicy, this.opts.resolve);
     return this.opts.cameras.add(camera);
   }
 

@@ -3,7 +3,12 @@ import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
 import { z } from 'zod';
-import { formatIssues } from '../errors.js';
+import { ConfigError, ForbiddenError, formatIssues } from '../errors.js';
+import type { AccessPolicy } from '../security/access.js';
+import type { AuditLog } from '../security/audit.js';
+import { RateLimiter } from '../security/rate-limit.js';
+import { hasRole, type Principal } from '../security/tokens.js';
+import { checkUpgrade, chooseSubprotocol, refuseUpgrade } from '../security/websocket-gate.js';
 import { LabelsSchema, TemplatesSchema, type VocabularyUpdate } from '../../config/schema.js';
 import type { Instrumentation } from '../instrumentation/instrumentation.js';
 import { OUTPUT_KINDS, type OutputEvent, type OutputKind, type Sink } from './events.js';
@@ -48,6 +53,13 @@ export interface WebSocketHubOptions {
   readonly greeting?: () => readonly OutputEvent[];
   /** Default 1000. Long enough for a client that subscribes on open, short for one that never does. */
   readonly greetingDelayMs?: number;
+  /** Tokens and origins, checked before an upgrade completes; `vocabulary` messages need an operator. */
+  readonly access?: AccessPolicy;
+  readonly audit?: AuditLog;
+  /** Messages a client may send per minute (bursts of a sixth of it). Default 120. */
+  readonly messagesPerMinute?: number;
+  /** Largest message a client may send. Default 1 MiB (a full vocabulary: 1000 labels of 200 characters). */
+  readonly maxPayloadBytes?: number;
   readonly instrumentation?: Instrumentation;
   readonly logger?: Logger;
 }
@@ -72,6 +84,9 @@ interface Client {
   subscribed: boolean;
   /** Pending unfiltered greeting for a client that has not subscribed (yet). */
   greetTimer?: NodeJS.Timeout;
+  readonly principal?: Principal;
+  readonly address?: string;
+  readonly limiter: RateLimiter;
 }
 
 /**
@@ -97,9 +112,8 @@ export class WebSocketHub implements Sink {
     this.path = opts.path ?? '/ws';
     this.maxQueue = opts.maxQueue ?? 256;
     this.maxBuffered = opts.maxBufferedBytes ?? 1 << 20;
-    this.wss = new WebSocketServer({ noServer: true, maxPayload: 1 << 20 });
+    this.wss = new WebSocketServer({ noServer: true, maxPayload: opts.maxPayloadBytes ?? 1 << 20, handleProtocols: chooseSubprotocol });
     opts.server.on('upgrade', this.onUpgrade);
-    this.wss.on('connection', (ws: WebSocket, req: IncomingMessage) => this.onConnection(ws, req));
     this.heartbeat = setInterval(() => this.beat(), opts.heartbeatMs ?? 15_000);
     this.heartbeat.unref();
   }
@@ -115,11 +129,18 @@ export class WebSocketHub implements Sink {
       if (this.opts.server.listenerCount('upgrade') <= 1) socket.destroy();
       return;
     }
-    this.wss.handleUpgrade(req, socket, head, (ws) => this.wss.emit('connection', ws, req));
+    const verdict = checkUpgrade(req, this.opts.access ?? {});
+    if (!verdict.ok) {
+      this.opts.logger?.info({ remote: req.socket.remoteAddress, status: verdict.status, reason: verdict.reason }, 'websocket upgrade refused');
+      refuseUpgrade(socket, verdict.status, verdict.reason);
+      return;
+    }
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.onConnection(ws, req, verdict.principal));
   };
 
-  private onConnection(ws: WebSocket, req: IncomingMessage): void {
-    const client: Client = { ws, id: this.nextId++, filter: {}, queue: [], alive: true, closing: false, inbox: Promise.resolve(), subscribed: false };
+  private onConnection(ws: WebSocket, req: IncomingMessage, principal: Principal | undefined): void {
+    const limiter = new RateLimiter(this.opts.messagesPerMinute ?? 120);
+    const client: Client = { ws, id: this.nextId++, filter: {}, queue: [], alive: true, closing: false, inbox: Promise.resolve(), subscribed: false, principal, address: req.socket.remoteAddress, limiter };
     this.clientsById.set(client.id, client);
     this.opts.instrumentation?.emit('websocket.clients', { count: this.clientsById.size });
     this.opts.logger?.debug({ client: client.id, remote: req.socket.remoteAddress }, 'websocket client connected');
@@ -154,6 +175,10 @@ export class WebSocketHub implements Sink {
   }
 
   private async onMessage(client: Client, data: RawData, isBinary: boolean): Promise<void> {
+    if (!client.limiter.take()) {
+      this.reply(client, { type: 'error', error: `too many messages: at most ${this.opts.messagesPerMinute ?? 120} a minute` });
+      return;
+    }
     let parsed: unknown;
     try {
       if (isBinary) throw new Error('binary messages are not accepted');
@@ -183,14 +208,24 @@ export class WebSocketHub implements Sink {
       this.greet(client);
       return;
     }
-    if (this.opts.onVocabulary === undefined) {
-      this.reply(client, { type: 'error', error: 'vocabulary changes are not enabled on this server' });
-      return;
-    }
+    await this.changeVocabulary(client, { labels: msg.labels, ...(msg.templates ? { templates: msg.templates } : {}) });
+  }
+
+  /** A `vocabulary` message: needs an operator token (when tokens are configured); audited either way. */
+  private async changeVocabulary(client: Client, update: VocabularyUpdate): Promise<void> {
+    const { principal } = client;
+    const audit = (outcome: 'accepted' | 'refused', reason?: string, target?: string) =>
+      this.opts.audit?.record({ actor: principal?.name ?? 'anonymous', role: principal?.role, action: 'vocabulary.update', target, outcome, reason, address: client.address, via: 'websocket' });
     try {
-      const version = await this.opts.onVocabulary({ labels: msg.labels, ...(msg.templates ? { templates: msg.templates } : {}) });
+      if (this.opts.onVocabulary === undefined) throw new ConfigError('vocabulary changes are not enabled on this server');
+      if (this.opts.access?.tokens !== undefined && (principal === undefined || !hasRole(principal, 'operator'))) {
+        throw new ForbiddenError(`${principal?.name ?? 'this client'} may not change the vocabulary: it needs the operator role`);
+      }
+      const version = await this.opts.onVocabulary(update);
+      audit('accepted', undefined, `version ${version}: ${update.labels.length} labels`);
       this.reply(client, { type: 'vocabulary', version });
     } catch (err) {
+      audit('refused', (err as Error).message);
       this.reply(client, { type: 'error', error: (err as Error).message });
     }
   }

@@ -39,9 +39,10 @@ export function cameraArgs(url: string, scheme: SourceScheme, o: Pick<FfmpegCame
   // Without -copyts ffmpeg shifts timestamps to start at 0 and the wall-clock epoch is lost.
   const wallclock = scheme.wallclock ? { input: ['-use_wallclock_as_timestamps', '1'], output: ['-copyts'] } : { input: [], output: [] };
   const pace = !scheme.live && (o.realtime ?? true) ? ['-re'] : [];
+  const whitelist = scheme.protocols === undefined ? [] : ['-protocol_whitelist', scheme.protocols];
   return [
     '-hide_banner', '-nostdin', '-nostats', '-loglevel', 'level+info',
-    ...options, ...wallclock.input, ...pace,
+    ...whitelist, ...options, ...wallclock.input, ...pace,
     '-i', input,
     ...wallclock.output,
     '-an', '-sn', '-dn',

@@ -26,6 +26,12 @@ export interface SchemeTraits {
 export type SourceOptions = FfmpegCameraOptions;
 
 export interface SourceScheme extends SchemeTraits {
+  /**
+   * ffmpeg's `-protocol_whitelist` for this scheme: the protocols its input may open, so nothing
+   * else (`concat:`, `subfile:`, `file:` inside a playlist) can be smuggled in through it. Device
+   * and filter inputs open no protocol.
+   */
+  readonly protocols?: string;
   /** ffmpeg's input options and the `-i` argument for a URL of this scheme. @throws ConfigError */
   readonly ffmpegInput: (url: string) => { readonly options: readonly string[]; readonly input: string };
   /** Opens the source; default `ffmpegCamera`. @throws ConfigError when the URL is malformed. */
@@ -35,24 +41,25 @@ export interface SourceScheme extends SchemeTraits {
 const asIs = (url: string) => ({ options: [], input: url });
 const CAMERA: SchemeTraits = { live: true, wallclock: true, network: true, endless: true };
 const PULLED: SchemeTraits = { live: true, wallclock: false, network: true, endless: true };
-const pushed: SourceScheme = { ...CAMERA, ffmpegInput: asIs };
-const rtsp: SourceScheme = { ...CAMERA, ffmpegInput: (url) => ({ options: ['-rtsp_transport', 'tcp'], input: url }) };
-const http: SourceScheme = { ...PULLED, ffmpegInput: asIs };
+const pushed = (protocols: string): SourceScheme => ({ ...CAMERA, protocols, ffmpegInput: asIs });
+const rtsp = (protocols: string): SourceScheme => ({ ...CAMERA, protocols, ffmpegInput: (url) => ({ options: ['-rtsp_transport', 'tcp'], input: url }) });
+const pulled = (protocols: string): SourceScheme => ({ ...PULLED, protocols, ffmpegInput: asIs });
 
 export const SCHEMES: Readonly<Record<string, SourceScheme>> = {
-  rtsp,
-  rtsps: rtsp,
-  rtmp: pushed,
-  rtmps: pushed,
-  rtp: pushed,
-  srt: pushed,
-  udp: pushed,
-  tcp: pushed,
-  mms: pushed,
-  mmsh: http,
-  http,
-  https: http,
-  file: { live: false, wallclock: false, network: false, endless: false, ffmpegInput: asIs },
+  rtsp: rtsp('rtsp,rtp,tcp,udp'),
+  rtsps: rtsp('rtsps,rtsp,rtp,tcp,udp,tls'),
+  rtmp: pushed('rtmp,tcp'),
+  rtmps: pushed('rtmps,rtmp,tcp,tls'),
+  rtp: pushed('rtp,udp'),
+  srt: pushed('srt,udp'),
+  udp: pushed('udp'),
+  tcp: pushed('tcp'),
+  mms: pushed('mms,mmst,tcp'),
+  mmsh: pulled('mmsh,http,tcp'),
+  http: pulled('http,tcp'),
+  // HLS playlists over https fetch their segments over https too.
+  https: pulled('https,http,tcp,tls'),
+  file: { live: false, wallclock: false, network: false, endless: false, protocols: 'file', ffmpegInput: asIs },
   // A capture device is live and stamped with the wall clock, but not on the network.
   v4l2: { live: true, wallclock: true, network: false, endless: true, ffmpegInput: (url) => { const v = v4l2Input(url); return { options: v.input, input: v.device }; } },
   // A synthetic source (`lavfi:testsrc=size=64x48:rate=10`) for demos and tests: it synthesises for ever.
