@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { PLACEHOLDER } from '../src/model/prompts.js';
+import { cidrList } from '../src/security/url-policy.js';
 import { describeUrl } from '../src/sources/registry.js';
 
 /**
@@ -137,6 +138,51 @@ export const PreviewSchema = z.strictObject({
   basePort: z.number().int().min(1).max(65535),
 });
 
+const addresses = (setting: string) =>
+  z.array(z.string()).superRefine((list, ctx) => {
+    try {
+      cidrList(list, setting);
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', message: (err as Error).message });
+    }
+  });
+
+/** What cameras added through the API may point at (src/security/url-policy.ts). */
+export const CameraUrlPolicySchema = z.strictObject({
+  allowedSchemes: z.array(z.string().regex(/^[a-z][a-z0-9+.-]+$/, 'a scheme is lower-case letters, digits, "+", "." or "-"')),
+  /** `file:` URLs and plain paths: a local-file read for whoever holds an admin token. */
+  allowFileSources: z.boolean(),
+  /** CIDRs or addresses; when not empty, camera hosts must be in one of them. */
+  allowHosts: addresses('security.cameraUrls.allowHosts'),
+  denyHosts: addresses('security.cameraUrls.denyHosts'),
+  allowLoopback: z.boolean(),
+  /** 169.254.0.0/16 and fe80::/10 (cloud metadata addresses are always refused). */
+  allowLinkLocal: z.boolean(),
+  allowPrivate: z.boolean(),
+});
+
+export const SecuritySchema = z.strictObject({
+  /** Lines `sha256:<hex> <role> <name>` (`actionclip-stream token create`); else the ACTIONCLIP_TOKENS variable. */
+  tokensFile: z.string().min(1).optional(),
+  /** Listen beyond loopback without tokens (anyone who can reach the port can do anything). */
+  insecureNoAuth: z.boolean(),
+  /** `/metrics` needs a viewer token (default: open, for Prometheus scrapers on a private network). */
+  metricsRequireToken: z.boolean(),
+  /** Browser origins besides the service's own that may call the API and open /ws (CORS). */
+  allowedOrigins: z.array(z.url({ message: 'an origin is a URL such as https://dashboard.example' })),
+  cameraUrls: CameraUrlPolicySchema,
+  limits: z.strictObject({
+    maxCameras: z.number().int().positive(),
+    /** Per WebSocket client. */
+    messagesPerMinute: z.number().int().positive(),
+    headersTimeoutMs: z.number().int().positive(),
+    requestTimeoutMs: z.number().int().positive(),
+  }),
+  /** Control actions as JSON lines, besides the log. */
+  auditFile: z.string().min(1).optional(),
+});
+export type SecurityConfig = z.infer<typeof SecuritySchema>;
+
 export const ConfigSchema = z
   .strictObject({
     weights: z.string().min(1, 'weights: a CLIP weights file is required'),
@@ -156,7 +202,9 @@ export const ConfigSchema = z
     decode: DecodeSchema,
     /** HTTP API + WebSocket port; 0 picks a free one. */
     port: z.number().int().min(0).max(65535),
-    host: z.string().min(1),
+    /** Default: 127.0.0.1 without tokens, 0.0.0.0 with them (see src/security/bind-policy.ts). */
+    host: z.string().min(1).optional(),
+    security: SecuritySchema,
     kafka: KafkaSchema.optional(),
     batching: BatchingSchema,
     tracker: TrackerSchema,

@@ -14,7 +14,7 @@ import { Subject, tap } from 'rxjs';
 import { resolveVocabulary } from '../config/load.js';
 import { CameraRegistry } from '../src/control/camera-registry.js';
 import { LiveControlPlane } from '../src/control/control-plane.js';
-import { closeServer, createHttpApi, listen } from '../src/control/http-api.js';
+import { startApiServer } from '../src/control/api-server.js';
 import { startKafkaControl } from '../src/control/kafka-control.js';
 import { PreviewRelay } from '../src/control/preview.js';
 import { trackEvents } from '../src/stages/track-events.js';
@@ -31,7 +31,6 @@ import { Metrics } from '../src/observability/metrics.js';
 import { observeMetrics } from '../src/observability/metrics-observer.js';
 import { createSinks } from '../src/sinks/create-sinks.js';
 import { cameraStateEvent, fanOut } from '../src/sinks/fan-out.js';
-import { WebSocketHub } from '../src/sinks/websocket-hub.js';
 import { cameraFrames } from '../src/sources/camera-source.js';
 import { resolveFfmpeg } from '../src/sources/ffmpeg-path.js';
 import { createKafka } from '../src/sources/kafka-client.js';
@@ -60,15 +59,13 @@ export async function startLive(opts: LiveOptions): Promise<LiveHandle> {
     const ffmpegPath = opts.ffmpegPath ?? resolveFfmpeg().path;
     const cameraOptions = { fps: config.fps, ...config.decode, ffmpegPath, supervision: config.supervision, scheduler, logger: log };
     const cameras = new CameraRegistry({ open: (c) => cameraFrames(c, cameraOptions), frames: frames$, states, onAdded: (c) => preview?.start(c), onRemoved: (id) => preview?.stop(id), instrumentation, logger: log });
-    const control = new LiveControlPlane({ cameras, preview, instrumentation, logger: log });
+    const control = new LiveControlPlane({ cameras, preview, urlPolicy: config.security.cameraUrls, maxCameras: config.security.limits.maxCameras, instrumentation, logger: log });
 
     // HTTP first, so /health answers and /ready says "no" while the model loads.
-    const server = createHttpApi({ control, metrics, logger: log });
     const greeting = () => cameras.states().map((s) => cameraStateEvent(s));
-    const hub = new WebSocketHub({ server, ...config.websocket, onVocabulary: (u) => control.updateVocabulary(u), greeting, instrumentation, logger: log });
-    resources.defer(server, async (s) => (await hub.close(), await closeServer(s)));
-    const port = await listen(server, config.port, config.host);
-    log.info({ port }, 'HTTP API, /metrics and /ws listening');
+    const api = await startApiServer({ config, control, metrics, greeting, instrumentation, logger: log });
+    resources.defer(api, (a) => a.close());
+    const { hub, port } = api;
 
     // Model and vocabulary.
     const { loadModel } = await import('../src/engine/load-model.js');
@@ -106,9 +103,8 @@ export async function startLive(opts: LiveOptions): Promise<LiveHandle> {
     resources.defer(cameras, (c) => c.close());
     for (const cam of config.cameras) cameras.add(cam);
 
-    const host = config.host === '0.0.0.0' ? '127.0.0.1' : config.host;
     const stop = () => resources.close().then(() => log.info('live pipeline stopped'));
-    return { port, url: `http://${host}:${port}`, metrics, control, vocabulary, hub, kafkaSink, kafkaFramesReady: framesIn?.ready, kafkaControlReady: controlIn?.ready, failed: control.failed, stop };
+    return { port, url: api.url, metrics, control, vocabulary, hub, kafkaSink, kafkaFramesReady: framesIn?.ready, kafkaControlReady: controlIn?.ready, failed: control.failed, stop };
   } catch (err) {
     await resources.close();
     throw err;

@@ -3,6 +3,7 @@ import { registerClassify } from './commands/classify.js';
 import { registerEval } from './commands/eval.js';
 import { registerMakeSynthetic } from './commands/make-synthetic.js';
 import { registerRun } from './commands/run.js';
+import { registerToken } from './commands/token.js';
 import { registerTrain } from './commands/train.js';
 
 /** Argument parsing only: each subcommand builds a config and hands it to the library or a pipeline. */
@@ -16,6 +17,7 @@ registerRun(program);
 registerTrain(program);
 registerEval(program);
 registerMakeSynthetic(program);
+registerToken(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   console.error(`actionclip-stream: ${err instanceof Error ? err.message : String(err)}`);

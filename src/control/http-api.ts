@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import { z } from 'zod';
 import { CameraSchema, VocabularyUpdateSchema, type CameraConfig, type VocabularyUpdate } from '../../config/schema.js';
 import { classify, ConfigError, ForbiddenError, issueList, NotFoundError, NotReadyError } from '../errors.js';
-import { authorize, corsOrigin, originAllowed, type AccessPolicy, type Requirement } from '../security/access.js';
+import { authorize, corsOrigin, identify, originAllowed, type AccessPolicy, type Requirement } from '../security/access.js';
 import type { AuditLog } from '../security/audit.js';
 import type { Principal } from '../security/tokens.js';
 import type { Metrics } from '../observability/metrics.js';
@@ -123,10 +123,10 @@ function validate<S extends z.ZodType>(schema: S, body: unknown): z.infer<S> {
  * the role). Control actions, accepted or refused, go to the audit log.
  */
 export function createHttpApi(opts: HttpApiOptions): Server {
-  const server = createServer((req, res) => serve(opts, req, res));
+  const headersTimeout = opts.headersTimeoutMs ?? 10_000;
   // Slowloris: a client that trickles its headers or body is cut off, never holds a socket for ever.
-  server.headersTimeout = opts.headersTimeoutMs ?? 10_000;
-  server.requestTimeout = opts.requestTimeoutMs ?? 30_000;
+  // Node checks those timeouts every connectionsCheckingInterval (30 s by default): check often enough.
+  const server = createServer({ headersTimeout, requestTimeout: opts.requestTimeoutMs ?? 30_000, connectionsCheckingInterval: Math.min(1000, headersTimeout) }, (req, res) => serve(opts, req, res));
   return server;
 }
 
@@ -152,8 +152,9 @@ function serve(opts: HttpApiOptions, req: IncomingMessage, res: ServerResponse):
   };
   let principal: Principal | undefined;
   const handle = async (): Promise<void> => {
+    principal = identify(req, access);
     if (!originAllowed(req, access)) throw new ForbiddenError(`origin ${req.headers.origin} is not allowed (security.allowedOrigins)`);
-    principal = authorize(req, access, requirement(method, parts, access));
+    authorize(req, access, requirement(method, parts, access));
     const target = await route(opts, req, res, url, parts);
     audit(principal, 'accepted', undefined, target ?? undefined);
   };

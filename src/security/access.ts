@@ -39,17 +39,22 @@ export function presentedToken(req: IncomingMessage): string | undefined {
   return offered.find((p) => p.startsWith(BEARER_SUBPROTOCOL))?.slice(BEARER_SUBPROTOCOL.length);
 }
 
+/** Who the request's token belongs to, if anyone (for the audit log, also when the request is refused). */
+export function identify(req: IncomingMessage, policy: AccessPolicy): Principal | undefined {
+  if (policy.tokens === undefined) return LOCAL_PRINCIPAL;
+  const token = presentedToken(req);
+  return token === undefined || token === '' ? undefined : policy.tokens.authenticate(token);
+}
+
 /**
  * The caller, if allowed. @throws UnauthorizedError without a valid token, ForbiddenError when the
  * token's role is below `needed`. An open requirement lets anyone through (principal undefined
  * when no valid token came with it).
  */
 export function authorize(req: IncomingMessage, policy: AccessPolicy, needed: Requirement): Principal | undefined {
-  if (policy.tokens === undefined) return LOCAL_PRINCIPAL;
-  const token = presentedToken(req);
-  const principal = token === undefined || token === '' ? undefined : policy.tokens.authenticate(token);
-  if (needed === 'open') return principal;
-  if (token === undefined) throw new UnauthorizedError('a bearer token is required (Authorization: Bearer <token>)');
+  const principal = identify(req, policy);
+  if (needed === 'open' || policy.tokens === undefined) return principal;
+  if (presentedToken(req) === undefined) throw new UnauthorizedError('a bearer token is required (Authorization: Bearer <token>)');
   if (principal === undefined) throw new UnauthorizedError('the bearer token is not valid');
   if (!hasRole(principal, needed)) throw new ForbiddenError(`${principal.name} (${principal.role}) may not do this: it needs the ${needed} role`);
   return principal;

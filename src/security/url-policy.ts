@@ -126,12 +126,13 @@ async function resolveOrRefuse(host: string, resolve: Resolve): Promise<string[]
 function checkAddress(ip: string, host: string, policy: CameraUrlPolicy): void {
   const type = isIP(ip) === 6 ? 'ipv6' : 'ipv4';
   const at = host === ip ? ip : `${host} (${ip})`;
+  const cls = addressClass(ip);
+  // Never a camera, whatever the lists say.
+  if (cls === 'unspecified' || cls === 'metadata') throw new UrlPolicyError(cls, `${at} is a ${cls} address`);
   if (cidrList(policy.denyHosts, 'security.cameraUrls.denyHosts').check(ip, type)) throw new UrlPolicyError('denyHosts', `${at} is in security.cameraUrls.denyHosts`);
   if (policy.allowHosts.length > 0 && !cidrList(policy.allowHosts, 'security.cameraUrls.allowHosts').check(ip, type)) throw new UrlPolicyError('allowHosts', `${at} is not in security.cameraUrls.allowHosts`);
-  const cls = addressClass(ip);
   const refused =
-    cls === 'unspecified' || cls === 'metadata' ? cls
-    : cls === 'loopback' && !policy.allowLoopback ? 'allowLoopback'
+    cls === 'loopback' && !policy.allowLoopback ? 'allowLoopback'
     : cls === 'link-local' && !policy.allowLinkLocal ? 'allowLinkLocal'
     : cls === 'private' && !policy.allowPrivate ? 'allowPrivate'
     : undefined;

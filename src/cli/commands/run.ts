@@ -26,6 +26,9 @@ interface RunFlags {
   jsonl?: string;
   preview?: boolean;
   logLevel?: string;
+  tokensFile?: string;
+  insecureNoAuth?: boolean;
+  allowedOrigin?: string[];
 }
 
 /** Numbers stay strings when they are not numbers, so zod reports them against the right key. */
@@ -59,7 +62,18 @@ export function flagsToConfig(f: RunFlags): ConfigInput {
     jsonl: f.jsonl,
     preview: f.preview === true ? { enabled: true } : undefined,
     logLevel: f.logLevel,
+    security: securityFlags(f),
   };
+}
+
+/** Only the security flags that were given (the YAML file's stay otherwise). */
+function securityFlags(f: RunFlags): ConfigInput | undefined {
+  const s: ConfigInput = {
+    ...(f.tokensFile === undefined ? {} : { tokensFile: f.tokensFile }),
+    ...(f.insecureNoAuth === true ? { insecureNoAuth: true } : {}),
+    ...(f.allowedOrigin === undefined || f.allowedOrigin.length === 0 ? {} : { allowedOrigins: f.allowedOrigin }),
+  };
+  return Object.keys(s).length === 0 ? undefined : s;
 }
 
 const collect = (v: string, acc: string[]): string[] => [...acc, v];
@@ -81,7 +95,10 @@ export function registerRun(program: Command): void {
     .option('--stride <n>', 'frames between windows')
     .option('--fps <f>', 'frames sampled per second per camera')
     .option('--port <n>', 'HTTP API / WebSocket port (0 = any free port)')
-    .option('--host <addr>', 'HTTP bind address')
+    .option('--host <addr>', 'HTTP bind address (default 127.0.0.1 without tokens, 0.0.0.0 with them)')
+    .option('--tokens-file <file>', 'API tokens (lines "sha256:<hex> <role> <name>", see `token create`); or set ACTIONCLIP_TOKENS')
+    .option('--insecure-no-auth', 'listen beyond loopback without tokens (anyone reaching the port can do anything)')
+    .option('--allowed-origin <origin>', 'a browser origin that may call the API and /ws (repeatable)', collect, [])
     .option('--kafka <brokers>', 'comma-separated Kafka brokers')
     .option('--frames-topic <topic>', 'consume frames from this Kafka topic')
     .option('--detections-topic <topic>', 'publish windows and detections to this Kafka topic')
