@@ -1,0 +1,69 @@
+/**
+ * Talking to a Hugging Face hub as huggingface_hub does: `HF_ENDPOINT` (default
+ * https://huggingface.co), `HF_TOKEN` as a bearer token, files at
+ * `${endpoint}/${repo}/resolve/${revision}/${file}`, and a HEAD request first that reads the LFS
+ * file's sha256 and size from X-Linked-Etag / X-Linked-Size before the redirect to the CDN.
+ */
+import { WeightsError } from '../errors.js';
+import { describeError, httpError } from '../model/weights/download-http.js';
+
+export const DEFAULT_HF_ENDPOINT = 'https://huggingface.co';
+
+export function hubEndpoint(env: NodeJS.ProcessEnv = process.env): string {
+  return (env.HF_ENDPOINT ?? DEFAULT_HF_ENDPOINT).replace(/\/+$/, '');
+}
+
+export function hubResolveUrl(repo: string, revision: string, file: string, env: NodeJS.ProcessEnv = process.env): string {
+  return `${hubEndpoint(env)}/${repo}/resolve/${encodeURIComponent(revision)}/${encodeURIComponent(file)}`;
+}
+
+/** Authorization for gated and private repos; fetch drops it on a redirect to another origin (the CDN). */
+export function hubHeaders(env: NodeJS.ProcessEnv = process.env): Record<string, string> {
+  const token = env.HF_TOKEN?.trim();
+  return token ? { authorization: `Bearer ${token}` } : {};
+}
+
+export interface RemoteFileInfo {
+  /** Exact size in bytes, when a header says it. */
+  readonly size: number | null;
+  /** The LFS sha256 (X-Linked-Etag, else an ETag that is one), when the server gives it. */
+  readonly sha256: string | null;
+  /** The commit a branch name resolved to (X-Repo-Commit). */
+  readonly commit: string | null;
+}
+
+/** An ETag that is a sha256 (LFS files); a git blob's sha1 ETag (small files) is not. */
+function etagSha256(value: string | null): string | null {
+  const v = value?.replace(/^W\//, '').replace(/"/g, '').trim().toLowerCase() ?? '';
+  return /^[0-9a-f]{64}$/.test(v) ? v : null;
+}
+
+/**
+ * HEAD without following the redirect to the CDN, whose headers describe the CDN's object, not
+ * the file: relative redirects (a renamed repo) are followed, up to 5. A refused connection is a
+ * retriable WeightsError whose message names the cause.
+ */
+export async function remoteFileInfo(url: string, headers: Record<string, string>, signal?: AbortSignal): Promise<RemoteFileInfo> {
+  let target = url;
+  for (let hop = 0; hop < 5; hop++) {
+    let res: Response;
+    try {
+      res = await fetch(target, { method: 'HEAD', redirect: 'manual', headers, signal });
+    } catch (err) {
+      throw new WeightsError(`cannot reach the server: ${describeError(err)}`, url, undefined, { cause: err, retriable: true });
+    }
+    const location = res.headers.get('location');
+    if (res.status >= 300 && res.status < 400 && location !== null && location.startsWith('/')) {
+      target = new URL(location, target).href;
+      continue;
+    }
+    if (res.status >= 400) throw httpError(res, url);
+    const size = Number(res.headers.get('x-linked-size') ?? res.headers.get('content-length') ?? NaN);
+    return {
+      size: Number.isFinite(size) && size > 0 ? size : null,
+      sha256: etagSha256(res.headers.get('x-linked-etag')) ?? etagSha256(res.headers.get('etag')),
+      commit: res.headers.get('x-repo-commit'),
+    };
+  }
+  throw new WeightsError('too many redirects', url);
+}
