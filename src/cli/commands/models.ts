@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { positiveIntFlag } from '../flags.js';
+import { numberFlag } from '../flags.js';
 import { loadCatalogue } from '../../models/catalogue.js';
 import { actionclipHome, listCachedModels, removeCachedModel } from '../../models/model-cache.js';
 import { formatBytes, pullModel } from '../../models/pull-model.js';
@@ -24,7 +24,7 @@ export function registerModels(program: Command): void {
     .option('--retries <n>', 'retries after a dropped connection or a server error', '5')
     .option('--no-progress', 'no progress display')
     .action(async (spec: string, flags: PullFlags) => {
-      const pulled = await pullModel(spec, { name: flags.name, sha256: flags.sha256, retries: positiveIntFlag(flags.retries, '--retries'), progress: flags.progress });
+      const pulled = await pullModel(spec, { name: flags.name, sha256: flags.sha256, retries: numberFlag(flags.retries, '--retries', { integer: true }), progress: flags.progress });
       const file = pulled.manifest.files[0];
       process.stdout.write(`${pulled.name} ${pulled.cached ? 'already in the cache' : 'pulled'}: ${pulled.dir} (${file.name}, ${formatBytes(file.size)}, sha256 ${file.sha256})\nuse it with --weights ${pulled.name}\n`);
     });
