@@ -95,7 +95,8 @@ export async function pullModel(spec: string, opts: PullOptions = {}): Promise<P
 /** The catalogue's hash wins; the hub's must agree with it (else the hub serves another file now). */
 function expectedHash(entry: CatalogueEntry, info: RemoteFileInfo, url: string): { sha256?: string; by: 'catalogue' | 'hub' } {
   if (entry.sha256 !== undefined && info.sha256 !== null && entry.sha256 !== info.sha256) {
-    throw new WeightsError(`the server now serves another ${entry.file} (sha256 ${info.sha256}) than the catalogue's ${entry.name} (sha256 ${entry.sha256}); pin a revision with ${entry.name}@<commit>`, url);
+    const fix = entry.repo === undefined ? 'check the --sha256 given' : `the catalogue entry is out of date, or pin a revision with ${entry.name}@<commit>`;
+    throw new WeightsError(`the server now serves another ${entry.file} (sha256 ${info.sha256}) than expected for ${entry.name} (sha256 ${entry.sha256}); ${fix}`, url);
   }
   if (entry.sha256 !== undefined) return { sha256: entry.sha256, by: 'catalogue' };
   return info.sha256 === null ? { by: 'hub' } : { sha256: info.sha256, by: 'hub' };

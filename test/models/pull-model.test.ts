@@ -129,6 +129,17 @@ describe('models pull against a hub-like server', () => {
     expect(await resolveWeights('no-such-model', o)).toBe('no-such-model');
   });
 
+  it('a URL pulls under a name that --weights then accepts; a URL with a wrong --sha256 leaves nothing', async () => {
+    const o = setup();
+    const url = `${hub.base}/openai/clip-vit-base-patch32/resolve/main/model.safetensors`;
+    await expect(pullModel(url, { ...o, name: 'mine', sha256: '0'.repeat(64) })).rejects.toThrow(/serves another model.safetensors/);
+    const pulled = await pullModel(url, { ...o, name: 'mine' });
+    expect(pulled.dir).toBe(modelDir(o.home, 'mine', 'url'));
+    expect(await resolveWeights('mine', o)).toBe(pulled.dir);
+    expect(isModelName('mine', process.cwd(), o.home)).toBe(true);
+    expectSameTensors((await loadWeights(await resolveWeights('mine', o))).clip, clip);
+  });
+
   it('offline with nothing cached: the error names the command to run elsewhere and the folder to copy', async () => {
     const o = setup({ ACTIONCLIP_OFFLINE: '1' });
     const dir = modelDir(o.home, 'vit-b-32', 'main');
