@@ -110,6 +110,7 @@ async function download(url: string, dir: string, entry: CatalogueEntry, dl: Dow
       fileName: entry.file,
       onProgress: bar?.onProgress,
       onRetry: ({ attempt, delayMs, error }) => log(`${entry.name}: ${error.message}; retry ${attempt} in ${(delayMs / 1000).toFixed(1)} s (resuming)`),
+      onWait: () => log(`${entry.name}: another process is downloading ${entry.file} into ${dir}; waiting for it`),
     });
   } finally {
     bar?.stop();

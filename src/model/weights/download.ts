@@ -5,6 +5,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isRetriable, WeightsError } from '../../errors.js';
 import { describeError, openDownload, type OpenedDownload } from './download-http.js';
+import { withFileLock } from './download-lock.js';
 
 export interface DownloadProgress {
   /** Bytes of the file on disk so far (a resumed download starts at `resumedFrom`). */
@@ -32,6 +33,8 @@ export interface DownloadOptions {
   retryDelayMs?: number;
   /** Told before each retry (a log line). */
   onRetry?: (info: { attempt: number; delayMs: number; error: Error }) => void;
+  /** Told when another process holds the download's lock and this one waits for it. */
+  onWait?: () => void;
 }
 
 /**
@@ -49,10 +52,17 @@ export async function downloadWeights(url: string, destDir: string, opts: Downlo
     throw new WeightsError(`cannot create the download directory: ${describeError(err)}`, destDir, undefined, { cause: err });
   });
   const dest = path.join(destDir, name);
-  if (!opts.overwrite && (await isFile(dest))) {
-    if (want === undefined || (await sha256File(dest)) === want) return dest;
-    // A stale or different file under that name: replace it.
-  }
+  const reusable = async (): Promise<boolean> => !opts.overwrite && (await isFile(dest)) && (want === undefined || (await sha256File(dest)) === want);
+  if (await reusable()) return dest;
+  // Another process may be downloading the same file: wait for it, then use what it wrote.
+  return withFileLock(`${dest}.lock`, async () => ((await reusable()) ? dest : fetchVerified(url, dest, want, opts)), {
+    signal: opts.signal,
+    onWait: opts.onWait,
+  });
+}
+
+/** Downloads (resuming `<dest>.part`), checks the sha256, and renames the part into place. */
+async function fetchVerified(url: string, dest: string, want: string | undefined, opts: DownloadOptions): Promise<string> {
   const part = `${dest}.part`;
   if (opts.overwrite) await rm(part, { force: true });
   let got = await withRetries(() => fetchIntoPart(url, part, opts), opts);

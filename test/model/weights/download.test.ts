@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
@@ -18,6 +18,7 @@ describe('downloadWeights (local HTTP server)', () => {
   let server: http.Server;
   let base = '';
   let noRangeCalls = 0;
+  let slowCalls = 0;
   const tmp = tmpDir('download');
   afterAll(async () => {
     await new Promise<void>((resolve) => server.close(() => resolve()));
@@ -53,6 +54,17 @@ describe('downloadWeights (local HTTP server)', () => {
           // Drop the connection mid-body.
           setTimeout(() => res.socket?.destroy(), 20);
         });
+      } else if (url === '/slow/clip.safetensors') {
+        // Slow enough that a second download of the same file starts while this one runs.
+        slowCalls++;
+        res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(body.length) });
+        let off = 0;
+        const step = (): void => {
+          if (off >= body.length) return void res.end();
+          res.write(body.subarray(off, (off += 32 * 1024)));
+          setTimeout(step, 10);
+        };
+        step();
       } else if (url === '/norange/clip.safetensors') {
         // Ignores Range: the first answer is cut, the next ones send the whole file with 200.
         res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(body.length) });
@@ -121,6 +133,30 @@ describe('downloadWeights (local HTTP server)', () => {
     const file = await downloadWeights(`${base}/norange/clip.safetensors`, dest, { sha256: sha, retryDelayMs: 5, onRetry: (r) => retries.push(r.delayMs) });
     expect(retries).toEqual([5]);
     expect(noRangeCalls).toBe(2);
+    expect(listing(dest)).toEqual(['clip.safetensors']);
+    expect(readFileSync(file).equals(body)).toBe(true);
+  });
+
+  it('two downloads of the same file at once: one downloads, the other waits for its lock and reuses the file', async () => {
+    const dest = path.join(tmp.dir, 'concurrent');
+    const url = `${base}/slow/clip.safetensors`;
+    let waited = 0;
+    const [a, b] = await Promise.all([downloadWeights(url, dest, { sha256: sha }), downloadWeights(url, dest, { sha256: sha, onWait: () => waited++ })]);
+    expect(a).toBe(b);
+    expect(waited).toBe(1);
+    expect(slowCalls).toBe(1);
+    expect(listing(dest)).toEqual(['clip.safetensors']);
+    expect(readFileSync(a).equals(body)).toBe(true);
+  });
+
+  it('a lock left by a killed process goes stale and is taken over', async () => {
+    const dest = path.join(tmp.dir, 'stale-lock');
+    mkdirSync(dest, { recursive: true });
+    const lock = path.join(dest, 'clip.safetensors.lock');
+    writeFileSync(lock, '999999@elsewhere\n');
+    const old = new Date(Date.now() - 60_000);
+    utimesSync(lock, old, old);
+    const file = await downloadWeights(`${base}/weights/clip.safetensors`, dest, { sha256: sha });
     expect(listing(dest)).toEqual(['clip.safetensors']);
     expect(readFileSync(file).equals(body)).toBe(true);
   });
