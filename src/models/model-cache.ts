@@ -21,12 +21,17 @@ export function modelDir(home: string, name: string, revision: string): string {
 
 export const MANIFEST_FILE = 'manifest.json';
 
+const fileSchema = z.object({ name: z.string(), size: z.number().int().nonnegative(), sha256: z.string() });
+export type ManifestFile = z.infer<typeof fileSchema>;
+
 const manifestSchema = z.object({
   name: z.string(),
   revision: z.string(),
   source: z.string(),
   commit: z.string().nullable(),
-  files: z.array(z.object({ name: z.string(), size: z.number().int().nonnegative(), sha256: z.string() })).min(1),
+  files: z.array(fileSchema).min(1),
+  /** The checkpoint the files were converted from (deleted after the conversion). */
+  convertedFrom: fileSchema.optional(),
   /** How the sha256 was checked: against the catalogue, the hub's LFS hash, or nothing published. */
   verifiedBy: z.enum(['catalogue', 'hub', 'none']),
   pulledAt: z.string(),

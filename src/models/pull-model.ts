@@ -9,7 +9,8 @@ import { cliDownloadProgress } from '../model/weights/download-progress.js';
 import { downloadWeights, sha256File, type DownloadOptions } from '../model/weights/download.js';
 import { findCatalogueEntry, type CatalogueEntry } from './catalogue.js';
 import { hubHeaders, hubResolveUrl, remoteFileInfo, type RemoteFileInfo } from './hub.js';
-import { actionclipHome, modelDir, readManifest, writeManifest, type ModelManifest } from './model-cache.js';
+import { convertCheckpoint, isTorchCheckpoint } from './convert-checkpoint.js';
+import { actionclipHome, modelDir, readManifest, writeManifest, type ManifestFile, type ModelManifest } from './model-cache.js';
 
 export interface PullOptions {
   /** Cache root; default `actionclipHome()`. */
@@ -84,12 +85,27 @@ export async function pullModel(spec: string, opts: PullOptions = {}): Promise<P
     revision: entry.revision,
     source: url,
     commit: info.commit,
-    files: [{ name: path.basename(file), size: statSync(file).size, sha256 }],
+    ...(await storedFiles(file, sha256, log)),
     verifiedBy: expected.sha256 === undefined ? 'none' : expected.by,
     pulledAt: new Date().toISOString(),
   };
   await writeManifest(dir, manifest);
   return { name: entry.name, revision: entry.revision, dir, manifest, cached: false };
+}
+
+/** What the cache keeps: the download itself, or the safetensors pair an ActionCLIP checkpoint converts to. */
+async function storedFiles(file: string, sha256: string, log: (line: string) => void): Promise<Pick<ModelManifest, 'files' | 'convertedFrom'>> {
+  const downloaded: ManifestFile = { name: path.basename(file), size: statSync(file).size, sha256 };
+  if (!(await isTorchCheckpoint(file))) return { files: [downloaded] };
+  log(`converting ${downloaded.name} to clip.safetensors (+ fusion-<head>.safetensors) so that later loads are fast`);
+  const names = await convertCheckpoint(file);
+  const files = await Promise.all(
+    names.map(async (name) => {
+      const p = path.join(path.dirname(file), name);
+      return { name, size: statSync(p).size, sha256: await sha256File(p) };
+    }),
+  );
+  return { files, convertedFrom: downloaded };
 }
 
 /** The catalogue's hash wins; the hub's must agree with it (else the hub serves another file now). */
