@@ -5,6 +5,7 @@
 import { statSync } from 'node:fs';
 import path from 'node:path';
 import { ConfigError, WeightsError } from '../errors.js';
+import { describeError } from '../model/weights/download-http.js';
 import { cliDownloadProgress } from '../model/weights/download-progress.js';
 import { downloadWeights, sha256File, type DownloadOptions } from '../model/weights/download.js';
 import { findCatalogueEntry, type CatalogueEntry } from './catalogue.js';
@@ -70,7 +71,7 @@ export async function pullModel(spec: string, opts: PullOptions = {}): Promise<P
   const url = entry.url ?? hubResolveUrl(entry.repo!, entry.revision, entry.file, opts.env);
   const headers = entry.url === undefined ? hubHeaders(opts.env) : {};
   const info = await remoteFileInfo(url, headers, opts.signal).catch((err: unknown) => {
-    if (err instanceof WeightsError && err.retriable) throw new WeightsError(`cannot download model ${entry.name}: ${err.message}; ${offlineHint(entry.name, dir)}`, url, undefined, { cause: err });
+    if (err instanceof WeightsError && err.retriable) throw new WeightsError(`cannot reach the server for model ${entry.name} (${describeError(err.cause)}); ${offlineHint(entry.name, dir)}`, url, undefined, { cause: err });
     throw err;
   });
   const expected = expectedHash(entry, info, url);
@@ -120,17 +121,22 @@ function expectedHash(entry: CatalogueEntry, info: RemoteFileInfo, url: string):
 
 async function download(url: string, dir: string, entry: CatalogueEntry, dl: DownloadOptions, opts: PullOptions, log: (line: string) => void): Promise<string> {
   const bar = opts.progress === false ? undefined : cliDownloadProgress(entry.name);
+  let file: string;
   try {
-    return await downloadWeights(url, dir, {
+    file = await downloadWeights(url, dir, {
       ...dl,
       fileName: entry.file,
       onProgress: bar?.onProgress,
       onRetry: ({ attempt, delayMs, error }) => log(`${entry.name}: ${error.message}; retry ${attempt} in ${(delayMs / 1000).toFixed(1)} s (resuming)`),
       onWait: () => log(`${entry.name}: another process is downloading ${entry.file} into ${dir}; waiting for it`),
     });
-  } finally {
+  } catch (err) {
     bar?.stop();
+    if (err instanceof WeightsError && err.retriable) log(`${entry.name}: the download stopped; what arrived is kept in ${path.join(dir, `${entry.file}.part`)}: run \`actionclip-stream models pull ${entry.name}\` again to resume it`);
+    throw err;
   }
+  bar?.stop();
+  return file;
 }
 
 export function formatBytes(n: number): string {

@@ -8,7 +8,8 @@ export interface CliProgressOptions {
   mode?: 'bar' | 'lines';
 }
 
-const mb = (n: number): string => (n / 1048576).toFixed(1);
+// Decimal megabytes, as the hub and `models list` show sizes.
+const mb = (n: number): string => (n / 1e6).toFixed(1);
 
 /** Speed counts only this session's bytes (not a resumed part), so the ETA stays honest. */
 function rate(p: DownloadProgress, startedAt: number): { speed: string; eta: string } {

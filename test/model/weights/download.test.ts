@@ -202,9 +202,9 @@ describe('cliDownloadProgress on a stream that is not a terminal', () => {
     let text = '';
     sink.on('data', (c: Buffer) => (text += c.toString()));
     const p = cliDownloadProgress('vit', { stream: sink });
-    const total = 10 * 1048576;
+    const total = 10_000_000;
     // Resumed at 30%, then many small steps: one line when resuming and one per 10% after.
-    for (let received = 3 * 1048576; received <= total; received += 65536) p.onProgress({ received, total, resumedFrom: 3 * 1048576 });
+    for (let received = 3_000_000; received <= total; received += 62_500) p.onProgress({ received, total, resumedFrom: 3_000_000 });
     p.stop();
     const lines = text.trim().split('\n');
     expect(lines.map((l) => /^vit: (\d+)%/.exec(l)?.[1])).toEqual(['30', '40', '50', '60', '70', '80', '90', '100']);
