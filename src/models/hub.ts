@@ -57,6 +57,8 @@ export async function remoteFileInfo(url: string, headers: Record<string, string
       target = new URL(location, target).href;
       continue;
     }
+    // A server without HEAD: nothing known ahead; the download itself still works.
+    if (res.status === 405 || res.status === 501) return { size: null, sha256: null, commit: null };
     if (res.status >= 400) throw httpError(res, url);
     const size = Number(res.headers.get('x-linked-size') ?? res.headers.get('content-length') ?? NaN);
     return {
