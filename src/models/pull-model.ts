@@ -4,11 +4,11 @@
  */
 import { statSync } from 'node:fs';
 import path from 'node:path';
-import { ConfigError, WeightsError } from '../errors.js';
+import { ConfigError, formatIssues, WeightsError } from '../errors.js';
 import { describeError } from '../model/weights/download-http.js';
 import { cliDownloadProgress } from '../model/weights/download-progress.js';
 import { downloadWeights, sha256File, type DownloadOptions } from '../model/weights/download.js';
-import { findCatalogueEntry, type CatalogueEntry } from './catalogue.js';
+import { catalogueEntrySchema, findCatalogueEntry, type CatalogueEntry } from './catalogue.js';
 import { hubHeaders, hubResolveUrl, remoteFileInfo, type RemoteFileInfo } from './hub.js';
 import { convertCheckpoint, isTorchCheckpoint } from './convert-checkpoint.js';
 import { actionclipHome, modelDir, readManifest, writeManifest, type ManifestFile, type ModelManifest } from './model-cache.js';
@@ -46,7 +46,10 @@ export function pullTarget(spec: string, opts: PullOptions = {}): CatalogueEntry
     const file = decodeURIComponent(new URL(spec).pathname.split('/').pop() ?? '');
     const name = opts.name ?? file.replace(/\.[^.]+$/, '').toLowerCase().replace(/[^a-z0-9._-]+/g, '-');
     if (file === '' || name === '') throw new ConfigError(`cannot name a model after ${spec}; pass --name`);
-    return { name, description: spec, url: spec, revision: 'url', file, sha256: opts.sha256?.toLowerCase() };
+    // Validated like a catalogue entry, so a bad --name or --sha256 is named before any download.
+    const parsed = catalogueEntrySchema.safeParse({ name, description: spec, url: spec, revision: 'url', file, sha256: opts.sha256?.toLowerCase() });
+    if (!parsed.success) throw new ConfigError(`cannot pull ${spec}: ${formatIssues(parsed.error)}`);
+    return parsed.data;
   }
   const entry = findCatalogueEntry(spec, home);
   if (entry === undefined) throw new ConfigError(`unknown model "${spec}": not a catalogue name (see: actionclip-stream models list) nor an http(s) URL`);
@@ -60,6 +63,11 @@ export function offlineHint(name: string, dir: string): string {
   return `on a machine with network run \`actionclip-stream models pull ${name}\`, then copy its ${dir} folder to the same path here (or point ACTIONCLIP_HOME at a copy of the cache)`;
 }
 
+/**
+ * Pulls a catalogue name or URL into the cache unless a complete copy is there: a HEAD first (the
+ * size to announce and the hub's sha256), then the resumable, verified download, then the
+ * manifest that marks the folder complete. No network is tried when offline.
+ */
 export async function pullModel(spec: string, opts: PullOptions = {}): Promise<PulledModel> {
   const home = opts.home ?? actionclipHome(opts.env);
   const entry = pullTarget(spec, opts);

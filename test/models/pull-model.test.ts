@@ -133,6 +133,8 @@ describe('models pull against a hub-like server', () => {
     const o = setup();
     const url = `${hub.base}/openai/clip-vit-base-patch32/resolve/main/model.safetensors`;
     await expect(pullModel(url, { ...o, name: 'mine', sha256: '0'.repeat(64) })).rejects.toThrow(/serves another model.safetensors/);
+    await expect(pullModel(url, { ...o, name: 'mine', sha256: 'abc' })).rejects.toThrow(/cannot pull .*sha256: 64 lower-case hex digits/);
+    await expect(pullModel(url, { ...o, name: 'Not OK' })).rejects.toThrow(/cannot pull .*name: lower-case letters/);
     const pulled = await pullModel(url, { ...o, name: 'mine' });
     expect(pulled.dir).toBe(modelDir(o.home, 'mine', 'url'));
     expect(await resolveWeights('mine', o)).toBe(pulled.dir);
