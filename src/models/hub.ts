@@ -4,7 +4,8 @@
  * `${endpoint}/${repo}/resolve/${revision}/${file}`, and a HEAD request first that reads the LFS
  * file's sha256 and size from X-Linked-Etag / X-Linked-Size before the redirect to the CDN.
  */
-import { WeightsError } from '../errors.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { isRetriable, WeightsError } from '../errors.js';
 import { describeError, httpError } from '../model/weights/download-http.js';
 
 export const DEFAULT_HF_ENDPOINT = 'https://huggingface.co';
@@ -38,19 +39,34 @@ function etagSha256(value: string | null): string | null {
   return /^[0-9a-f]{64}$/.test(v) ? v : null;
 }
 
+/** No answer at all (refused, no route, DNS): the machine is probably offline. */
+export class ServerUnreachableError extends WeightsError {}
+
 /**
  * HEAD without following the redirect to the CDN, whose headers describe the CDN's object, not
- * the file: relative redirects (a renamed repo) are followed, up to 5. A refused connection is a
- * retriable WeightsError whose message names the cause.
+ * the file: relative redirects (a renamed repo) are followed, up to 5. A transient HTTP status
+ * (502, 503...) is asked again after `retryDelayMs · 2^n`, up to `retries` times; no connection at
+ * all fails at once with a ServerUnreachableError, so an offline start says so without waiting.
  */
-export async function remoteFileInfo(url: string, headers: Record<string, string>, signal?: AbortSignal): Promise<RemoteFileInfo> {
+export async function remoteFileInfo(url: string, headers: Record<string, string>, opts: { signal?: AbortSignal; retries?: number; retryDelayMs?: number } = {}): Promise<RemoteFileInfo> {
+  for (let n = 0; ; n++) {
+    try {
+      return await headOnce(url, headers, opts.signal);
+    } catch (err) {
+      if (err instanceof ServerUnreachableError || !isRetriable(err) || n >= (opts.retries ?? 3)) throw err;
+      await sleep((opts.retryDelayMs ?? 1000) * 2 ** n, undefined, { signal: opts.signal });
+    }
+  }
+}
+
+async function headOnce(url: string, headers: Record<string, string>, signal: AbortSignal | undefined): Promise<RemoteFileInfo> {
   let target = url;
   for (let hop = 0; hop < 5; hop++) {
     let res: Response;
     try {
       res = await fetch(target, { method: 'HEAD', redirect: 'manual', headers, signal });
     } catch (err) {
-      throw new WeightsError(`cannot reach the server: ${describeError(err)}`, url, undefined, { cause: err, retriable: true });
+      throw new ServerUnreachableError(`cannot reach the server: ${describeError(err)}`, url, undefined, { cause: err, retriable: true });
     }
     const location = res.headers.get('location');
     if (res.status >= 300 && res.status < 400 && location !== null && location.startsWith('/')) {

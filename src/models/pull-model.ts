@@ -9,7 +9,7 @@ import { describeError } from '../model/weights/download-http.js';
 import { cliDownloadProgress } from '../model/weights/download-progress.js';
 import { downloadWeights, sha256File, type DownloadOptions } from '../model/weights/download.js';
 import { catalogueEntrySchema, findCatalogueEntry, type CatalogueEntry } from './catalogue.js';
-import { hubHeaders, hubResolveUrl, remoteFileInfo, type RemoteFileInfo } from './hub.js';
+import { hubHeaders, hubResolveUrl, remoteFileInfo, ServerUnreachableError, type RemoteFileInfo } from './hub.js';
 import { convertCheckpoint, isTorchCheckpoint } from './convert-checkpoint.js';
 import { actionclipHome, modelDir, readManifest, writeManifest, type ManifestFile, type ModelManifest } from './model-cache.js';
 
@@ -78,8 +78,8 @@ export async function pullModel(spec: string, opts: PullOptions = {}): Promise<P
 
   const url = entry.url ?? hubResolveUrl(entry.repo!, entry.revision, entry.file, opts.env);
   const headers = entry.url === undefined ? hubHeaders(opts.env) : {};
-  const info = await remoteFileInfo(url, headers, opts.signal).catch((err: unknown) => {
-    if (err instanceof WeightsError && err.retriable) throw new WeightsError(`cannot reach the server for model ${entry.name} (${describeError(err.cause)}); ${offlineHint(entry.name, dir)}`, url, undefined, { cause: err });
+  const info = await remoteFileInfo(url, headers, { signal: opts.signal, retries: opts.retries, retryDelayMs: opts.retryDelayMs }).catch((err: unknown) => {
+    if (err instanceof ServerUnreachableError) throw new WeightsError(`cannot reach the server for model ${entry.name} (${describeError(err.cause)}); ${offlineHint(entry.name, dir)}`, url, undefined, { cause: err });
     throw err;
   });
   const expected = expectedHash(entry, info, url);

@@ -90,6 +90,18 @@ describe('models pull against a hub-like server', () => {
     expect(readFileSync(path.join(dir, 'model.safetensors')).equals(body)).toBe(true);
   });
 
+  it('a 503 from the hub is asked again; a revision pins its own cache folder', async () => {
+    const o = setup();
+    const pinned: HubFile = { ...B32, revision: 'v2' };
+    hub.add(pinned);
+    hub.failNextResolve(pinned, 503);
+    const pulled = await pullModel('vit-b-32@v2', o);
+    expect(pulled.dir).toBe(modelDir(o.home, 'vit-b-32', 'v2'));
+    expect(hub.requests.filter((r) => r.url === '/openai/clip-vit-base-patch32/resolve/v2/model.safetensors').length).toBeGreaterThanOrEqual(2);
+    expect(readFileSync(path.join(pulled.dir, 'model.safetensors')).equals(body)).toBe(true);
+    expect(await resolveWeights('vit-b-32@v2', o)).toBe(pulled.dir);
+  });
+
   it('a file whose bytes do not match the advertised hash is deleted, part file included', async () => {
     const o = setup();
     const bad: HubFile = { repo: 'acme/corrupt', file: 'model.safetensors', body, advertisedSha256: sha256Of(Buffer.from('something else')) };

@@ -31,6 +31,7 @@ export class FakeHub {
   readonly requests: HubRequest[] = [];
   private readonly files = new Map<string, HubFile>();
   private readonly cuts = new Map<string, number>();
+  private readonly failures = new Map<string, number>();
   private server: http.Server | undefined;
   base = '';
 
@@ -42,6 +43,11 @@ export class FakeHub {
   /** The next CDN GET of this file sends `bytes` bytes (counted from where it starts) and drops the connection. */
   cutNextDownload(f: HubFile, bytes: number): void {
     this.cuts.set(sha256Of(f.body), bytes);
+  }
+
+  /** The next request to this file's resolve URL answers `status` (a hub having a bad moment). */
+  failNextResolve(f: HubFile, status: number): void {
+    this.failures.set(`/${f.repo}/resolve/${f.revision ?? 'main'}/${f.file}`, status);
   }
 
   /** Requests for the CDN copy of a file (the ones that carry the bytes). */
@@ -73,6 +79,12 @@ export class FakeHub {
   }
 
   private resolve(f: HubFile, req: http.IncomingMessage, res: http.ServerResponse): void {
+    const failure = this.failures.get(req.url ?? '');
+    if (failure !== undefined) {
+      this.failures.delete(req.url ?? '');
+      res.writeHead(failure, { 'content-type': 'text/plain' }).end('try again later');
+      return;
+    }
     if (f.token !== undefined && req.headers.authorization !== `Bearer ${f.token}`) {
       res.writeHead(401, { 'content-type': 'text/plain', 'x-error-code': 'GatedRepo' }).end('Access to this model is restricted');
       return;
