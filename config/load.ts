@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { ConfigError, formatIssues } from '../src/errors.js';
+import { isModelName } from '../src/models/resolve-weights.js';
 import { DEFAULTS, KAFKA_DEFAULTS } from './defaults.js';
 import { type CameraConfig, CameraSchema, type Config, ConfigSchema, LabelsSchema } from './schema.js';
 
@@ -43,6 +44,8 @@ function resolvePaths(input: ConfigInput, baseDir: string): ConfigInput {
   const out = { ...input };
   for (const key of ['weights', 'fusion', 'jsonl'] as const) {
     const v = out[key];
+    // A catalogue model name (weights: vit-b-32) stays a name.
+    if (key === 'weights' && typeof v === 'string' && isModelName(v, baseDir)) continue;
     if (typeof v === 'string' && v !== '-' && !path.isAbsolute(v)) out[key] = path.resolve(baseDir, v);
   }
   // A vocabulary that looks like a path is a file; a bare name is a preset.

@@ -73,8 +73,9 @@ export class WeightsError extends ActionClipError {
     message: string,
     readonly file: string,
     readonly key?: string,
-    options?: { cause?: unknown },
+    options?: ErrorOptions,
   ) {
+    // Retriable only for transient faults (a download cut or a 5xx); a bad file stays bad.
     super(`${message} (file: ${file}${key === undefined ? '' : `, key: ${key}`})`, options);
   }
 }

@@ -1,5 +1,9 @@
 /** actionclip-stream's library API. */
 export { loadModel, type LoadModelOptions } from './engine/load-model.js';
+export { pullModel, type PulledModel, type PullOptions } from './models/pull-model.js';
+export { resolveWeights } from './models/resolve-weights.js';
+export { listCachedModels, removeCachedModel, actionclipHome } from './models/model-cache.js';
+export { BUILTIN_CATALOGUE, type CatalogueEntry } from './models/catalogue.js';
 export { resolveModelSpec, type EngineChoice, type ModelSpec } from './engine/model-spec.js';
 export { ActionClipModel, type ModelInfo } from './engine/action-clip-model.js';
 export { preprocessFrame, preprocessFrames, CLIP_MEAN, CLIP_STD } from './model/preprocess.js';

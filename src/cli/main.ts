@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { registerClassify } from './commands/classify.js';
 import { registerEval } from './commands/eval.js';
 import { registerMakeSynthetic } from './commands/make-synthetic.js';
+import { registerModels } from './commands/models.js';
 import { registerRun } from './commands/run.js';
 import { registerToken } from './commands/token.js';
 import { registerTrain } from './commands/train.js';
@@ -18,6 +19,7 @@ registerTrain(program);
 registerEval(program);
 registerMakeSynthetic(program);
 registerToken(program);
+registerModels(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   console.error(`actionclip-stream: ${err instanceof Error ? err.message : String(err)}`);

@@ -1,10 +1,11 @@
 import { loadWeights } from '../model/weights/load-weights.js';
+import { resolveWeights } from '../models/resolve-weights.js';
 import { ActionClipModel } from './action-clip-model.js';
 import type { Engine, EngineWeights } from './engine.js';
 import { parseHeadOption, resolveModelSpec, type EngineChoice, type ModelSpec } from './model-spec.js';
 
 export interface LoadModelOptions {
-  /** A `.safetensors` file (OpenAI or Hugging Face layout), a directory holding one, or an ActionCLIP `.pt` checkpoint. */
+  /** A `.safetensors` file (OpenAI or Hugging Face layout), a directory holding one, an ActionCLIP `.pt` checkpoint, or a catalogue name (`vit-b-32`: pulled into the cache on first use). */
   readonly weights: string;
   /** A fusion head `.safetensors` (with or without the `module.` prefix). */
   readonly fusion?: string;
@@ -26,7 +27,7 @@ export interface LoadModelOptions {
 export async function loadModel(opts: LoadModelOptions): Promise<ActionClipModel> {
   // An unknown head fails before the weights (possibly gigabytes) are read.
   parseHeadOption(opts.head);
-  const weights = await loadWeights(opts.weights, { fusion: opts.fusion });
+  const weights = await loadWeights(await resolveWeights(opts.weights), { fusion: opts.fusion });
   const spec = resolveModelSpec(weights, opts);
   return new ActionClipModel(await buildEngine(weights, spec, opts));
 }

@@ -13,6 +13,7 @@ import { deepMerge, parseOrThrow, type ConfigInput } from '../../config/load.js'
 import { TemplatesSchema } from '../../config/schema.js';
 import { ConfigError } from '../errors.js';
 import { HEAD_NAMES, parseHeadName, type HeadName } from '../model/heads.js';
+import { isModelName } from '../models/resolve-weights.js';
 
 const HeadSchema = z
   .string()
@@ -134,6 +135,8 @@ function resolvePaths(input: ConfigInput, baseDir: string): ConfigInput {
   const out: ConfigInput = { ...input };
   const abs = (v: unknown): unknown => (typeof v === 'string' && !path.isAbsolute(v) ? path.resolve(baseDir, v) : v);
   for (const key of ['weights', 'fusion', 'outputDir', 'resume']) if (key in out) out[key] = abs(out[key]);
+  // A catalogue model name (weights: vit-b-32) stays a name.
+  if (typeof input.weights === 'string' && isModelName(input.weights, baseDir)) out.weights = input.weights;
   if (typeof out.data === 'object' && out.data !== null && !Array.isArray(out.data)) {
     const data: ConfigInput = { ...(out.data as ConfigInput) };
     for (const key of ['train', 'val', 'list', 'root']) if (key in data) data[key] = abs(data[key]);

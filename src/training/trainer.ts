@@ -25,6 +25,7 @@ import { encodePrompts } from '../model/encode-prompts.js';
 import { ACTIONCLIP_TEMPLATES, applyTemplate, expandPrompts, validateTemplates } from '../model/prompts.js';
 import { tokenize } from '../model/tokenizer.js';
 import { loadWeights } from '../model/weights/load-weights.js';
+import { resolveWeights } from '../models/resolve-weights.js';
 import { AdamW, makeParamGroups } from './adamw.js';
 import { fusionFileName, loadOptimizerState, readTrainerState, saveCheckpoint, STATE_FILE, type TrainerState } from './checkpoint.js';
 import { epochBatches, FrameCache, makeTrainBatch, type ClipSource } from './clip-loader.js';
@@ -156,7 +157,7 @@ export class Trainer {
       if (existsSync(path.join(config.outputDir, STATE_FILE))) {
         throw new ConfigError(`${config.outputDir} already holds a training run (${STATE_FILE}); resume it or choose another outputDir`);
       }
-      const loaded = await loadWeights(config.weights, config.fusion === undefined ? {} : { fusion: config.fusion });
+      const loaded = await loadWeights(await resolveWeights(config.weights), config.fusion === undefined ? {} : { fusion: config.fusion });
       let fusion = loaded.head === config.head ? loaded.fusion : null;
       if (config.head !== 'meanP' && fusion === null) {
         if (loaded.head !== null && loaded.head !== 'meanP') log(`the weights hold a ${loaded.head} head; starting a fresh ${config.head} head instead`);

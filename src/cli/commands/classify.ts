@@ -36,7 +36,7 @@ export function registerClassify(program: Command): void {
     .command('classify')
     .description('Classify video files or folders of frames against labels given on the command line (zero-shot with MeanP, or with a trained head)')
     .argument('<inputs...>', 'video files (anything ffmpeg reads) or folders of extracted frames')
-    .requiredOption('-w, --weights <path>', 'CLIP weights: .safetensors (OpenAI or Hugging Face names), a directory, or an ActionCLIP .pt checkpoint')
+    .requiredOption('-w, --weights <path>', 'CLIP weights: .safetensors (OpenAI or Hugging Face names), a directory, an ActionCLIP .pt checkpoint, or a model name (vit-b-32, see models list; pulled on first use)')
     .option('--fusion <path>', 'temporal head weights (fusion-*.safetensors)')
     .option('--head <name>', 'meanP, Conv_1D, LSTM, Transf or Transf_cls (default: the checkpoint\'s, else meanP)')
     .option('-T, --frames <n>', 'frames sampled per clip (default: the checkpoint\'s, else 8)')

@@ -56,7 +56,7 @@ export function registerEval(program: Command): void {
     .command('eval')
     .description('Evaluate a model on a labelled video list: top-1/top-5, per-class accuracy, mAP; zero-shot, few-shot or a trained checkpoint')
     .option('-c, --config <file>', 'evaluation configuration (YAML: weights, data.list, data.labels, views...)')
-    .option('-w, --weights <path>', 'CLIP weights, a training output folder, or an ActionCLIP .pt checkpoint')
+    .option('-w, --weights <path>', 'CLIP weights, a training output folder, an ActionCLIP .pt checkpoint, or a model name (vit-b-32, pulled on first use)')
     .option('--fusion <path>', 'temporal head weights (fusion-*.safetensors)')
     .option('--head <name>', "meanP, Conv_1D, LSTM, Transf or Transf_cls (default: the checkpoint's, else meanP)")
     .option('-T, --frames <n>', "frames per clip (default: the checkpoint's, else 8)")

@@ -83,7 +83,7 @@ export function registerRun(program: Command): void {
     .command('run')
     .description('Watch live cameras (and/or a Kafka frames topic) and publish actions over WebSocket, Kafka and JSONL')
     .option('-c, --config <file>', 'YAML configuration (see config/example.yaml); flags override it')
-    .option('-w, --weights <path>', 'CLIP weights (.safetensors, directory or ActionCLIP .pt)')
+    .option('-w, --weights <path>', 'CLIP weights (.safetensors, directory, ActionCLIP .pt, or a model name such as vit-b-32, pulled on first use)')
     .option('--fusion <path>', 'temporal head weights (fusion-*.safetensors)')
     .option('--head <name>', 'meanP, Conv_1D, LSTM, Transf or Transf_cls')
     .option('--engine <name>', 'tfjs, onnx or auto')

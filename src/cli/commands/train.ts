@@ -54,7 +54,7 @@ export function registerTrain(program: Command): void {
     .command('train')
     .description('Fine-tune ActionCLIP on a video list (KL video-text loss, AdamW, warm-up + cosine); checkpoints load with --weights')
     .option('-c, --config <file>', 'training configuration (YAML; see config/train-synthetic.yaml)')
-    .option('-w, --weights <path>', 'CLIP weights to start from')
+    .option('-w, --weights <path>', 'CLIP weights to start from (a path, or a model name such as vit-b-32, pulled on first use)')
     .option('--fusion <path>', 'temporal head weights to start from (absent: a fresh head)')
     .option('--head <name>', 'meanP, Conv_1D, LSTM, Transf or Transf_cls')
     .option('--train-list <file>', 'training list (video_path label, or path num_frames label)')

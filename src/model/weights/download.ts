@@ -1,15 +1,19 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, type Hash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdir, open, rename, stat, unlink } from 'node:fs/promises';
+import { mkdir, open, rename, rm, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
-import cliProgress from 'cli-progress';
-import { WeightsError } from '../../errors.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { isRetriable, WeightsError } from '../../errors.js';
+import { describeError, openDownload, type OpenedDownload } from './download-http.js';
+import { withFileLock } from './download-lock.js';
 
 export interface DownloadProgress {
-  /** Bytes written so far. */
+  /** Bytes of the file on disk so far (a resumed download starts at `resumedFrom`). */
   readonly received: number;
-  /** Content-Length when the server sent one (and no content encoding changed it). */
+  /** Size of the whole file when the server said it, else null. */
   readonly total: number | null;
+  /** Bytes that were already there from an earlier, interrupted attempt. */
+  readonly resumedFrom: number;
 }
 
 export interface DownloadOptions {
@@ -21,87 +25,115 @@ export interface DownloadOptions {
   /** Download again even when the file is already there. */
   overwrite?: boolean;
   signal?: AbortSignal;
+  /** Sent with every request (an Authorization header for gated files). */
+  headers?: Record<string, string>;
+  /** Attempts after the first one for transient faults (a cut connection, a 5xx). Default 5. */
+  retries?: number;
+  /** Wait before the first retry; it doubles on each one. Default 1000 ms. */
+  retryDelayMs?: number;
+  /** Told before each retry (a log line). */
+  onRetry?: (info: { attempt: number; delayMs: number; error: Error }) => void;
+  /** Told when another process holds the download's lock and this one waits for it. */
+  onWait?: () => void;
 }
 
 /**
- * Downloads a weights file into `destDir` and returns its path. The body goes to a temporary
- * file in the same directory that is renamed into place only once complete (and verified), so
- * an interrupted download never leaves a file that looks finished. An existing file is reused
- * (after a hash check when `sha256` is given) unless `overwrite`.
+ * Downloads a weights file into `destDir` and returns its path. The body goes to `<name>.part`
+ * beside it, renamed into place only once complete and verified, so an interrupted download never
+ * leaves a file that looks finished; the next attempt (a retry here, or a later call) resumes the
+ * part with an HTTP Range request. An existing file is reused (after a hash check when `sha256`
+ * is given) unless `overwrite`.
  */
 export async function downloadWeights(url: string, destDir: string, opts: DownloadOptions = {}): Promise<string> {
-  const name = opts.fileName ?? fileNameFromUrl(url);
-  if (name === '' || name === '.' || name === '..' || /[/\\]/.test(name)) {
-    throw new WeightsError(`cannot derive a file name from the URL; pass fileName`, url);
-  }
+  const name = targetName(url, opts.fileName);
   const want = opts.sha256?.toLowerCase();
   if (want !== undefined && !/^[0-9a-f]{64}$/.test(want)) throw new WeightsError(`sha256 must be 64 hex digits, got ${JSON.stringify(opts.sha256)}`, url);
   await mkdir(destDir, { recursive: true }).catch((err: unknown) => {
-    throw new WeightsError(`cannot create the download directory: ${describe(err)}`, destDir, undefined, { cause: err });
+    throw new WeightsError(`cannot create the download directory: ${describeError(err)}`, destDir, undefined, { cause: err });
   });
   const dest = path.join(destDir, name);
+  const reusable = async (): Promise<boolean> => !opts.overwrite && (await isFile(dest)) && (want === undefined || (await sha256File(dest)) === want);
+  if (await reusable()) return dest;
+  // Another process may be downloading the same file: wait for it, then use what it wrote.
+  return withFileLock(`${dest}.lock`, async () => ((await reusable()) ? dest : fetchVerified(url, dest, want, opts)), {
+    signal: opts.signal,
+    onWait: opts.onWait,
+  });
+}
 
-  if (!opts.overwrite && (await isFile(dest))) {
-    if (want === undefined || (await sha256File(dest)) === want) return dest;
-    // A stale or different file under that name: replace it.
+/** Downloads (resuming `<dest>.part`), checks the sha256, and renames the part into place. */
+async function fetchVerified(url: string, dest: string, want: string | undefined, opts: DownloadOptions): Promise<string> {
+  const part = `${dest}.part`;
+  if (opts.overwrite) await rm(part, { force: true });
+  let got = await withRetries(() => fetchIntoPart(url, part, opts), opts);
+  if (want !== undefined && got.sha !== want && got.resumed) {
+    // The part may hold the start of another version of the file: start again from byte 0, once.
+    await rm(part, { force: true });
+    got = await withRetries(() => fetchIntoPart(url, part, opts), opts);
   }
+  if (want !== undefined && got.sha !== want) {
+    await unlink(part).catch(() => undefined);
+    throw new WeightsError(`sha256 mismatch: expected ${want}, got ${got.sha}; the download was deleted`, url);
+  }
+  await rename(part, dest);
+  return dest;
+}
 
-  const tmp = path.join(destDir, `.${name}.${process.pid}.${randomBytes(4).toString('hex')}.part`);
-  try {
-    const { body, total } = await openDownload(url, opts.signal);
-    const got = await writeBody(body, tmp, total, url, opts.onProgress);
-    if (want !== undefined && got !== want) throw new WeightsError(`sha256 mismatch: expected ${want}, got ${got}`, url);
-    await rename(tmp, dest);
-    return dest;
-  } catch (err) {
-    await unlink(tmp).catch(() => undefined);
-    if (err instanceof WeightsError) throw err;
-    throw new WeightsError(`download failed: ${describe(err)}`, url, undefined, { cause: err });
+/** Runs `attempt` again after a retriable fault, waiting `retryDelayMs · 2^n` in between. */
+async function withRetries<T>(attempt: () => Promise<T>, opts: DownloadOptions): Promise<T> {
+  const retries = opts.retries ?? 5;
+  for (let n = 0; ; n++) {
+    try {
+      return await attempt();
+    } catch (err) {
+      if (n >= retries || !isRetriable(err) || opts.signal?.aborted === true) throw err;
+      const delayMs = (opts.retryDelayMs ?? 1000) * 2 ** n;
+      opts.onRetry?.({ attempt: n + 1, delayMs, error: err as Error });
+      await sleep(delayMs, undefined, { signal: opts.signal });
+    }
   }
 }
 
-type Body = NonNullable<Response['body']>;
-
-/** The response body, and its length when the server says it in the bytes we will receive. */
-async function openDownload(url: string, signal: AbortSignal | undefined): Promise<{ body: Body; total: number | null }> {
-  let res: Response;
-  try {
-    res = await fetch(url, { redirect: 'follow', signal });
-  } catch (err) {
-    throw new WeightsError(`download failed: ${describe(err)}`, url, undefined, { cause: err });
-  }
-  if (!res.ok) {
-    await res.body?.cancel().catch(() => undefined);
-    throw new WeightsError(`download failed: HTTP ${res.status}${res.statusText ? ` ${res.statusText}` : ''}`, url);
-  }
-  if (res.body === null) throw new WeightsError('download failed: the response has no body', url);
-  const encoding = res.headers.get('content-encoding');
-  const len = Number(res.headers.get('content-length') ?? NaN);
-  // fetch decodes gzip/br transparently, so Content-Length then counts different bytes.
-  return { body: res.body, total: Number.isFinite(len) && (encoding === null || encoding === 'identity') ? len : null };
-}
-
-/** Streams `body` into `tmp`, hashing as it goes; returns the sha256 in hex. */
-async function writeBody(body: Body, tmp: string, total: number | null, url: string, onProgress: DownloadOptions['onProgress']): Promise<string> {
+/** One request: resumes the part file where it stops, returns the sha256 of the whole file. */
+async function fetchIntoPart(url: string, part: string, opts: DownloadOptions): Promise<{ sha: string; resumed: boolean }> {
+  const have = (await isFile(part)) ? (await stat(part)).size : 0;
+  const res = await openDownload(url, { headers: opts.headers, from: have, signal: opts.signal });
   const hash = createHash('sha256');
-  let received = 0;
-  const fh = await open(tmp, 'w');
+  if (res.start > 0) await hashFileInto(part, hash);
+  if (res.body === null) opts.onProgress?.({ received: res.start, total: res.total, resumedFrom: res.start });
+  else await writeBody(res, part, hash, url, opts.onProgress);
+  return { sha: hash.digest('hex'), resumed: res.start > 0 };
+}
+
+/** Streams the body into the part file (appending on a resume), hashing as it goes. */
+async function writeBody(res: OpenedDownload, part: string, hash: Hash, url: string, onProgress: DownloadOptions['onProgress']): Promise<void> {
+  const { start, total } = res;
+  let received = start;
+  const fh = await open(part, start > 0 ? 'a' : 'w');
   try {
-    onProgress?.({ received, total });
-    for await (const chunk of body) {
+    onProgress?.({ received, total, resumedFrom: start });
+    for await (const chunk of res.body!) {
       hash.update(chunk);
       await fh.write(chunk);
       received += chunk.byteLength;
-      onProgress?.({ received, total });
+      onProgress?.({ received, total, resumedFrom: start });
     }
     await fh.sync();
   } catch (err) {
-    throw new WeightsError(`download interrupted after ${received}${total === null ? '' : ` of ${total}`} bytes: ${describe(err)}`, url, undefined, { cause: err });
+    // A cut connection: what arrived stays in the part file for the next attempt to resume.
+    throw new WeightsError(`download interrupted after ${received}${total === null ? '' : ` of ${total}`} bytes: ${describeError(err)}`, url, undefined, { cause: err, retriable: true });
   } finally {
     await fh.close();
   }
-  if (total !== null && received !== total) throw new WeightsError(`download incomplete: got ${received} of ${total} bytes`, url);
-  return hash.digest('hex');
+  if (total !== null && received !== total) throw new WeightsError(`download incomplete: got ${received} of ${total} bytes`, url, undefined, { retriable: true });
+}
+
+function targetName(url: string, fileName: string | undefined): string {
+  const name = fileName ?? fileNameFromUrl(url);
+  if (name === '' || name === '.' || name === '..' || /[/\\]/.test(name)) {
+    throw new WeightsError(`cannot derive a file name from the URL; pass fileName`, url);
+  }
+  return name;
 }
 
 function fileNameFromUrl(url: string): string {
@@ -121,55 +153,12 @@ async function isFile(p: string): Promise<boolean> {
   }
 }
 
+async function hashFileInto(file: string, hash: Hash): Promise<void> {
+  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
+}
+
 export async function sha256File(file: string): Promise<string> {
   const hash = createHash('sha256');
-  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
+  await hashFileInto(file, hash);
   return hash.digest('hex');
-}
-
-/** fetch errors hide the useful part (ECONNREFUSED, "other side closed") in `cause`. */
-function describe(err: unknown): string {
-  if (!(err instanceof Error)) return String(err);
-  const cause = err.cause;
-  const inner = cause instanceof Error ? ` (${(cause as NodeJS.ErrnoException).code ?? cause.message})` : '';
-  return `${err.message}${inner}`;
-}
-
-/**
- * A terminal progress bar for downloadWeights (stderr, so stdout stays machine-readable).
- * Nothing is drawn when the stream is not a terminal (logs stay clean) unless `noTTYOutput`.
- * Call `stop()` when the download settles, whether it succeeded or not.
- */
-export function cliDownloadProgress(
-  label = 'downloading',
-  opts: { stream?: NodeJS.WritableStream; noTTYOutput?: boolean } = {},
-): {
-  onProgress: (p: DownloadProgress) => void;
-  stop: () => void;
-} {
-  const mb = (n: number): string => (n / 1048576).toFixed(1);
-  const bar = new cliProgress.SingleBar(
-    {
-      stream: opts.stream ?? process.stderr,
-      noTTYOutput: opts.noTTYOutput ?? false,
-      format: (options, params, payload: { received?: string; total?: string }) =>
-        params.total > 0
-          ? `${label} [${cliProgress.Format.BarFormat(params.progress, options)}] ${Math.floor(params.progress * 100)}% ${payload.received ?? ''}/${payload.total ?? ''} MB`
-          : `${label} ${payload.received ?? '0.0'} MB`,
-      hideCursor: null,
-    },
-    cliProgress.Presets.shades_classic,
-  );
-  let started = false;
-  return {
-    onProgress: ({ received, total }) => {
-      if (!started) {
-        bar.start(total ?? 0, received, { received: mb(received), total: total === null ? '?' : mb(total) });
-        started = true;
-      } else bar.update(received, { received: mb(received), total: total === null ? '?' : mb(total) });
-    },
-    stop: () => {
-      if (started) bar.stop();
-    },
-  };
 }

@@ -29,4 +29,5 @@ export {
 } from './key-maps.js';
 export { loadWeights, validateFusionWeights, type LoadedWeights, type LoadWeightsOptions } from './load-weights.js';
 export { validateClipWeights } from './validate-clip.js';
-export { cliDownloadProgress, downloadWeights, sha256File, type DownloadOptions, type DownloadProgress } from './download.js';
+export { downloadWeights, sha256File, type DownloadOptions, type DownloadProgress } from './download.js';
+export { cliDownloadProgress, type CliProgressOptions } from './download-progress.js';

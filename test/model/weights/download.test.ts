@@ -1,11 +1,12 @@
 import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cliDownloadProgress, downloadWeights, type DownloadProgress } from '../../../src/model/weights/download.js';
+import { cliDownloadProgress } from '../../../src/model/weights/download-progress.js';
+import { downloadWeights, type DownloadProgress } from '../../../src/model/weights/download.js';
 import { loadWeights } from '../../../src/model/weights/load-weights.js';
 import { serializeSafetensors } from '../../../src/model/weights/safetensors.js';
 import { expectSameTensors, expectWeightsError, tinyClip, tmpDir } from './helpers.js';
@@ -16,6 +17,8 @@ describe('downloadWeights (local HTTP server)', () => {
   const sha = createHash('sha256').update(body).digest('hex');
   let server: http.Server;
   let base = '';
+  let noRangeCalls = 0;
+  let slowCalls = 0;
   const tmp = tmpDir('download');
   afterAll(async () => {
     await new Promise<void>((resolve) => server.close(() => resolve()));
@@ -51,6 +54,22 @@ describe('downloadWeights (local HTTP server)', () => {
           // Drop the connection mid-body.
           setTimeout(() => res.socket?.destroy(), 20);
         });
+      } else if (url === '/slow/clip.safetensors') {
+        // Slow enough that a second download of the same file starts while this one runs.
+        slowCalls++;
+        res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(body.length) });
+        let off = 0;
+        const step = (): void => {
+          if (off >= body.length) return void res.end();
+          res.write(body.subarray(off, (off += 32 * 1024)));
+          setTimeout(step, 10);
+        };
+        step();
+      } else if (url === '/norange/clip.safetensors') {
+        // Ignores Range: the first answer is cut, the next ones send the whole file with 200.
+        res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(body.length) });
+        if (noRangeCalls++ === 0) res.write(body.subarray(0, 1000), () => setTimeout(() => res.socket?.destroy(), 20));
+        else res.end(body);
       } else {
         res.writeHead(404, { 'content-type': 'text/plain' }).end('no such file');
       }
@@ -69,7 +88,7 @@ describe('downloadWeights (local HTTP server)', () => {
     expect(listing(dest)).toEqual(['clip.safetensors']);
     expect(readFileSync(file).equals(body)).toBe(true);
     expect(seen.length).toBeGreaterThan(2);
-    expect(seen.at(-1)).toEqual({ received: body.length, total: body.length });
+    expect(seen.at(-1)).toEqual({ received: body.length, total: body.length, resumedFrom: 0 });
     for (let i = 1; i < seen.length; i++) expect(seen[i].received).toBeGreaterThanOrEqual(seen[i - 1].received);
     expectSameTensors((await loadWeights(file)).clip, clip);
   });
@@ -99,12 +118,47 @@ describe('downloadWeights (local HTTP server)', () => {
     expect(listing(dest)).toEqual([]);
   });
 
-  it.each(['cut', 'cut-chunked'])('a connection cut mid-body (%s) is a clear error and leaves no partial file', async (route) => {
+  it.each(['cut', 'cut-chunked'])('a connection cut mid-body (%s) is a clear error and leaves only a .part file to resume', async (route) => {
     const dest = path.join(tmp.dir, route);
     const url = `${base}/${route}/clip.safetensors`;
-    const e = await expectWeightsError(downloadWeights(url, dest), url, undefined, /download (interrupted|incomplete)/);
+    const e = await expectWeightsError(downloadWeights(url, dest, { retries: 0 }), url, undefined, /download (interrupted|incomplete)/);
     if (route === 'cut') expect(e.message).toContain(`of ${body.length} bytes`);
-    expect(listing(dest)).toEqual([]);
+    expect(e.retriable).toBe(true);
+    expect(listing(dest)).toEqual(['clip.safetensors.part']);
+  });
+
+  it('retries a cut with back-off; a server that ignores Range gets the part rewritten from byte 0', async () => {
+    const dest = path.join(tmp.dir, 'norange');
+    const retries: number[] = [];
+    const file = await downloadWeights(`${base}/norange/clip.safetensors`, dest, { sha256: sha, retryDelayMs: 5, onRetry: (r) => retries.push(r.delayMs) });
+    expect(retries).toEqual([5]);
+    expect(noRangeCalls).toBe(2);
+    expect(listing(dest)).toEqual(['clip.safetensors']);
+    expect(readFileSync(file).equals(body)).toBe(true);
+  });
+
+  it('two downloads of the same file at once: one downloads, the other waits for its lock and reuses the file', async () => {
+    const dest = path.join(tmp.dir, 'concurrent');
+    const url = `${base}/slow/clip.safetensors`;
+    let waited = 0;
+    const [a, b] = await Promise.all([downloadWeights(url, dest, { sha256: sha }), downloadWeights(url, dest, { sha256: sha, onWait: () => waited++ })]);
+    expect(a).toBe(b);
+    expect(waited).toBe(1);
+    expect(slowCalls).toBe(1);
+    expect(listing(dest)).toEqual(['clip.safetensors']);
+    expect(readFileSync(a).equals(body)).toBe(true);
+  });
+
+  it('a lock left by a killed process goes stale and is taken over', async () => {
+    const dest = path.join(tmp.dir, 'stale-lock');
+    mkdirSync(dest, { recursive: true });
+    const lock = path.join(dest, 'clip.safetensors.lock');
+    writeFileSync(lock, '999999@elsewhere\n');
+    const old = new Date(Date.now() - 60_000);
+    utimesSync(lock, old, old);
+    const file = await downloadWeights(`${base}/weights/clip.safetensors`, dest, { sha256: sha });
+    expect(listing(dest)).toEqual(['clip.safetensors']);
+    expect(readFileSync(file).equals(body)).toBe(true);
   });
 
   it('a sha256 mismatch fails and leaves nothing behind', async () => {
@@ -121,14 +175,17 @@ describe('downloadWeights (local HTTP server)', () => {
     const port = (closed.address() as AddressInfo).port;
     await new Promise<void>((resolve) => closed.close(() => resolve()));
     const url = `http://127.0.0.1:${port}/clip.safetensors`;
-    await expectWeightsError(downloadWeights(url, path.join(tmp.dir, 'refused')), url, undefined, /ECONNREFUSED/);
+    const delays: number[] = [];
+    await expectWeightsError(downloadWeights(url, path.join(tmp.dir, 'refused'), { retries: 2, retryDelayMs: 1, onRetry: (r) => delays.push(r.delayMs) }), url, undefined, /ECONNREFUSED/);
+    // Retriable, so retried with doubling waits before giving up.
+    expect(delays).toEqual([1, 2]);
   });
 
-  it('cliDownloadProgress draws a bar on the given stream (forced for a non-TTY)', async () => {
+  it('cliDownloadProgress draws a bar on the given stream (bar mode forced on a non-TTY)', async () => {
     const sink = new PassThrough();
     let text = '';
     sink.on('data', (c: Buffer) => (text += c.toString()));
-    const bar = cliDownloadProgress('clip', { stream: sink, noTTYOutput: true });
+    const bar = cliDownloadProgress('clip', { stream: sink, mode: 'bar' });
     try {
       await downloadWeights(`${base}/weights/clip.safetensors`, path.join(tmp.dir, 'bar'), { onProgress: bar.onProgress });
     } finally {
@@ -136,5 +193,22 @@ describe('downloadWeights (local HTTP server)', () => {
     }
     expect(text).toContain('clip');
     expect(text).toContain('100%');
+  });
+});
+
+describe('cliDownloadProgress on a stream that is not a terminal', () => {
+  it('prints a plain line per 10% with size, speed and ETA', () => {
+    const sink = new PassThrough();
+    let text = '';
+    sink.on('data', (c: Buffer) => (text += c.toString()));
+    const p = cliDownloadProgress('vit', { stream: sink });
+    const total = 10_000_000;
+    // Resumed at 30%, then many small steps: one line when resuming and one per 10% after.
+    for (let received = 3_000_000; received <= total; received += 62_500) p.onProgress({ received, total, resumedFrom: 3_000_000 });
+    p.stop();
+    const lines = text.trim().split('\n');
+    expect(lines.map((l) => /^vit: (\d+)%/.exec(l)?.[1])).toEqual(['30', '40', '50', '60', '70', '80', '90', '100']);
+    expect(lines[0]).toContain('resuming at 3.0 MB');
+    expect(lines.at(-1)).toMatch(/^vit: 100% 10\.0\/10\.0 MB, (-|[\d.]+ MB\/s), ETA (\?|0s)$/);
   });
 });
