@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { registerClassify } from './commands/classify.js';
+import { registerDemo } from './commands/demo.js';
 import { registerEval } from './commands/eval.js';
 import { registerMakeSynthetic } from './commands/make-synthetic.js';
 import { registerRun } from './commands/run.js';
@@ -16,6 +17,7 @@ registerRun(program);
 registerTrain(program);
 registerEval(program);
 registerMakeSynthetic(program);
+registerDemo(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   console.error(`actionclip-stream: ${err instanceof Error ? err.message : String(err)}`);
