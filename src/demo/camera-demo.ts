@@ -78,7 +78,7 @@ export async function runCameraDemo(opts: CameraDemoOptions): Promise<DetectionM
     if (!parsed.success) return;
     const m = parsed.data;
     messages.push(m);
-    if (m.type === 'start' || m.type === 'update' || m.type === 'end') opts.print(describe(m));
+    if (m.type === 'start' || m.type === 'update' || m.type === 'end') opts.print(describeDetection(m));
     if (m.type === 'camera' && m.state.status === 'stopped') {
       stopped.add(m.camera);
       if (stopped.size === opts.cameras.length) setTimeout(() => child.kill('SIGTERM'), DRAIN_MS);
@@ -105,6 +105,6 @@ function safeJson(line: string): unknown {
 }
 
 /** One detection as a person reads it: "camera demo: cam1 growing 0.93 (start)". */
-export function describe(m: DetectionMessage & { type: 'start' | 'update' | 'end' }): string {
+export function describeDetection(m: DetectionMessage & { type: 'start' | 'update' | 'end' }): string {
   return `camera demo: ${m.camera} ${m.label} ${m.score.toFixed(2)} (${m.type}${m.type === 'end' ? `: ${m.reason}` : ''})`;
 }

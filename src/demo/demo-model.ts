@@ -5,7 +5,7 @@
  * interrupted run never leaves a model that looks trained, and a changed recipe trains anew.
  */
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ActionClipError } from '../errors.js';
 import { writeSafetensors } from '../model/weights/safetensors.js';
@@ -50,22 +50,54 @@ type Stored = Omit<DemoModel, 'dir' | 'cached'>;
 export async function ensureDemoModel(opts: DemoModelOptions): Promise<DemoModel> {
   const recipe = opts.recipe ?? DEMO_RECIPE;
   const key = modelKey(recipe);
-  const dir = path.join(path.resolve(opts.cacheDir), `model-${key}`);
-  const marker = path.join(dir, DEMO_MODEL_FILE);
-  if (existsSync(marker)) {
-    const stored = JSON.parse(await readFile(marker, 'utf8')) as Stored;
-    return { ...stored, dir, cached: true };
-  }
-  const work = path.join(path.resolve(opts.cacheDir), `work-${key}-${process.pid}`);
+  const cacheDir = path.resolve(opts.cacheDir);
+  const dir = path.join(cacheDir, `model-${key}`);
+  await removeAbandonedWork(cacheDir);
+  const cached = await readCached(dir);
+  if (cached !== undefined) return cached;
+  const work = path.join(cacheDir, `work-${key}-${process.pid}`);
+  // A folder of this pid can only be left by an earlier process that had the same pid.
   await rm(work, { recursive: true, force: true });
   try {
     const stored = await trainDemoModel(work, key, recipe, opts);
     await writeFile(path.join(work, 'run', DEMO_MODEL_FILE), `${JSON.stringify(stored, null, 2)}\n`);
-    await rm(dir, { recursive: true, force: true });
-    await rename(path.join(work, 'run'), dir);
+    try {
+      await rename(path.join(work, 'run'), dir);
+    } catch (err) {
+      // Another quick start finished the same recipe first: its model is as good as this one.
+      const theirs = await readCached(dir);
+      if (theirs === undefined) throw new DemoError(`cannot move the trained demo model to ${dir}: ${(err as Error).message}`, { cause: err });
+      return theirs;
+    }
     return { ...stored, dir, cached: false };
   } finally {
     await rm(work, { recursive: true, force: true });
+  }
+}
+
+async function readCached(dir: string): Promise<DemoModel | undefined> {
+  const marker = path.join(dir, DEMO_MODEL_FILE);
+  if (!existsSync(marker)) return undefined;
+  const stored = JSON.parse(await readFile(marker, 'utf8')) as Stored;
+  return { ...stored, dir, cached: true };
+}
+
+/** Work folders of runs that were killed (their process is gone): a few dozen MB each. */
+async function removeAbandonedWork(cacheDir: string): Promise<void> {
+  const entries = existsSync(cacheDir) ? await readdir(cacheDir) : [];
+  for (const name of entries) {
+    const pid = Number(/^work-[0-9a-f]+-(\d+)$/.exec(name)?.[1]);
+    if (Number.isInteger(pid) && pid > 0 && !isAlive(pid)) await rm(path.join(cacheDir, name), { recursive: true, force: true });
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    // EPERM: the process exists but belongs to someone else.
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 
