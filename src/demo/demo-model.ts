@@ -118,7 +118,7 @@ async function trainDemoModel(work: string, key: string, recipe: typeof DEMO_REC
     outputDir: path.join(work, 'run'),
     eval: { every: 1 },
   });
-  log(`demo: fine-tuning a tiny random CLIP (${train.head} head, ${train.epochs} epochs) on them; about a minute`);
+  log(`demo: fine-tuning a tiny random CLIP (${train.head} head, ${train.epochs} epochs) on them; a minute or two`);
   const trainer = await Trainer.create(config, { backend: opts.backend, log: (l) => log(`demo: ${l}`) });
   let valTop1: number;
   try {

@@ -29,7 +29,7 @@ export interface DemoResult {
 
 /** How to leave the demo for a real model (printed first and last). */
 export const REAL_MODEL_HINT = [
-  'This is a DEMO model: a tiny CLIP trained here in about a minute on synthetic shapes; it knows only "growing" and "shrinking".',
+  'This is a DEMO model: a tiny CLIP trained here in a minute or two on synthetic shapes; it knows only "growing" and "shrinking".',
   'For real actions use real CLIP/ActionCLIP weights: WEIGHTS=/path/to/model.safetensors bash scripts/quickstart.sh,',
   'or actionclip-stream run --weights /path/to/model.safetensors --camera door=rtsp://... --labels "walking,running" (README, Quick start).',
 ];
