@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { registerClassify } from './commands/classify.js';
+import { registerDemo } from './commands/demo.js';
 import { registerEval } from './commands/eval.js';
 import { registerMakeSynthetic } from './commands/make-synthetic.js';
 import { registerModels } from './commands/models.js';
@@ -20,6 +21,7 @@ registerEval(program);
 registerMakeSynthetic(program);
 registerToken(program);
 registerModels(program);
+registerDemo(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   console.error(`actionclip-stream: ${err instanceof Error ? err.message : String(err)}`);
