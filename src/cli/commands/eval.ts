@@ -9,7 +9,7 @@ import { positiveIntFlag } from '../flags.js';
 import { evaluate, evaluationToJson, formatEvaluationTable, loadEvalList, parseViews, type EvaluationResult } from '../../evaluation/evaluator.js';
 import { loadModel } from '../../engine/load-model.js';
 import { ACTIONCLIP_TEMPLATES } from '../../model/prompts.js';
-import { checkpointTemplates } from '../../training/checkpoint.js';
+import { checkpointTemplates } from '../../training/trainer-state.js';
 import { FrameCache } from '../../training/clip-loader.js';
 import { loadEvalConfig, loadTrainConfig, type EvalConfig } from '../../training/config.js';
 import { Trainer } from '../../training/trainer.js';

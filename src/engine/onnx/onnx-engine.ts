@@ -155,7 +155,8 @@ export async function buildOnnxEngine(weights: EngineWeights, spec: ModelSpec, o
   const provider = (parts.image ?? parts.text ?? parts.fusion)?.provider ?? 'cpu';
   const { impl, floatType, quant } = s.graphOpts;
   s.settings.logger.info(`onnx engine ready: ${provider}, ${s.settings.intraOpNumThreads} threads, impl ${impl}, ${floatType}${quant === 'none' ? '' : `, ${quant}`}, head ${head}, T=${frames}`);
-  const info: EngineInfo = { engine: 'onnx', backend: provider, clip: cfg, head, frames, joint: false, shift: false };
+  const precision = `${floatType}${quant === 'none' ? '' : `-${quant}`}-${impl}`;
+  const info: EngineInfo = { engine: 'onnx', backend: provider, clip: cfg, head, frames, joint: false, shift: false, precision };
   const details: OnnxEngine['details'] = {
     impl,
     floatType,
