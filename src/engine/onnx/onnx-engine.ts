@@ -53,7 +53,7 @@ export interface OnnxEngineOptions extends EngineOptions {
   quantize?: Quantization;
   /** Cache serialized graphs on disk (default true). */
   cache?: boolean;
-  /** Default `$ACTIONCLIP_CACHE/onnx` or `~/.cache/actionclip-stream/onnx`. */
+  /** Default `$ACTIONCLIP_HOME/onnx` (see actionclipHome), `~/.cache/actionclip-stream/onnx`. */
   cacheDir?: string;
   /** Build only some of the three graphs (benchmarks); the others throw when called. */
   parts?: { image?: boolean; text?: boolean; fusion?: boolean };

@@ -13,6 +13,12 @@ export const DIGEST_MEMO_FILE = 'weights-digests.json';
 export async function openTextCache(weightsFiles: readonly string[], engine: Omit<TextModelIdentity, 'weights'>, opts: TextCacheOptions | false = {}): Promise<TextEmbeddingCache | null> {
   if (opts === false) return null;
   const dir = opts.dir ?? defaultTextCacheDir();
-  const weights = await weightsDigest(weightsFiles, path.join(dir, DIGEST_MEMO_FILE));
-  return new TextEmbeddingCache({ ...engine, weights }, { ...opts, dir });
+  try {
+    const weights = await weightsDigest(weightsFiles, path.join(dir, DIGEST_MEMO_FILE));
+    return new TextEmbeddingCache({ ...engine, weights }, { ...opts, dir });
+  } catch (err) {
+    // A model that loaded must not fail for want of a cache: it encodes every prompt instead.
+    (opts.warn ?? console.warn)(`text-embedding cache off: cannot hash ${weightsFiles.join(', ')} (${(err as Error).message})`);
+    return null;
+  }
 }
