@@ -66,11 +66,13 @@ export function registerClassify(program: Command): void {
       try {
         const results = [];
         for (const input of inputs) results.push(await classifyClip(model, input, labels, { templates, fps }));
+        const used = templates ?? model.defaultTemplates;
+        const whose = templates === undefined && model.info.templates !== undefined ? " (the checkpoint's)" : '';
         if (flags.json) {
-          process.stdout.write(`${JSON.stringify({ model: model.info.head, engine: model.info.engine, backend: model.info.backend, results: results.map((r) => ({ ...r, ranking: r.ranking.slice(0, top) })) }, null, 2)}\n`);
+          process.stdout.write(`${JSON.stringify({ model: model.info.head, engine: model.info.engine, backend: model.info.backend, templates: used, results: results.map((r) => ({ ...r, ranking: r.ranking.slice(0, top) })) }, null, 2)}\n`);
         } else {
           for (const r of results) {
-            process.stdout.write(`${r.input}  (${r.decodedFrames} frames decoded, ${r.sampled.length} sampled; head ${model.info.head}, ${model.info.engine}/${model.info.backend})\n`);
+            process.stdout.write(`${r.input}  (${r.decodedFrames} frames decoded, ${r.sampled.length} sampled; head ${model.info.head}, ${model.info.engine}/${model.info.backend}, ${used.length} templates${whose})\n`);
             for (const { label, score } of r.ranking.slice(0, top)) process.stdout.write(`  ${(score * 100).toFixed(2).padStart(6)}%  ${label}\n`);
           }
         }
