@@ -1,4 +1,6 @@
 import type { Command } from 'commander';
+import { loadTextCacheConfig, textCacheOptions } from '../../config/load.js';
+import type { TextCacheOptions } from '../model/text-cache/text-embedding-cache.js';
 import { ConfigError } from '../errors.js';
 
 /** A numeric flag, or undefined when absent; a clear error naming the flag otherwise. */
@@ -33,4 +35,9 @@ export function addTextCacheOptions(command: Command): Command {
 export function textCacheFlagsToConfig(f: TextCacheFlags): Record<string, unknown> | undefined {
   const c = { enabled: f.textCache === false ? false : undefined, dir: f.textCacheDir, maxMB: numberFlag(f.textCacheMaxMb, '--text-cache-max-mb', { positive: true }) };
   return Object.values(c).some((v) => v !== undefined) ? c : undefined;
+}
+
+/** loadModel's textCache option from the flags alone (commands without a service config file). */
+export function textCacheFromFlags(f: TextCacheFlags): TextCacheOptions | false {
+  return textCacheOptions(loadTextCacheConfig(textCacheFlagsToConfig(f)));
 }

@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { deepMerge, findPreset, loadConfig, loadTextCacheConfig, parseCameraFlag, readVocabularyFile, resolveVocabulary, textCacheOptions } from '../../config/load.js';
 import { ConfigError } from '../../src/errors.js';
 import { flagsToConfig } from '../../src/cli/commands/run.js';
+import { textCacheFromFlags } from '../../src/cli/flags.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'actionclip-config-'));
 const write = (name: string, text: string): string => {
@@ -81,6 +82,9 @@ describe('loadConfig', () => {
     expect(() => flagsToConfig({ camera: [], textCacheMaxMb: '-1' })).toThrow(/--text-cache-max-mb must be a positive number, got "-1"/);
     expect(() => loadTextCacheConfig({ maxMB: 0 })).toThrow(/text cache options: maxMB/);
     expect(loadTextCacheConfig()).toEqual({ enabled: true, maxMB: 256 });
+    // classify and eval have no service config: their flags go straight to loadModel's option.
+    expect(textCacheFromFlags({ textCache: false })).toBe(false);
+    expect(textCacheFromFlags({ textCache: true, textCacheMaxMb: '8' })).toEqual({ dir: undefined, maxBytes: 8 * 2 ** 20 });
   });
 
   it('parseCameraFlag needs ID=URL and never echoes credentials', () => {

@@ -1,8 +1,7 @@
 import type { Command } from 'commander';
 import { readFile } from 'node:fs/promises';
 import { ConfigError } from '../../errors.js';
-import { loadTextCacheConfig, textCacheOptions } from '../../../config/load.js';
-import { addTextCacheOptions, numberFlag, positiveIntFlag, textCacheFlagsToConfig, type TextCacheFlags } from '../flags.js';
+import { addTextCacheOptions, numberFlag, positiveIntFlag, textCacheFromFlags, type TextCacheFlags } from '../flags.js';
 import { classifyClip } from '../../inference/classify-clip.js';
 import { loadModel } from '../../engine/load-model.js';
 import { validateLabels, validateTemplates } from '../../model/prompts.js';
@@ -61,7 +60,7 @@ export function registerClassify(program: Command): void {
       }
       const top = positiveIntFlag(flags.top, '--top') ?? 5;
       const fps = numberFlag(flags.fps, '--fps', { positive: true });
-      const textCache = textCacheOptions(loadTextCacheConfig(textCacheFlagsToConfig(flags)));
+      const textCache = textCacheFromFlags(flags);
       const model = await loadModel({ weights: flags.weights, fusion: flags.fusion, head: flags.head, frames: positiveIntFlag(flags.frames, '--frames'), backend: flags.backend, engine: flags.engine, textCache });
       try {
         const results = [];
