@@ -4,6 +4,7 @@ import type { Config } from './schema.js';
 export const DEFAULTS: Omit<Config, 'weights'> = {
   engine: 'auto',
   cameras: [],
+  textCache: { enabled: true, maxMB: 256 },
   window: 8,
   stride: 4,
   fps: 4,

@@ -5,8 +5,9 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { ConfigError, formatIssues } from '../src/errors.js';
 import { isModelName } from '../src/models/resolve-weights.js';
+import type { TextCacheOptions } from '../src/model/text-cache/text-embedding-cache.js';
 import { DEFAULTS, KAFKA_DEFAULTS } from './defaults.js';
-import { type CameraConfig, CameraSchema, type Config, ConfigSchema, LabelsSchema } from './schema.js';
+import { type CameraConfig, CameraSchema, type Config, ConfigSchema, LabelsSchema, type TextCacheConfig, TextCacheSchema } from './schema.js';
 
 /** A partial configuration: what a YAML file or the CLI flags contribute. */
 export type ConfigInput = Record<string, unknown>;
@@ -48,6 +49,8 @@ function resolvePaths(input: ConfigInput, baseDir: string): ConfigInput {
     if (key === 'weights' && typeof v === 'string' && isModelName(v, baseDir)) continue;
     if (typeof v === 'string' && v !== '-' && !path.isAbsolute(v)) out[key] = path.resolve(baseDir, v);
   }
+  const cache = out.textCache;
+  if (isPlainObject(cache) && typeof cache.dir === 'string' && !path.isAbsolute(cache.dir)) out.textCache = { ...cache, dir: path.resolve(baseDir, cache.dir) };
   // A vocabulary that looks like a path is a file; a bare name is a preset.
   if (typeof out.vocabulary === 'string' && looksLikePath(out.vocabulary) && !path.isAbsolute(out.vocabulary)) {
     out.vocabulary = path.resolve(baseDir, out.vocabulary);
@@ -95,6 +98,16 @@ export function loadConfig(opts: LoadOptions = {}): Config {
   }
   const where = opts.file === undefined ? 'configuration' : `configuration (${opts.file} + flags)`;
   return parseOrThrow(ConfigSchema, merged, where);
+}
+
+/** The text cache settings from flags alone (commands without a config file), over the defaults. */
+export function loadTextCacheConfig(overrides: ConfigInput = {}): TextCacheConfig {
+  return parseOrThrow(TextCacheSchema, deepMerge(DEFAULTS.textCache, overrides), 'text cache options');
+}
+
+/** The config's text cache section as loadModel takes it (`false`: off). */
+export function textCacheOptions(c: TextCacheConfig): TextCacheOptions | false {
+  return c.enabled ? { dir: c.dir, maxBytes: Math.round(c.maxMB * 2 ** 20) } : false;
 }
 
 export function splitList(s: string): string[] {

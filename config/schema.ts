@@ -183,6 +183,16 @@ export const SecuritySchema = z.strictObject({
 });
 export type SecurityConfig = z.infer<typeof SecuritySchema>;
 
+/** Prompt embeddings kept on disk between starts (README, "Text-embedding cache"). */
+export const TextCacheSchema = z.strictObject({
+  enabled: z.boolean(),
+  /** Default `$ACTIONCLIP_HOME/text-embeddings` (`~/.cache/actionclip-stream/text-embeddings`). */
+  dir: z.string().min(1).optional(),
+  /** Size bound of all entries together; the least recently used go first. */
+  maxMB: z.number().positive(),
+});
+export type TextCacheConfig = z.infer<typeof TextCacheSchema>;
+
 export const ConfigSchema = z
   .strictObject({
     weights: z.string().min(1, 'weights: a CLIP weights file is required'),
@@ -196,6 +206,7 @@ export const ConfigSchema = z
     labels: LabelsSchema.optional(),
     vocabulary: z.string().min(1).optional(),
     templates: TemplatesSchema.optional(),
+    textCache: TextCacheSchema,
     window: z.union([z.literal(8), z.literal(16), z.literal(32)]),
     stride: z.number().int().positive(),
     fps: z.number().positive().max(120),

@@ -11,7 +11,7 @@
  */
 import path from 'node:path';
 import { Subject, tap } from 'rxjs';
-import { resolveVocabulary } from '../config/load.js';
+import { resolveVocabulary, textCacheOptions } from '../config/load.js';
 import { CameraRegistry } from '../src/control/camera-registry.js';
 import { LiveControlPlane } from '../src/control/control-plane.js';
 import { startApiServer } from '../src/control/api-server.js';
@@ -69,10 +69,11 @@ export async function startLive(opts: LiveOptions): Promise<LiveHandle> {
 
     // Model and vocabulary.
     const { loadModel } = await import('../src/engine/load-model.js');
-    const load = () => loadModel({ weights: config.weights, fusion: config.fusion, head: config.head, frames: config.window, backend: config.backend, engine: config.engine });
-    const engine = opts.engine ?? resources.defer(await load(), (m) => m.dispose());
+    const load = () => loadModel({ weights: config.weights, fusion: config.fusion, head: config.head, frames: config.window, backend: config.backend, engine: config.engine, textCache: textCacheOptions(config.textCache) });
+    const model = opts.engine === undefined ? resources.defer(await load(), (m) => m.dispose()) : undefined;
+    const engine = opts.engine ?? model!;
     instrumentation.emit('engine.ready', { engine: engine.info.engine, backend: engine.info.backend });
-    const vocabulary = resources.defer(await VocabularyStore.create(engine, resolveVocabulary(config)), (v) => v.dispose());
+    const vocabulary = resources.defer(await VocabularyStore.create(engine, resolveVocabulary(config), { textCache: model?.textCache, templates: model?.info.templates }), (v) => v.dispose());
     control.attach(vocabulary);
 
     // Sinks.

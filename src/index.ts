@@ -10,6 +10,8 @@ export { preprocessFrame, preprocessFrames, CLIP_MEAN, CLIP_STD } from './model/
 export { tokenize } from './model/tokenizer.js';
 export { ACTIONCLIP_TEMPLATES, expandPrompts } from './model/prompts.js';
 export { encodePrompts } from './model/encode-prompts.js';
+export { vocabularyEmbeddings } from './model/vocabulary-embeddings.js';
+export { TextEmbeddingCache, type TextCacheOptions } from './model/text-cache/text-embedding-cache.js';
 export { scoreVideos, templateAveragedProbs } from './model/scoring.js';
 export { klContrastiveLoss, videoTextLogits, multiPositiveTargets } from './training/loss.js';
 export { HEAD_NAMES, type HeadName } from './heads/registry.js';

@@ -1,3 +1,6 @@
+import type { Command } from 'commander';
+import { loadTextCacheConfig, textCacheOptions } from '../../config/load.js';
+import type { TextCacheOptions } from '../model/text-cache/text-embedding-cache.js';
 import { ConfigError } from '../errors.js';
 
 /** A numeric flag, or undefined when absent; a clear error naming the flag otherwise. */
@@ -11,4 +14,30 @@ export function numberFlag(value: string | undefined, flag: string, opts: { inte
 
 export function positiveIntFlag(value: string | undefined, flag: string): number | undefined {
   return numberFlag(value, flag, { integer: true, positive: true });
+}
+
+/** The text cache flags of the commands that load a model. */
+export interface TextCacheFlags {
+  /** false with `--no-text-cache`. */
+  textCache?: boolean;
+  textCacheDir?: string;
+  textCacheMaxMb?: string;
+}
+
+export function addTextCacheOptions(command: Command): Command {
+  return command
+    .option('--no-text-cache', 'encode every prompt, keep no text embeddings on disk')
+    .option('--text-cache-dir <path>', 'where text embeddings are kept (default: $ACTIONCLIP_HOME/text-embeddings, ~/.cache/actionclip-stream/text-embeddings)')
+    .option('--text-cache-max-mb <n>', 'size bound of the text-embedding cache in MiB; least recently used entries go first (default 256)');
+}
+
+/** The flags given, shaped like the config's `textCache` section (undefined when none was given). */
+export function textCacheFlagsToConfig(f: TextCacheFlags): Record<string, unknown> | undefined {
+  const c = { enabled: f.textCache === false ? false : undefined, dir: f.textCacheDir, maxMB: numberFlag(f.textCacheMaxMb, '--text-cache-max-mb', { positive: true }) };
+  return Object.values(c).some((v) => v !== undefined) ? c : undefined;
+}
+
+/** loadModel's textCache option from the flags alone (commands without a service config file). */
+export function textCacheFromFlags(f: TextCacheFlags): TextCacheOptions | false {
+  return textCacheOptions(loadTextCacheConfig(textCacheFlagsToConfig(f)));
 }

@@ -3,8 +3,9 @@ import type { z } from 'zod';
 import { VocabularyUpdateSchema } from '../../config/schema.js';
 import type { Engine } from '../engine/engine.js';
 import { ActionClipError, ConfigError, formatIssues } from '../errors.js';
-import { encodePrompts } from '../model/encode-prompts.js';
 import { ACTIONCLIP_TEMPLATES, expandPrompts } from '../model/prompts.js';
+import type { TextEmbeddingCache } from '../model/text-cache/text-embedding-cache.js';
+import { vocabularyEmbeddings } from '../model/vocabulary-embeddings.js';
 import type { Vocabulary } from '../types.js';
 
 export type VocabularyInput = z.input<typeof VocabularyUpdateSchema>;
@@ -14,6 +15,17 @@ export interface VocabularyStoreOptions {
   readonly now?: () => number;
   /** Prompts per `encodeText` call (bounds engine memory for big vocabularies). Default 256. */
   readonly textBatch?: number;
+  /** Embeddings of labels encoded before (the model's `textCache`); only the others are encoded. */
+  readonly textCache?: TextEmbeddingCache | null;
+  /** Templates when the first vocabulary names none (the checkpoint's). Default ActionCLIP's 16. */
+  readonly templates?: readonly string[];
+}
+
+/** How a store encodes: its engine, chunk size and cache. */
+interface Encoding {
+  readonly engine: Engine;
+  readonly textBatch: number;
+  readonly cache: TextEmbeddingCache | null;
 }
 
 function parseInput(input: unknown): { labels: string[]; templates: string[] | undefined } {
@@ -36,10 +48,10 @@ export function validateVocabulary(input: unknown): { labels: string[]; template
 }
 
 /** Text embeddings of every prompt, template-major, rows L2-normalised. */
-async function encodeVocabulary(engine: Engine, labels: readonly string[], templates: readonly string[], textBatch: number): Promise<Float32Array> {
+async function encodeVocabulary(how: Encoding, labels: readonly string[], templates: readonly string[]): Promise<Float32Array> {
+  const out = await vocabularyEmbeddings(how.engine, labels, templates, { cache: how.cache, chunkSize: how.textBatch });
   const prompts = expandPrompts(labels, templates);
-  const out = await encodePrompts(engine, prompts, textBatch);
-  normalizeRows(out, engine.info.clip.embedDim, (r) => JSON.stringify(prompts[r]));
+  normalizeRows(out, how.engine.info.clip.embedDim, (r) => JSON.stringify(prompts[r]));
   return out;
 }
 
@@ -90,18 +102,18 @@ export class VocabularyStore {
   /** Encodes the first vocabulary (version 1). */
   static async create(engine: Engine, initial: VocabularyInput, options: VocabularyStoreOptions = {}): Promise<VocabularyStore> {
     const now = options.now ?? Date.now;
-    const textBatch = options.textBatch ?? 256;
-    const { labels, templates } = validateVocabulary(initial);
-    const textEmbeddings = await encodeVocabulary(engine, labels, templates, textBatch);
+    const how: Encoding = { engine, textBatch: options.textBatch ?? 256, cache: options.textCache ?? null };
+    const given = initial.templates ?? (options.templates === undefined ? undefined : [...options.templates]);
+    const { labels, templates } = validateVocabulary({ ...initial, templates: given });
+    const textEmbeddings = await encodeVocabulary(how, labels, templates);
     const first: Vocabulary = Object.freeze({ version: 1, labels: Object.freeze(labels), templates: Object.freeze(templates), textEmbeddings, dim: engine.info.clip.embedDim, createdAt: now() });
-    return new VocabularyStore(engine, first, now, textBatch);
+    return new VocabularyStore(how, first, now);
   }
 
   private constructor(
-    private readonly engine: Engine,
+    private readonly how: Encoding,
     first: Vocabulary,
     private readonly now: () => number,
-    private readonly textBatch: number,
   ) {
     this.subject = new BehaviorSubject(first);
   }
@@ -136,14 +148,14 @@ export class VocabularyStore {
     const parsed = parseInput(input);
     const prev = this.current;
     const templates = parsed.templates ?? [...prev.templates];
-    const textEmbeddings = await encodeVocabulary(this.engine, parsed.labels, templates, this.textBatch);
+    const textEmbeddings = await encodeVocabulary(this.how, parsed.labels, templates);
     if (this.disposed) throw new ActionClipError('vocabulary store was disposed during the update');
     const next: Vocabulary = Object.freeze({
       version: prev.version + 1,
       labels: Object.freeze(parsed.labels),
       templates: Object.freeze(templates),
       textEmbeddings,
-      dim: this.engine.info.clip.embedDim,
+      dim: this.how.engine.info.clip.embedDim,
       createdAt: this.now(),
     });
     this.subject.next(next);

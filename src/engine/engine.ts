@@ -14,6 +14,11 @@ export interface EngineInfo {
   /** Pre-network Joint (space-time attention) and in-network Shift variants of the image encoder. */
   readonly joint: boolean;
   readonly shift: boolean;
+  /**
+   * The numerics, where the engine has a choice (float type, quantisation, kernel set): two engines
+   * with the same engine, backend and precision return bit-identical outputs for the same weights.
+   */
+  readonly precision?: string;
 }
 
 /**

@@ -1,5 +1,8 @@
-import { loadWeights } from '../model/weights/load-weights.js';
+import { openTextCache } from '../model/text-cache/open-text-cache.js';
+import type { TextCacheOptions, TextEmbeddingCache } from '../model/text-cache/text-embedding-cache.js';
+import { loadWeights, type LoadedWeights } from '../model/weights/load-weights.js';
 import { resolveWeights } from '../models/resolve-weights.js';
+import { checkpointTemplates } from '../training/trainer-state.js';
 import { ActionClipModel } from './action-clip-model.js';
 import type { Engine, EngineWeights } from './engine.js';
 import { parseHeadOption, resolveModelSpec, type EngineChoice, type ModelSpec } from './model-spec.js';
@@ -21,15 +24,37 @@ export interface LoadModelOptions {
   readonly shift?: boolean;
   /** Engine-specific settings (for example ONNX execution provider and threads). */
   readonly engineOptions?: Record<string, unknown>;
+  /**
+   * Prompt embeddings kept on disk by weights hash and engine (default: on, under
+   * `$ACTIONCLIP_HOME/text-embeddings`, 256 MiB); `false` turns it off.
+   */
+  readonly textCache?: TextCacheOptions | false;
 }
 
-/** Loads weights, decides engine, head and T (resolveModelSpec), and builds the model on that engine. */
+/**
+ * Loads weights, decides engine, head and T (resolveModelSpec), and builds the model on that engine,
+ * with the text cache for those weights and the templates of a `train` output folder.
+ */
 export async function loadModel(opts: LoadModelOptions): Promise<ActionClipModel> {
   // An unknown head fails before the weights (possibly gigabytes) are read.
   parseHeadOption(opts.head);
-  const weights = await loadWeights(await resolveWeights(opts.weights), { fusion: opts.fusion });
+  const weightsPath = await resolveWeights(opts.weights);
+  const templates = await checkpointTemplates(weightsPath);
+  const weights = await loadWeights(weightsPath, { fusion: opts.fusion });
   const spec = resolveModelSpec(weights, opts);
-  return new ActionClipModel(await buildEngine(weights, spec, opts));
+  const engine = await buildEngine(weights, spec, opts);
+  try {
+    return new ActionClipModel(engine, { templates, textCache: await textCacheFor(weights, engine, opts.textCache) });
+  } catch (err) {
+    engine.dispose();
+    throw err;
+  }
+}
+
+function textCacheFor(weights: LoadedWeights, engine: Engine, opts: TextCacheOptions | false | undefined): Promise<TextEmbeddingCache | null> {
+  const { engine: kind, backend, precision, clip } = engine.info;
+  // Text embeddings depend on the CLIP weights only, not on the fusion head.
+  return openTextCache(weights.sources.shards ?? [weights.sources.clip], { engine: kind, backend, precision, contextLength: clip.contextLength }, opts);
 }
 
 /** Each engine is imported only when chosen: onnxruntime-node and the tfjs backends are heavy native modules. */

@@ -11,7 +11,6 @@
 import { readFile } from 'node:fs/promises';
 import { ConfigError } from '../errors.js';
 import type { ActionClipModel } from '../engine/action-clip-model.js';
-import { ACTIONCLIP_TEMPLATES } from '../model/prompts.js';
 import { scoreVideos } from '../model/scoring.js';
 import { makeTestViews, type ClipSource } from '../training/clip-loader.js';
 import { parseDatasetList, type DatasetRecord, type ListOptions } from '../training/dataset.js';
@@ -126,7 +125,7 @@ export function asEvalRecords(records: readonly DatasetRecord[]): EvalRecord[] {
 /** Scores every record (view-averaged probabilities) and computes the metrics. */
 export async function evaluate(model: ActionClipModel, records: readonly (DatasetRecord | EvalRecord)[], options: EvaluateOptions): Promise<EvaluationResult> {
   const labels = [...options.labels];
-  const templates = [...(options.templates ?? ACTIONCLIP_TEMPLATES)];
+  const templates = [...(options.templates ?? model.defaultTemplates)];
   const views = options.views ?? SINGLE_VIEW;
   const batchSize = options.batchSize ?? 16;
   if (records.length === 0) throw new ConfigError('evaluation: the list is empty');

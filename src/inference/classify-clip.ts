@@ -1,7 +1,6 @@
 import { stat } from 'node:fs/promises';
 import type { ActionClipModel } from '../engine/action-clip-model.js';
 import { preprocessFrame } from '../model/preprocess.js';
-import { ACTIONCLIP_TEMPLATES } from '../model/prompts.js';
 import { SourceError } from '../errors.js';
 import { decodeVideo, readFrameFolder, type RgbFrame } from '../sources/video-file.js';
 import { sampleTestIndices } from '../training/sampling.js';
@@ -35,7 +34,8 @@ export async function classifyClip(
   model: ActionClipModel,
   input: string,
   labels: string[],
-  opts: { templates?: string[]; fps?: number } = {},
+  /** templates: default the model's (a checkpoint's, else ActionCLIP's 16). */
+  opts: { templates?: readonly string[]; fps?: number } = {},
 ): Promise<ClipClassification> {
   const { frames: t, imageSize: s } = model.info;
   const all = await preprocessedFrames(input, s, opts.fps);
@@ -43,7 +43,7 @@ export async function classifyClip(
   const pixels = new Float32Array(t * 3 * s * s);
   sampled.forEach((idx, i) => pixels.set(all[idx], i * 3 * s * s));
   const video = await model.encodeVideos(pixels, 1);
-  const probs = await model.classify(video, 1, labels, opts.templates ?? [...ACTIONCLIP_TEMPLATES]);
+  const probs = await model.classify(video, 1, labels, opts.templates);
   const ranking = labels.map((label, i) => ({ label, score: probs[i] })).sort((a, b) => b.score - a.score);
   return { input, decodedFrames: all.length, sampled, ranking };
 }

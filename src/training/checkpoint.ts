@@ -10,7 +10,7 @@
  * while saving can leave files from two consecutive epochs; the step stored both in the state and
  * in the optimizer file detects that on resume.
  */
-import { readFile, rename, writeFile } from 'node:fs/promises';
+import { rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ConfigError } from '../errors.js';
 import { FUSION_PREFIX, type ParamStore } from '../engine/tfjs/network/params.js';
@@ -18,28 +18,11 @@ import type { HeadName } from '../model/heads.js';
 import { readSafetensors, writeSafetensors } from '../model/weights/safetensors.js';
 import type { TensorMap } from '../model/weights/tensor-map.js';
 import type { AdamW } from './adamw.js';
+import { STATE_FILE, type TrainerState } from './trainer-state.js';
 
-export const STATE_FILE = 'trainer-state.json';
 export const OPTIMIZER_FILE = 'optimizer.safetensors';
 export const CLIP_FILE = 'clip.safetensors';
 export const fusionFileName = (head: HeadName): string => `fusion-${head}.safetensors`;
-
-export interface TrainerState {
-  version: 1;
-  /** Epochs completed. */
-  epoch: number;
-  /** Optimiser steps taken. */
-  step: number;
-  totalSteps: number;
-  stepsPerEpoch: number;
-  head: HeadName;
-  frames: number;
-  seed: number;
-  /** The prompt templates trained with; `eval` on this folder scores with them unless told otherwise. */
-  templates?: string[];
-  /** Per-epoch metrics so far (also in metrics.jsonl). */
-  history: unknown[];
-}
 
 async function atomicWrite(file: string, write: (tmp: string) => Promise<void>): Promise<void> {
   const tmp = `${file}.tmp-${process.pid}`;
@@ -72,50 +55,6 @@ export async function saveCheckpoint(dir: string, params: ParamStore, optimizer:
   await atomicWrite(path.join(dir, OPTIMIZER_FILE), (tmp) => writeSafetensors(tmp, moments, { step: String(opt.step) }));
   if (opt.step !== state.step) throw new Error(`optimiser step ${opt.step} differs from the trainer's ${state.step}`);
   await atomicWrite(path.join(dir, STATE_FILE), (tmp) => writeFile(tmp, `${JSON.stringify(state, null, 1)}\n`));
-}
-
-export async function readTrainerState(dir: string): Promise<TrainerState> {
-  const file = path.join(dir, STATE_FILE);
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (err) {
-    throw new ConfigError(`cannot resume: ${file} is missing (${(err as NodeJS.ErrnoException).code ?? String(err)}); is ${dir} a training output folder?`, { cause: err });
-  }
-  return parseTrainerState(text, file);
-}
-
-/**
- * The templates a training output folder was trained with, or undefined when `weights` is not
- * such a folder (a weights file, or a folder without a trainer state) or the state predates them.
- * A state file that is there but unreadable is an error, not a silent fall-back to other templates.
- */
-export async function checkpointTemplates(weights: string): Promise<string[] | undefined> {
-  const file = path.join(weights, STATE_FILE);
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch {
-    return undefined;
-  }
-  return parseTrainerState(text, file).templates;
-}
-
-function parseTrainerState(text: string, file: string): TrainerState {
-  let s: TrainerState;
-  try {
-    s = JSON.parse(text) as TrainerState;
-  } catch (err) {
-    throw new ConfigError(`${file}: not JSON (${(err as Error).message})`, { cause: err });
-  }
-  if (s === null || typeof s !== 'object' || s.version !== 1 || !Number.isInteger(s.step) || !Number.isInteger(s.epoch)) {
-    throw new ConfigError(`${file}: not a trainer state (version ${String(s?.version)})`);
-  }
-  const t = s.templates;
-  if (t !== undefined && !(Array.isArray(t) && t.length > 0 && t.every((x) => typeof x === 'string'))) {
-    throw new ConfigError(`${file}: templates must be a non-empty list of strings`);
-  }
-  return s;
 }
 
 /** Restores AdamW moments and step from `dir`, mapping parameter names to this process's variables. */

@@ -27,7 +27,8 @@ import { tokenize } from '../model/tokenizer.js';
 import { loadWeights } from '../model/weights/load-weights.js';
 import { resolveWeights } from '../models/resolve-weights.js';
 import { AdamW, makeParamGroups } from './adamw.js';
-import { fusionFileName, loadOptimizerState, readTrainerState, saveCheckpoint, STATE_FILE, type TrainerState } from './checkpoint.js';
+import { fusionFileName, loadOptimizerState, saveCheckpoint } from './checkpoint.js';
+import { readTrainerState, resumedTemplates, STATE_FILE, type TrainerState } from './trainer-state.js';
 import { epochBatches, FrameCache, makeTrainBatch, type ClipSource } from './clip-loader.js';
 import { trainableParts, type TrainConfig } from './config.js';
 import { fewShotSubset, loadDatasetList, type DatasetRecord } from './dataset.js';
@@ -151,6 +152,7 @@ export class Trainer {
       if (state.head !== config.head) throw new ConfigError(`cannot resume: the checkpoint in ${config.resume} trained a ${state.head} head, the configuration asks for ${config.head}`);
       if (state.frames !== config.frames) throw new ConfigError(`cannot resume: the checkpoint used T=${state.frames}, the configuration T=${config.frames}`);
       const loaded = await loadWeights(config.resume, { fusion: config.head === 'meanP' ? 'meanP' : path.join(config.resume, fusionFileName(config.head)) });
+      config = { ...config, templates: resumedTemplates(state, config.templates, config.resume) as string[] | undefined };
       weights = { ...loaded, frames: config.frames };
       log(`resuming from ${config.resume} after epoch ${state.epoch} (step ${state.step})`);
     } else {

@@ -2,9 +2,10 @@ import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { deepMerge, findPreset, loadConfig, parseCameraFlag, readVocabularyFile, resolveVocabulary } from '../../config/load.js';
+import { deepMerge, findPreset, loadConfig, loadTextCacheConfig, parseCameraFlag, readVocabularyFile, resolveVocabulary, textCacheOptions } from '../../config/load.js';
 import { ConfigError } from '../../src/errors.js';
 import { flagsToConfig } from '../../src/cli/commands/run.js';
+import { textCacheFromFlags } from '../../src/cli/flags.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'actionclip-config-'));
 const write = (name: string, text: string): string => {
@@ -66,6 +67,24 @@ describe('loadConfig', () => {
     expect(ok.window).toBe(16);
     expect(ok.kafka?.brokers).toEqual(['a:1', 'b:2']);
     expect(ok.kafka?.detectionsTopic).toBe('det');
+  });
+
+  it('text cache: on by default, a YAML dir relative to the file, flags to turn it off or bound it', () => {
+    expect(loadConfig({ overrides: { weights: 'w' } }).textCache).toEqual({ enabled: true, maxMB: 256 });
+    const file = write('cache.yaml', 'weights: w\ntextCache: { dir: cache/text, maxMB: 64 }\n');
+    const fromFile = loadConfig({ file });
+    expect(fromFile.textCache).toEqual({ enabled: true, dir: path.join(dir, 'cache', 'text'), maxMB: 64 });
+    expect(textCacheOptions(fromFile.textCache)).toEqual({ dir: path.join(dir, 'cache', 'text'), maxBytes: 64 * 2 ** 20 });
+    const off = loadConfig({ file, overrides: flagsToConfig({ camera: [], textCache: false }) });
+    expect(textCacheOptions(off.textCache)).toBe(false);
+    expect(loadConfig({ overrides: flagsToConfig({ camera: [], weights: 'w', textCacheMaxMb: '8', textCacheDir: '/x' }) }).textCache).toEqual({ enabled: true, dir: '/x', maxMB: 8 });
+    expect(flagsToConfig({ camera: [], textCache: true }).textCache).toBeUndefined();
+    expect(() => flagsToConfig({ camera: [], textCacheMaxMb: '-1' })).toThrow(/--text-cache-max-mb must be a positive number, got "-1"/);
+    expect(() => loadTextCacheConfig({ maxMB: 0 })).toThrow(/text cache options: maxMB/);
+    expect(loadTextCacheConfig()).toEqual({ enabled: true, maxMB: 256 });
+    // classify and eval have no service config: their flags go straight to loadModel's option.
+    expect(textCacheFromFlags({ textCache: false })).toBe(false);
+    expect(textCacheFromFlags({ textCache: true, textCacheMaxMb: '8' })).toEqual({ dir: undefined, maxBytes: 8 * 2 ** 20 });
   });
 
   it('parseCameraFlag needs ID=URL and never echoes credentials', () => {

@@ -1,8 +1,12 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/errors.js';
 import { MAX_LABELS } from '../../config/schema.js';
 import { validateVocabulary, VocabularyStore, vocabularyFromEmbeddings } from '../../src/control/vocabulary-store.js';
 import { ACTIONCLIP_TEMPLATES, expandPrompts } from '../../src/model/prompts.js';
+import { TextEmbeddingCache } from '../../src/model/text-cache/text-embedding-cache.js';
 import { tokenize } from '../../src/model/tokenizer.js';
 import type { Vocabulary } from '../../src/types.js';
 import { DeterministicEngine } from '../support/deterministic-engine.js';
@@ -124,5 +128,33 @@ describe('VocabularyStore', () => {
     expect(Array.from(v.textEmbeddings)).toEqual([0.6, 0.8, 0, 1].map((x) => Math.fround(x)));
     expect(raw[0]).toBe(3);
     expect(() => vocabularyFromEmbeddings({ version: 1, labels: ['x', 'y'], templates: ['{}'], textEmbeddings: new Float32Array(3) })).toThrow(ConfigError);
+  });
+
+  it("starts with the model's templates when the first vocabulary names none", async () => {
+    const trained = ['a clip of {}', '{}'];
+    const store = await VocabularyStore.create(new DeterministicEngine({ dim: 4 }), { labels: ['run'] }, { templates: trained });
+    expect(store.current.templates).toEqual(trained);
+    const asked = await VocabularyStore.create(new DeterministicEngine({ dim: 4 }), { labels: ['run'], templates: ['{} now'] }, { templates: trained });
+    expect(asked.current.templates).toEqual(['{} now']);
+    // Updates without templates keep the current ones.
+    expect((await store.update({ labels: ['jump'] })).templates).toEqual(trained);
+  });
+
+  it('encodes through the text cache: a restart and an update with known labels encode only new prompts', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'vocab-text-cache-'));
+    try {
+      const cache = () => new TextEmbeddingCache({ weights: 'w', engine: 'tfjs', backend: 'deterministic-test-double', contextLength: 77 }, { dir });
+      const templates = ['a {}', '{} now'];
+      const uncached = await VocabularyStore.create(new DeterministicEngine({ dim: 4 }), { labels: ['run', 'jump'], templates });
+      await VocabularyStore.create(new DeterministicEngine({ dim: 4 }), { labels: ['run', 'jump'], templates }, { textCache: cache() });
+      const engine = new DeterministicEngine({ dim: 4 });
+      const store = await VocabularyStore.create(engine, { labels: ['run', 'jump'], templates }, { textCache: cache() });
+      expect(engine.callsOf('encodeText')).toEqual([]);
+      expect(Array.from(store.current.textEmbeddings)).toEqual(Array.from(uncached.current.textEmbeddings));
+      await store.update({ labels: ['jump', 'swim'] });
+      expect(engine.callsOf('encodeText').map((c) => c.n)).toEqual([2]);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -2,7 +2,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { checkpointTemplates, readTrainerState, STATE_FILE } from '../../src/training/checkpoint.js';
+import { checkpointTemplates, readTrainerState, STATE_FILE } from '../../src/training/trainer-state.js';
 
 let dir: string;
 beforeAll(async () => {

@@ -3,6 +3,7 @@ import { readFile, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ConfigError } from '../../src/errors.js';
 import { loadModel } from '../../src/index.js';
 import { readSafetensors } from '../../src/model/weights/safetensors.js';
 import { makeTestViews } from '../../src/training/clip-loader.js';
@@ -198,6 +199,25 @@ describe.skipIf(!HAVE_FIXTURES)('Trainer (tiny reference CLIP, wasm)', () => {
     } finally {
       resumed.dispose();
     }
+  });
+
+  it('resumes with the templates it trained with, and refuses configured ones that differ, naming both', async () => {
+    const trained = ['a clip of {}', '{} happening'];
+    const cfg = config({ epochs: 1, templates: trained });
+    const t = await Trainer.create(cfg, { backend: 'wasm' });
+    await t.saveCheckpoint();
+    t.dispose();
+    const differing = Trainer.create(config({ resume: cfg.outputDir, templates: ['{}'] }), { backend: 'wasm' });
+    await expect(differing).rejects.toThrow(ConfigError);
+    await expect(differing).rejects.toThrow('trained with the templates ["a clip of {}","{} happening"], the configuration gives ["{}"]');
+    const resumed = await Trainer.create(config({ resume: cfg.outputDir }), { backend: 'wasm' });
+    try {
+      expect(resumed.templates).toEqual(trained);
+    } finally {
+      resumed.dispose();
+    }
+    const same = await Trainer.create(config({ resume: cfg.outputDir, templates: trained }), { backend: 'wasm' });
+    same.dispose();
   });
 
   it('refuses to overwrite an existing run without resume', async () => {

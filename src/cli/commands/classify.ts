@@ -1,12 +1,12 @@
 import type { Command } from 'commander';
 import { readFile } from 'node:fs/promises';
 import { ConfigError } from '../../errors.js';
-import { numberFlag, positiveIntFlag } from '../flags.js';
+import { addTextCacheOptions, numberFlag, positiveIntFlag, textCacheFromFlags, type TextCacheFlags } from '../flags.js';
 import { classifyClip } from '../../inference/classify-clip.js';
 import { loadModel } from '../../engine/load-model.js';
 import { validateLabels, validateTemplates } from '../../model/prompts.js';
 
-interface ClassifyFlags {
+interface ClassifyFlags extends TextCacheFlags {
   weights: string;
   fusion?: string;
   head?: string;
@@ -32,7 +32,7 @@ async function readLabels(file: string): Promise<string[]> {
 }
 
 export function registerClassify(program: Command): void {
-  program
+  const classify = program
     .command('classify')
     .description('Classify video files or folders of frames against labels given on the command line (zero-shot with MeanP, or with a trained head)')
     .argument('<inputs...>', 'video files (anything ffmpeg reads) or folders of extracted frames')
@@ -42,12 +42,13 @@ export function registerClassify(program: Command): void {
     .option('-T, --frames <n>', 'frames sampled per clip (default: the checkpoint\'s, else 8)')
     .option('-l, --labels <list>', 'comma-separated labels, e.g. "riding a bike,juggling balls"')
     .option('--labels-file <path>', 'labels, one per line or id,name CSV')
-    .option('--templates-file <path>', 'prompt templates, one per line with {} for the label (default: the 16 ActionCLIP templates)')
+    .option('--templates-file <path>', "prompt templates, one per line with {} for the label (default: the checkpoint's, else the 16 ActionCLIP templates)")
     .option('--backend <name>', 'tfjs backend: auto, tensorflow-gpu, tensorflow, wasm, cpu')
     .option('--engine <name>', 'tfjs, onnx or auto')
     .option('--fps <f>', 'decode videos at this frame rate before sampling')
     .option('-k, --top <n>', 'labels to print per input', '5')
-    .option('--json', 'print JSON instead of a table')
+    .option('--json', 'print JSON instead of a table');
+  addTextCacheOptions(classify)
     .action(async (inputs: string[], flags: ClassifyFlags) => {
       const labels = flags.labels !== undefined ? flags.labels.split(',').map((l) => l.trim()).filter(Boolean) : flags.labelsFile !== undefined ? await readLabels(flags.labelsFile) : [];
       if (labels.length === 0) throw new ConfigError('give the labels to choose from with --labels "a,b,c" or --labels-file');
@@ -59,15 +60,18 @@ export function registerClassify(program: Command): void {
       }
       const top = positiveIntFlag(flags.top, '--top') ?? 5;
       const fps = numberFlag(flags.fps, '--fps', { positive: true });
-      const model = await loadModel({ weights: flags.weights, fusion: flags.fusion, head: flags.head, frames: positiveIntFlag(flags.frames, '--frames'), backend: flags.backend, engine: flags.engine });
+      const textCache = textCacheFromFlags(flags);
+      const model = await loadModel({ weights: flags.weights, fusion: flags.fusion, head: flags.head, frames: positiveIntFlag(flags.frames, '--frames'), backend: flags.backend, engine: flags.engine, textCache });
       try {
         const results = [];
         for (const input of inputs) results.push(await classifyClip(model, input, labels, { templates, fps }));
+        const used = templates ?? model.defaultTemplates;
+        const whose = templates === undefined && model.info.templates !== undefined ? " (the checkpoint's)" : '';
         if (flags.json) {
-          process.stdout.write(`${JSON.stringify({ model: model.info.head, engine: model.info.engine, backend: model.info.backend, results: results.map((r) => ({ ...r, ranking: r.ranking.slice(0, top) })) }, null, 2)}\n`);
+          process.stdout.write(`${JSON.stringify({ model: model.info.head, engine: model.info.engine, backend: model.info.backend, templates: used, results: results.map((r) => ({ ...r, ranking: r.ranking.slice(0, top) })) }, null, 2)}\n`);
         } else {
           for (const r of results) {
-            process.stdout.write(`${r.input}  (${r.decodedFrames} frames decoded, ${r.sampled.length} sampled; head ${model.info.head}, ${model.info.engine}/${model.info.backend})\n`);
+            process.stdout.write(`${r.input}  (${r.decodedFrames} frames decoded, ${r.sampled.length} sampled; head ${model.info.head}, ${model.info.engine}/${model.info.backend}, ${used.length} templates${whose})\n`);
             for (const { label, score } of r.ranking.slice(0, top)) process.stdout.write(`  ${(score * 100).toFixed(2).padStart(6)}%  ${label}\n`);
           }
         }

@@ -5,17 +5,17 @@ import os from 'node:os';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { ConfigError } from '../../errors.js';
-import { positiveIntFlag } from '../flags.js';
+import { addTextCacheOptions, positiveIntFlag, textCacheFromFlags, type TextCacheFlags } from '../flags.js';
 import { evaluate, evaluationToJson, formatEvaluationTable, loadEvalList, parseViews, type EvaluationResult } from '../../evaluation/evaluator.js';
 import { loadModel } from '../../engine/load-model.js';
 import { ACTIONCLIP_TEMPLATES } from '../../model/prompts.js';
-import { checkpointTemplates } from '../../training/checkpoint.js';
+import { checkpointTemplates } from '../../training/trainer-state.js';
 import { FrameCache } from '../../training/clip-loader.js';
 import { loadEvalConfig, loadTrainConfig, type EvalConfig } from '../../training/config.js';
 import { Trainer } from '../../training/trainer.js';
 import { loadVocabularyPreset } from '../../training/vocabulary-presets.js';
 
-interface EvalFlags {
+interface EvalFlags extends TextCacheFlags {
   config?: string;
   weights?: string;
   fusion?: string;
@@ -52,7 +52,7 @@ function explicitKeys(file: string | undefined): Set<string> {
 }
 
 export function registerEval(program: Command): void {
-  program
+  const evalCommand = program
     .command('eval')
     .description('Evaluate a model on a labelled video list: top-1/top-5, per-class accuracy, mAP; zero-shot, few-shot or a trained checkpoint')
     .option('-c, --config <file>', 'evaluation configuration (YAML: weights, data.list, data.labels, views...)')
@@ -76,8 +76,8 @@ export function registerEval(program: Command): void {
     .option('--backend <name>', 'tfjs backend: auto, tensorflow-gpu, tensorflow, wasm, cpu')
     .option('--engine <name>', 'tfjs, onnx or auto (few-shot always trains on tfjs)')
     .option('--json', 'print JSON instead of a table')
-    .option('--scores', 'with --json: include every video\'s class scores')
-    .action(runEval);
+    .option('--scores', 'with --json: include every video\'s class scores');
+  addTextCacheOptions(evalCommand).action(runEval);
 }
 
 /** The evaluation configuration from the YAML file and flags, and which keys were given explicitly. */
@@ -150,6 +150,7 @@ async function runCheckpoint(flags: EvalFlags, config: EvalConfig, given: Set<st
     frames: given.has('frames') ? config.frames : undefined,
     backend: flags.backend,
     engine: flags.engine,
+    textCache: textCacheFromFlags(flags),
   });
   try {
     const result = await evaluate(model, records, opts);

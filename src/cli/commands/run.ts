@@ -2,8 +2,9 @@ import type { Command } from 'commander';
 import { loadConfig, parseCameraFlag, splitList, type ConfigInput } from '../../../config/load.js';
 import { startLive } from '../../../pipelines/live.js';
 import { createLogger } from '../../observability/logger.js';
+import { addTextCacheOptions, textCacheFlagsToConfig, type TextCacheFlags } from '../flags.js';
 
-interface RunFlags {
+interface RunFlags extends TextCacheFlags {
   config?: string;
   weights?: string;
   fusion?: string;
@@ -53,6 +54,7 @@ export function flagsToConfig(f: RunFlags): ConfigInput {
     cameras: f.camera.length > 0 ? f.camera.map(parseCameraFlag) : undefined,
     labels: f.labels === undefined ? undefined : splitList(f.labels),
     vocabulary: f.vocabulary,
+    textCache: textCacheFlagsToConfig(f),
     window: num(f.window),
     stride: num(f.stride),
     fps: num(f.fps),
@@ -79,7 +81,7 @@ function securityFlags(f: RunFlags): ConfigInput | undefined {
 const collect = (v: string, acc: string[]): string[] => [...acc, v];
 
 export function registerRun(program: Command): void {
-  program
+  const run = program
     .command('run')
     .description('Watch live cameras (and/or a Kafka frames topic) and publish actions over WebSocket, Kafka and JSONL')
     .option('-c, --config <file>', 'YAML configuration (see config/example.yaml); flags override it')
@@ -106,7 +108,8 @@ export function registerRun(program: Command): void {
     .option('--group-id <id>', 'Kafka consumer group of the frames consumer (workers sharing it split partitions)')
     .option('--jsonl <path>', "write every message as JSON lines to a file, or '-' for stdout")
     .option('--preview', 'relay camera previews as MPEG1 over WebSocket (node-rtsp-stream)')
-    .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent')
+    .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent');
+  addTextCacheOptions(run)
     .action(async (flags: RunFlags) => {
       const config = loadConfig({ file: flags.config, overrides: flagsToConfig(flags) });
       const logger = createLogger({ level: config.logLevel });

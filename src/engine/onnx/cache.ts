@@ -1,8 +1,8 @@
 /** On-disk cache of serialized graphs, keyed by the weights' bytes and the graph builder's version. */
 import { createHash } from 'node:crypto';
 import { mkdir, rename, stat, writeFile } from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
+import { actionclipHome } from '../../actionclip-home.js';
 import type { TensorMap } from '../../model/weights/tensor-map.js';
 
 /**
@@ -11,8 +11,7 @@ import type { TensorMap } from '../../model/weights/tensor-map.js';
 export const GRAPH_BUILDER_VERSION = 'onnx-graphs-2';
 
 export function defaultCacheDir(): string {
-  const root = process.env.ACTIONCLIP_CACHE ?? path.join(os.homedir(), '.cache', 'actionclip-stream');
-  return path.join(root, 'onnx');
+  return path.join(actionclipHome(), 'onnx');
 }
 
 /** sha256 over the builder version, the graph options and every tensor (name, dtype, shape, bytes) selected. */

@@ -53,7 +53,7 @@ export interface OnnxEngineOptions extends EngineOptions {
   quantize?: Quantization;
   /** Cache serialized graphs on disk (default true). */
   cache?: boolean;
-  /** Default `$ACTIONCLIP_CACHE/onnx` or `~/.cache/actionclip-stream/onnx`. */
+  /** Default `$ACTIONCLIP_HOME/onnx` (see actionclipHome), `~/.cache/actionclip-stream/onnx`. */
   cacheDir?: string;
   /** Build only some of the three graphs (benchmarks); the others throw when called. */
   parts?: { image?: boolean; text?: boolean; fusion?: boolean };
@@ -155,7 +155,8 @@ export async function buildOnnxEngine(weights: EngineWeights, spec: ModelSpec, o
   const provider = (parts.image ?? parts.text ?? parts.fusion)?.provider ?? 'cpu';
   const { impl, floatType, quant } = s.graphOpts;
   s.settings.logger.info(`onnx engine ready: ${provider}, ${s.settings.intraOpNumThreads} threads, impl ${impl}, ${floatType}${quant === 'none' ? '' : `, ${quant}`}, head ${head}, T=${frames}`);
-  const info: EngineInfo = { engine: 'onnx', backend: provider, clip: cfg, head, frames, joint: false, shift: false };
+  const precision = `${floatType}${quant === 'none' ? '' : `-${quant}`}-${impl}`;
+  const info: EngineInfo = { engine: 'onnx', backend: provider, clip: cfg, head, frames, joint: false, shift: false, precision };
   const details: OnnxEngine['details'] = {
     impl,
     floatType,

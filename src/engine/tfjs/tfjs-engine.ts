@@ -40,7 +40,7 @@ export class TfjsEngine implements Engine {
     spec: ModelSpec,
     backend: string,
   ) {
-    this.info = { engine: 'tfjs', backend, clip, head: spec.head, frames: spec.frames, joint: spec.joint, shift: spec.shift };
+    this.info = { engine: 'tfjs', backend, clip, head: spec.head, frames: spec.frames, joint: spec.joint, shift: spec.shift, precision: 'float32' };
     this.mask = layers.causalMask(clip.contextLength);
     this.head = headDefinition(spec.head).tfjs;
     const param = (name: string, shape?: readonly (number | undefined)[]): tf.Tensor => params.get(FUSION_PREFIX + name, shape);

@@ -18,7 +18,8 @@ export interface LoadedWeights {
   head: HeadName | null;
   /** Clip length T the head was trained for, when the weights say it. */
   frames: number | null;
-  sources: { clip: string; fusion?: string };
+  /** Files read; for a sharded checkpoint, `clip` is its index and `shards` its files. */
+  sources: { clip: string; fusion?: string; shards?: string[] };
   /** Sizes of the CLIP model, read from the weights. */
   config: ClipConfig;
   /**
@@ -86,7 +87,7 @@ export async function loadWeights(p: string, opts: LoadWeightsOptions = {}): Pro
     fusion: fusion?.tensors ?? null,
     head: fusion?.head ?? null,
     frames: fusion?.frames ?? null,
-    sources: fusion?.file !== undefined && fusion !== null ? { clip: clipPart.file, fusion: fusion.file } : { clip: clipPart.file },
+    sources: { clip: clipPart.file, ...(fusion?.file === undefined ? {} : { fusion: fusion.file }), ...(clipPart.shards === undefined ? {} : { shards: clipPart.shards }) },
     config,
   };
   if (fusion === null && dirFusion.candidates !== undefined) result.fusionCandidates = dirFusion.candidates;
@@ -106,6 +107,7 @@ interface ClipPart {
   file: string;
   /** A `.pt` checkpoint carries its own head. */
   fusion: FusionPart | null;
+  shards?: string[];
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -185,7 +187,7 @@ async function loadClipFile(file: string, shards?: string[]): Promise<ClipPart> 
   if (shards !== undefined) {
     const merged: TensorMap = new Map();
     for (const s of shards) for (const [k, v] of (await readSafetensors(s)).tensors) merged.set(k, v);
-    return { clip: normalizeClip(merged, file), file, fusion: null };
+    return { clip: normalizeClip(merged, file), file, fusion: null, shards };
   }
   if ((await sniff(file)) === 'zip') return loadTorchFile(file);
   const { tensors, metadata } = await readSafetensors(file);
