@@ -5,14 +5,11 @@
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { rename, rm, writeFile } from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 import { NotFoundError } from '../errors.js';
 
-export function actionclipHome(env: NodeJS.ProcessEnv = process.env): string {
-  return env.ACTIONCLIP_HOME ?? path.join(os.homedir(), '.cache', 'actionclip-stream');
-}
+export { actionclipHome } from '../actionclip-home.js';
 
 export function modelDir(home: string, name: string, revision: string): string {
   // A revision such as refs/pr/1 must stay one folder.
