@@ -2,8 +2,7 @@
  * A camera read through ffmpeg: any URL of the scheme table, decoded, sampled to `fps` and scaled
  * inside ffmpeg (so unwanted frames never reach Node), one process per connection.
  */
-import { Observable, asyncScheduler, type SchedulerLike, type Subscriber } from 'rxjs';
-import type { Logger } from 'pino';
+import { Observable, asyncScheduler, type Subscriber } from 'rxjs';
 import { SourceError } from '../errors.js';
 import { CaptureTimes } from './ffmpeg/capture-times.js';
 import { FfmpegProcess, describeExit, type FfmpegExit } from './ffmpeg/process.js';
@@ -11,21 +10,9 @@ import { RawFrameCutter } from './ffmpeg/raw-frames.js';
 import { ShowinfoReader, isFailureLine } from './ffmpeg/showinfo.js';
 import type { FrameSource, SourceFrame } from './frame-source.js';
 import { redactText, redactUrl } from './redact.js';
-import type { SourceScheme } from './registry.js';
+import type { SourceOptions, SourceScheme } from './source-scheme.js';
 
-export interface FfmpegCameraOptions {
-  /** Frames sampled per second (ffmpeg's fps filter). */
-  readonly fps: number;
-  /** Output size; scaling happens inside ffmpeg. */
-  readonly width: number;
-  readonly height: number;
-  readonly ffmpegPath: string;
-  /** Read inputs that do not pace themselves (files, lavfi) at their native rate (`-re`). Default true. */
-  readonly realtime?: boolean;
-  /** Capture timestamps and the wait for late showinfo lines. Default asyncScheduler. */
-  readonly scheduler?: SchedulerLike;
-  readonly logger?: Logger;
-}
+export type FfmpegCameraOptions = SourceOptions;
 
 /**
  * ffmpeg's arguments (an array: the URL is never interpreted by a shell).

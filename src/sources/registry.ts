@@ -1,6 +1,9 @@
 import { ConfigError } from '../errors.js';
-import { ffmpegCamera, type FfmpegCameraOptions } from './ffmpeg-camera.js';
+import { ffmpegCamera } from './ffmpeg-camera.js';
 import type { FrameSource } from './frame-source.js';
+import type { SchemeTraits, SourceOptions, SourceScheme } from './source-scheme.js';
+
+export type { SchemeTraits, SourceOptions, SourceScheme };
 import { v4l2Input } from './v4l2.js';
 
 /**
@@ -8,36 +11,6 @@ import { v4l2Input } from './v4l2.js';
  * video decoding and config validation all ask here; a scheme that is not in the table is refused.
  * A new kind of source is one entry (and, if ffmpeg cannot read it, its own `open`).
  */
-export interface SchemeTraits {
-  /** The input paces itself (a camera); a file or a synthetic source is read with `-re` to behave like one. */
-  readonly live: boolean;
-  /**
-   * Push-style inputs whose packet receive time is their capture time, give or take the network:
-   * ffmpeg stamps them with the wall clock, so frames buffered during the RTSP probe keep their
-   * own times. Pull-style inputs (HTTP, HLS) download in bursts and keep the stream's timestamps.
-   */
-  readonly wallclock: boolean;
-  /** Read over the network: a failure to read it may pass. */
-  readonly network: boolean;
-  /** The input never ends by itself: ffmpeg exiting means "reconnect", never "done". */
-  readonly endless: boolean;
-}
-
-export type SourceOptions = FfmpegCameraOptions;
-
-export interface SourceScheme extends SchemeTraits {
-  /**
-   * ffmpeg's `-protocol_whitelist` for this scheme: the protocols its input may open, so nothing
-   * else (`concat:`, `subfile:`, `file:` inside a playlist) can be smuggled in through it. Device
-   * and filter inputs open no protocol.
-   */
-  readonly protocols?: string;
-  /** ffmpeg's input options and the `-i` argument for a URL of this scheme. @throws ConfigError */
-  readonly ffmpegInput: (url: string) => { readonly options: readonly string[]; readonly input: string };
-  /** Opens the source; default `ffmpegCamera`. @throws ConfigError when the URL is malformed. */
-  readonly open?: (url: string, scheme: SourceScheme, opts: SourceOptions) => FrameSource;
-}
-
 const asIs = (url: string) => ({ options: [], input: url });
 const CAMERA: SchemeTraits = { live: true, wallclock: true, network: true, endless: true };
 const PULLED: SchemeTraits = { live: true, wallclock: false, network: true, endless: true };
