@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Quick start: install everything, then classify a clip against labels given on the command line.
+# Quick start: install what the main job needs (scripts/setup.sh: ffmpeg, npm ci, build; the test
+# servers are scripts/setup-test-infra.sh's), then classify a clip against labels given on the command line.
 #   WEIGHTS   CLIP weights (.safetensors, directory or ActionCLIP .pt); default: the tiny reference
 #             model of ../shared/fixtures where it exists, else a tiny random model written here
 #             (scores of either mean nothing; real weights give real answers)

@@ -1,5 +1,5 @@
 // A real single-node Kafka (KRaft: broker + controller in one JVM) on 127.0.0.1, run from
-// the jars scripts/install-system-deps.sh put in the cache. Started and stopped by PID.
+// the jars scripts/setup-test-infra.sh put in the cache. Started and stopped by PID.
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
