@@ -6,6 +6,7 @@ import { CameraIdSchema } from '../../config/schema.js';
 import { MalformedInputError } from '../errors.js';
 import type { Instrumentation } from '../instrumentation/instrumentation.js';
 import { FOREVER_CONSUMER_RETRY } from './kafka-client.js';
+import { superviseConsumer } from './kafka-connection.js';
 import type { Frame } from '../types.js';
 
 /**
@@ -112,24 +113,17 @@ export interface KafkaFramesOptions {
 export function kafkaFrames(opts: KafkaFramesOptions): Observable<Frame> {
   return new Observable<Frame>((subscriber) => {
     const log = opts.logger?.child({ component: 'kafka-frames', topic: opts.topic });
-    const consumer = opts.kafka.consumer({ groupId: opts.groupId, retry: FOREVER_CONSUMER_RETRY });
+    // Connected on the first malformed message, so an unreachable broker never blocks the frames consumer.
     const dlq: Producer = opts.kafka.producer({ allowAutoTopicCreation: true, retry: { retries: 5 } });
     const seqs = new Map<string, number>();
     let closed = false;
     let readySignalled = false;
 
-    consumer.on(consumer.events.GROUP_JOIN, () => {
-      if (!readySignalled) {
-        readySignalled = true;
-        opts.onReady?.();
-      }
-    });
-    consumer.on(consumer.events.CRASH, (e) => log?.warn({ err: e.payload.error, restart: e.payload.restart }, 'frames consumer crashed'));
-
     const deadLetter = async (message: KafkaMessage, err: MalformedFrameError): Promise<void> => {
       opts.instrumentation?.emit('source.malformed', { reason: err.reason });
       log?.warn({ reason: err.reason, error: err.message }, 'malformed frame message sent to the dead-letter topic');
       try {
+        await dlq.connect();
         await dlq.send({
           topic: opts.deadLetterTopic,
           messages: [{ key: message.key, value: message.value, headers: { ...(message.headers ?? {}), [FRAME_HEADERS.error]: err.message } }],
@@ -139,35 +133,44 @@ export function kafkaFrames(opts: KafkaFramesOptions): Observable<Frame> {
       }
     };
 
-    const run = async (): Promise<void> => {
-      await dlq.connect();
-      await consumer.connect();
-      await consumer.subscribe({ topic: opts.topic, fromBeginning: opts.fromBeginning ?? false });
-      await consumer.run({
-        eachMessage: async ({ message }) => {
-          if (closed) return;
-          let decoded: DecodedFrame;
-          try {
-            decoded = await decodeFrameMessage(message, opts.resize);
-          } catch (err) {
-            if (err instanceof MalformedFrameError) return deadLetter(message, err);
-            throw err;
-          }
-          const seq = seqs.get(decoded.camera) ?? 0;
-          seqs.set(decoded.camera, seq + 1);
-          opts.instrumentation?.emit('source.frame', { camera: decoded.camera, source: 'kafka' });
-          if (!closed) subscriber.next({ ...decoded, seq });
-        },
-      });
-      log?.info({ groupId: opts.groupId }, 'consuming frames');
+    const eachMessage = async ({ message }: { message: KafkaMessage }): Promise<void> => {
+      if (closed) return;
+      let decoded: DecodedFrame;
+      try {
+        decoded = await decodeFrameMessage(message, opts.resize);
+      } catch (err) {
+        if (err instanceof MalformedFrameError) return deadLetter(message, err);
+        throw err;
+      }
+      const seq = seqs.get(decoded.camera) ?? 0;
+      seqs.set(decoded.camera, seq + 1);
+      opts.instrumentation?.emit('source.frame', { camera: decoded.camera, source: 'kafka' });
+      if (!closed) subscriber.next({ ...decoded, seq });
     };
-    run().catch((err: unknown) => {
-      if (!closed) subscriber.error(err);
+
+    // A consumer that cannot connect, or that kafkajs gave up on, is replaced after a back-off.
+    const supervised = superviseConsumer({
+      component: 'kafka-frames',
+      make: () => opts.kafka.consumer({ groupId: opts.groupId, retry: FOREVER_CONSUMER_RETRY }),
+      start: async (consumer) => {
+        await consumer.connect();
+        await consumer.subscribe({ topic: opts.topic, fromBeginning: opts.fromBeginning ?? false });
+        await consumer.run({ eachMessage });
+        log?.info({ groupId: opts.groupId }, 'consuming frames');
+      },
+      onJoin: () => {
+        if (!readySignalled) {
+          readySignalled = true;
+          opts.onReady?.();
+        }
+      },
+      instrumentation: opts.instrumentation,
+      logger: log,
     });
 
     return () => {
       closed = true;
-      void consumer.disconnect().catch(() => undefined);
+      void supervised.stop();
       void dlq.disconnect().catch(() => undefined);
     };
   });
