@@ -106,7 +106,7 @@ export async function startLive(opts: LiveOptions): Promise<LiveHandle> {
 
     const host = config.host === '0.0.0.0' ? '127.0.0.1' : config.host;
     const stop = () => resources.close().then(() => log.info('live pipeline stopped'));
-    return { port, url: `http://${host}:${port}`, metrics, control, vocabulary, hub, kafkaSink, kafkaFramesReady: framesIn?.ready, kafkaControlReady: controlIn?.ready, failed: control.failed, stop };
+    return { port, url: `http://${host}:${port}`, engine: engine.info, metrics, control, vocabulary, hub, kafkaSink, kafkaFramesReady: framesIn?.ready, kafkaControlReady: controlIn?.ready, failed: control.failed, stop };
   } catch (err) {
     await resources.close();
     throw err;

@@ -4,11 +4,13 @@ import { registerEval } from './commands/eval.js';
 import { registerMakeSynthetic } from './commands/make-synthetic.js';
 import { registerRun } from './commands/run.js';
 import { registerTrain } from './commands/train.js';
+import { packageVersion } from './version.js';
 
 /** Argument parsing only: each subcommand builds a config and hands it to the library or a pipeline. */
 const program = new Command()
   .name('actionclip-stream')
   .description('Open-vocabulary action recognition on video files and live cameras (ActionCLIP).')
+  .version(packageVersion(), '-V, --version', 'print the version')
   .showHelpAfterError();
 
 registerClassify(program);

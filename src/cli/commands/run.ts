@@ -1,7 +1,10 @@
 import type { Command } from 'commander';
 import { loadConfig, parseCameraFlag, splitList, type ConfigInput } from '../../../config/load.js';
 import { startLive } from '../../../pipelines/live.js';
+import { ConfigError } from '../../errors.js';
+import { headChoices } from '../../heads/registry.js';
 import { createLogger } from '../../observability/logger.js';
+import { startupLine } from '../startup-line.js';
 
 interface RunFlags {
   config?: string;
@@ -33,6 +36,9 @@ const num = (v: string | undefined): unknown => (v === undefined ? undefined : N
 
 /** Flags to the config's shape; only given flags appear (they override the YAML file). */
 export function flagsToConfig(f: RunFlags): ConfigInput {
+  if (f.head !== undefined && /^(joint|shift)$/i.test(f.head.trim())) {
+    throw new ConfigError(`--head ${f.head}: Joint and Shift mix a window's frames inside the image encoder, so live windows cannot share frame embeddings; use ${headChoices()} for run, or classify for Joint/Shift`);
+  }
   const kafka: ConfigInput = {
     brokers: f.kafka === undefined ? undefined : splitList(f.kafka),
     framesTopic: f.framesTopic,
@@ -71,7 +77,7 @@ export function registerRun(program: Command): void {
     .option('-c, --config <file>', 'YAML configuration (see config/example.yaml); flags override it')
     .option('-w, --weights <path>', 'CLIP weights (.safetensors, directory or ActionCLIP .pt)')
     .option('--fusion <path>', 'temporal head weights (fusion-*.safetensors)')
-    .option('--head <name>', 'meanP, Conv_1D, LSTM, Transf or Transf_cls')
+    .option('--head <name>', `temporal head: ${headChoices()} (not Joint or Shift: they mix a window's frames inside the image encoder, so live windows cannot share frame embeddings; classify takes them)`)
     .option('--engine <name>', 'tfjs, onnx or auto')
     .option('--backend <name>', 'tfjs backend or ONNX execution provider')
     .option('--camera <ID=URL>', 'a camera (repeatable), e.g. door=rtsp://user:pass@10.0.0.5/stream', collect, [])
@@ -94,7 +100,7 @@ export function registerRun(program: Command): void {
       const config = loadConfig({ file: flags.config, overrides: flagsToConfig(flags) });
       const logger = createLogger({ level: config.logLevel });
       const live = await startLive({ config, logger });
-      logger.info({ url: live.url }, 'actionclip-stream running');
+      logger.info({ url: live.url, engine: live.engine.engine, backend: live.engine.backend, head: live.engine.head }, startupLine(config, live.engine, live.url));
       // Exit 0 after a signal; 1 when the pipeline stopped on a fatal error (already logged).
       process.exitCode = await new Promise<number>((resolve) => {
         const shutdown = (signal: string): void => {
