@@ -129,7 +129,7 @@ export const PreviewSchema = z.strictObject({
 export const ConfigSchema = z
   .strictObject({
     weights: z
-      .string({ error: (iss) => (iss.input === undefined ? 'no CLIP weights given: pass --weights FILE (.safetensors, a folder holding one, or an ActionCLIP .pt) or set weights: in the --config file' : 'must be a file path') })
+      .string({ error: (iss) => (iss.input === undefined ? 'no CLIP weights given: pass --weights FILE (.safetensors, a folder holding one, or an ActionCLIP .pt), set ACTIONCLIP_WEIGHTS, or set weights: in the --config file' : 'must be a file path') })
       .min(1, 'a CLIP weights file is required'),
     fusion: z.string().min(1).optional(),
     head: z.string().min(1).optional(),

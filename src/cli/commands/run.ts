@@ -1,4 +1,4 @@
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { loadConfig, parseCameraFlag, splitList, type ConfigInput } from '../../../config/load.js';
 import { startLive } from '../../../pipelines/live.js';
 import { ConfigError } from '../../errors.js';
@@ -75,7 +75,8 @@ export function registerRun(program: Command): void {
     .command('run')
     .description('Watch live cameras (and/or a Kafka frames topic) and publish actions over WebSocket, Kafka and JSONL')
     .option('-c, --config <file>', 'YAML configuration (see config/example.yaml); flags override it')
-    .option('-w, --weights <path>', 'CLIP weights (.safetensors, directory or ActionCLIP .pt)')
+    // The env variable lets a container image run a mounted model with its default command.
+    .addOption(new Option('-w, --weights <path>', 'CLIP weights (.safetensors, directory or ActionCLIP .pt)').env('ACTIONCLIP_WEIGHTS'))
     .option('--fusion <path>', 'temporal head weights (fusion-*.safetensors)')
     .option('--head <name>', `temporal head: ${headChoices()} (not Joint or Shift: they mix a window's frames inside the image encoder, so live windows cannot share frame embeddings; classify takes them)`)
     .option('--engine <name>', 'tfjs, onnx or auto')
