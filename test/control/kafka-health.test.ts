@@ -21,6 +21,12 @@ async function health(live: LiveHandle): Promise<{ code: number; body: Health }>
   return { code: res.status, body: (await res.json()) as Health };
 }
 
+/** actionclip_kafka_connected by component, from /metrics. */
+async function connectedGauges(live: LiveHandle): Promise<Record<string, number>> {
+  const text = await (await fetch(`${live.url}/metrics`)).text();
+  return Object.fromEntries([...text.matchAll(/^actionclip_kafka_connected\{component="([\w-]+)"\} (\d+)$/gm)].map((m) => [m[1]!, Number(m[2])]));
+}
+
 async function until(what: string, check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await check())) {
@@ -65,6 +71,7 @@ describe('Kafka clients that cannot connect', () => {
       await new Promise((r) => setTimeout(r, 1000));
     }
     expect(sinkError).toMatch(/ECONNREFUSED|connect/i);
+    expect(await connectedGauges(live)).toEqual({ 'kafka-control': 0, 'kafka-detections': 0, 'kafka-frames': 0 });
 
     broker = await startKafka({ brokerPort: port });
     await until(
@@ -77,6 +84,7 @@ describe('Kafka clients that cannot connect', () => {
     );
     const { body } = await health(live);
     expect(body).toMatchObject({ status: 'ok', kafka: { 'kafka-frames': { status: 'connected' }, 'kafka-control': { status: 'connected' }, 'kafka-detections': { status: 'connected' } } });
+    expect(await connectedGauges(live)).toEqual({ 'kafka-control': 1, 'kafka-detections': 1, 'kafka-frames': 1 });
     await live.kafkaFramesReady;
     await live.kafkaControlReady;
   }, 300_000);
