@@ -90,6 +90,21 @@ export async function decodeFrameMessage(message: Pick<KafkaMessage, 'key' | 'va
   }
 }
 
+/** Counts a malformed message and copies it to the dead-letter topic with an `error` header; never throws. */
+async function deadLetter(to: { dlq: Producer; topic: string; instrumentation?: Instrumentation; log?: Logger }, message: KafkaMessage, err: MalformedFrameError): Promise<void> {
+  to.instrumentation?.emit('source.malformed', { reason: err.reason });
+  to.log?.warn({ reason: err.reason, error: err.message }, 'malformed frame message sent to the dead-letter topic');
+  try {
+    await to.dlq.connect();
+    await to.dlq.send({
+      topic: to.topic,
+      messages: [{ key: message.key, value: message.value, headers: { ...(message.headers ?? {}), [FRAME_HEADERS.error]: err.message } }],
+    });
+  } catch (e) {
+    to.log?.error({ err: e }, 'could not write to the dead-letter topic');
+  }
+}
+
 export interface KafkaFramesOptions {
   readonly kafka: Kafka;
   readonly topic: string;
@@ -119,27 +134,13 @@ export function kafkaFrames(opts: KafkaFramesOptions): Observable<Frame> {
     let closed = false;
     let readySignalled = false;
 
-    const deadLetter = async (message: KafkaMessage, err: MalformedFrameError): Promise<void> => {
-      opts.instrumentation?.emit('source.malformed', { reason: err.reason });
-      log?.warn({ reason: err.reason, error: err.message }, 'malformed frame message sent to the dead-letter topic');
-      try {
-        await dlq.connect();
-        await dlq.send({
-          topic: opts.deadLetterTopic,
-          messages: [{ key: message.key, value: message.value, headers: { ...(message.headers ?? {}), [FRAME_HEADERS.error]: err.message } }],
-        });
-      } catch (e) {
-        log?.error({ err: e }, 'could not write to the dead-letter topic');
-      }
-    };
-
     const eachMessage = async ({ message }: { message: KafkaMessage }): Promise<void> => {
       if (closed) return;
       let decoded: DecodedFrame;
       try {
         decoded = await decodeFrameMessage(message, opts.resize);
       } catch (err) {
-        if (err instanceof MalformedFrameError) return deadLetter(message, err);
+        if (err instanceof MalformedFrameError) return deadLetter({ dlq, topic: opts.deadLetterTopic, instrumentation: opts.instrumentation, log }, message, err);
         throw err;
       }
       const seq = seqs.get(decoded.camera) ?? 0;
