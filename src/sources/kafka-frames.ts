@@ -123,7 +123,9 @@ export interface KafkaFramesOptions {
 /**
  * Frames from a Kafka topic (see FRAME_HEADERS for the message format), all cameras in one stream.
  * Per camera, `seq` counts the frames this worker received. The consumer connects on subscribe and
- * disconnects on unsubscribe; kafkajs reconnects by itself across broker restarts.
+ * disconnects on unsubscribe; kafkajs reconnects by itself across broker restarts, and a consumer
+ * that never connected or that kafkajs gave up on is replaced (superviseConsumer), so the stream
+ * never ends on a Kafka fault; the connection state goes to `kafka.connection` events.
  */
 export function kafkaFrames(opts: KafkaFramesOptions): Observable<Frame> {
   return new Observable<Frame>((subscriber) => {
