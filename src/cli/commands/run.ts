@@ -101,7 +101,8 @@ export function registerRun(program: Command): void {
       const config = loadConfig({ file: flags.config, overrides: flagsToConfig(flags) });
       const logger = createLogger({ level: config.logLevel });
       const live = await startLive({ config, logger });
-      logger.info({ url: live.url, engine: live.engine.engine, backend: live.engine.backend, head: live.engine.head }, startupLine(config, live.engine, live.url));
+      // The message alone: on a terminal, fields would add lines below the one line this is meant to be.
+      logger.info(startupLine(config, live.engine, live.url));
       // Exit 0 after a signal; 1 when the pipeline stopped on a fatal error (already logged).
       process.exitCode = await new Promise<number>((resolve) => {
         const shutdown = (signal: string): void => {
