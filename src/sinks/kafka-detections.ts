@@ -1,4 +1,4 @@
-import type { Kafka, Message, Producer } from 'kafkajs';
+import { Partitioners, type Kafka, type Message, type Producer } from 'kafkajs';
 import type { Logger } from 'pino';
 import type { ConnectionStatus, Instrumentation } from '../instrumentation/instrumentation.js';
 import { connectionReporter } from '../sources/kafka-connection.js';
@@ -57,6 +57,8 @@ export class KafkaDetectionsSink implements Sink {
 
   private makeProducer(): Producer {
     const producer = this.opts.kafka.producer({
+      // kafkajs 2's default, named so that it does not log a notice about its change at every start.
+      createPartitioner: Partitioners.DefaultPartitioner,
       idempotent: true,
       maxInFlightRequests: 1,
       allowAutoTopicCreation: true,

@@ -1,4 +1,4 @@
-import type { IHeaders, Kafka, KafkaMessage, Producer } from 'kafkajs';
+import { Partitioners, type IHeaders, type Kafka, type KafkaMessage, type Producer } from 'kafkajs';
 import { Observable } from 'rxjs';
 import sharp from 'sharp';
 import type { Logger } from 'pino';
@@ -131,7 +131,7 @@ export function kafkaFrames(opts: KafkaFramesOptions): Observable<Frame> {
   return new Observable<Frame>((subscriber) => {
     const log = opts.logger?.child({ component: 'kafka-frames', topic: opts.topic });
     // Connected on the first malformed message, so an unreachable broker never blocks the frames consumer.
-    const dlq: Producer = opts.kafka.producer({ allowAutoTopicCreation: true, retry: { retries: 5 } });
+    const dlq: Producer = opts.kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner, allowAutoTopicCreation: true, retry: { retries: 5 } });
     const seqs = new Map<string, number>();
     let closed = false;
     let readySignalled = false;
