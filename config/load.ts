@@ -55,6 +55,12 @@ function resolvePaths(input: ConfigInput, baseDir: string): ConfigInput {
   if (typeof out.vocabulary === 'string' && looksLikePath(out.vocabulary) && !path.isAbsolute(out.vocabulary)) {
     out.vocabulary = path.resolve(baseDir, out.vocabulary);
   }
+  // A camera without a scheme is a video file (a demo, a recording).
+  if (Array.isArray(out.cameras)) {
+    out.cameras = out.cameras.map((c: unknown) =>
+      isPlainObject(c) && typeof c.url === 'string' && !/^[a-z][a-z0-9+.-]*:/i.test(c.url) && !path.isAbsolute(c.url) ? { ...c, url: path.resolve(baseDir, c.url) } : c,
+    );
+  }
   return out;
 }
 

@@ -195,7 +195,9 @@ export type TextCacheConfig = z.infer<typeof TextCacheSchema>;
 
 export const ConfigSchema = z
   .strictObject({
-    weights: z.string().min(1, 'weights: a CLIP weights file is required'),
+    weights: z
+      .string({ error: (iss) => (iss.input === undefined ? 'no CLIP weights given: pass --weights FILE (.safetensors, a folder holding one, or an ActionCLIP .pt), set ACTIONCLIP_WEIGHTS, or set weights: in the --config file' : 'must be a file path') })
+      .min(1, 'a CLIP weights file is required'),
     fusion: z.string().min(1).optional(),
     head: z.string().min(1).optional(),
     /** auto = tfjs when a GPU is visible, else ONNX Runtime (see loadModel). */
@@ -207,7 +209,7 @@ export const ConfigSchema = z
     vocabulary: z.string().min(1).optional(),
     templates: TemplatesSchema.optional(),
     textCache: TextCacheSchema,
-    window: z.union([z.literal(8), z.literal(16), z.literal(32)]),
+    window: z.union([z.literal(8), z.literal(16), z.literal(32)], { error: (iss) => `frames per window must be 8, 16 or 32 (the head's T), got ${JSON.stringify(iss.input)}` }),
     stride: z.number().int().positive(),
     fps: z.number().positive().max(120),
     decode: DecodeSchema,

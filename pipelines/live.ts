@@ -100,12 +100,12 @@ export async function startLive(opts: LiveOptions): Promise<LiveHandle> {
     // Sources last: frames only flow once everything downstream is listening.
     const kafkaIn = kafka === undefined ? undefined : config.kafka;
     const framesIn = kafkaIn?.framesTopic === undefined ? undefined : resources.defer(startKafkaFrames({ kafka: kafka!, topic: kafkaIn.framesTopic, groupId: kafkaIn.groupId, deadLetterTopic: kafkaIn.deadLetterTopic, resize: config.decode, frames: frames$, instrumentation, logger: log }), (k) => k.stop());
-    const controlIn = kafkaIn?.controlTopic === undefined ? undefined : resources.defer(startKafkaControl({ kafka: kafka!, topic: kafkaIn.controlTopic, groupIdPrefix: kafkaIn.groupId, onVocabulary: (u) => control.updateVocabulary(u), logger: log }), (k) => k.stop());
+    const controlIn = kafkaIn?.controlTopic === undefined ? undefined : resources.defer(startKafkaControl({ kafka: kafka!, topic: kafkaIn.controlTopic, groupIdPrefix: kafkaIn.groupId, onVocabulary: (u) => control.updateVocabulary(u), instrumentation, logger: log }), (k) => k.stop());
     resources.defer(cameras, (c) => c.close());
     for (const cam of config.cameras) cameras.add(cam);
 
     const stop = () => resources.close().then(() => log.info('live pipeline stopped'));
-    return { port, url: api.url, metrics, control, vocabulary, hub, kafkaSink, kafkaFramesReady: framesIn?.ready, kafkaControlReady: controlIn?.ready, failed: control.failed, stop };
+    return { port, url: api.url, engine: engine.info, metrics, control, vocabulary, hub, kafkaSink, kafkaFramesReady: framesIn?.ready, kafkaControlReady: controlIn?.ready, failed: control.failed, stop };
   } catch (err) {
     await resources.close();
     throw err;

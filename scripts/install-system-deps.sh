@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
-# Installs the real infrastructure the integration tests start on loopback:
-#   - ffmpeg/ffprobe (Debian)                 -> PATH
-#   - Apache Kafka jars (Maven Central)       -> $CACHE/kafka/<version>/libs
-#   - mediamtx RTSP server (Go module source) -> $CACHE/mediamtx/<version>/mediamtx
+# Installs what the service and its tests need outside npm:
+#   - ffmpeg/ffprobe (Debian)                 -> PATH          (the service: --main)
+#   - Apache Kafka jars (Maven Central)       -> $CACHE/kafka/<version>/libs       (tests: --test)
+#   - mediamtx RTSP server (Go module source) -> $CACHE/mediamtx/<version>/mediamtx (tests: --test)
 # $CACHE is $ACTIONCLIP_CACHE or <repo>/.cache. Idempotent: each step is skipped when
 # its output is already complete, so a warm run takes about a second.
 #
-# Usage: scripts/install-system-deps.sh [--check]
+# Usage: scripts/install-system-deps.sh [--main | --test | --check]
+#   --main   only what the service needs to run (ffmpeg); scripts/setup.sh uses this
+#   --test   ffmpeg plus the test servers (Kafka, mediamtx); scripts/setup-test-infra.sh uses this
+#   (none)   everything
 #   --check  print what is present and exit 1 if anything is missing; installs nothing.
 set -euo pipefail
 
@@ -83,11 +86,13 @@ install_kafka() {
   local staging="$KAFKA_LIBS.partial.$$"
   rm -rf "$staging"
   mkdir -p "$staging"
-  mvn -q -B -Dstyle.color=never -f "$ROOT/scripts/kafka/pom.xml" \
+  # Batch mode, no transfer progress, no colour; Maven 3.8 still writes a few reset codes at
+  # start, so escapes are stripped too (pipefail keeps mvn's exit status).
+  mvn -q -B --no-transfer-progress -Dstyle.color=never -f "$ROOT/scripts/kafka/pom.xml" \
     "$MAVEN_DEPENDENCY_PLUGIN:copy-dependencies" \
     -Dkafka.version="$KAFKA_VERSION" \
     -DincludeScope=runtime \
-    -DoutputDirectory="$staging"
+    -DoutputDirectory="$staging" 2>&1 | sed -u 's/\x1b\[[0-9;]*[A-Za-z]//g'
   if ! ls "$staging"/kafka_2.13-"$KAFKA_VERSION".jar >/dev/null 2>&1; then
     log "error: kafka_2.13-$KAFKA_VERSION.jar was not fetched"
     exit 1
@@ -137,25 +142,34 @@ install_mediamtx() {
   log "mediamtx: $("$MEDIAMTX_BIN" --version 2>/dev/null || echo built)"
 }
 
+what=all
 case "${1:-}" in
   --check)
     check
     exit $?
     ;;
   "" | --install) ;;
+  --main) what=main ;;
+  --test) what=test ;;
   -h | --help)
-    sed -n '2,10p' "$0"
+    sed -n '2,14p' "$0"
     exit 0
     ;;
   *)
-    echo "unknown argument: $1 (use --check)" >&2
+    echo "unknown argument: $1 (use --main, --test or --check)" >&2
     exit 2
     ;;
 esac
 
 start=$SECONDS
 install_ffmpeg
-install_kafka
-install_mediamtx
+if [ "$what" != main ]; then
+  install_kafka
+  install_mediamtx
+fi
 log "done in $((SECONDS - start))s"
-check
+if [ "$what" = main ]; then
+  command -v ffmpeg >/dev/null && command -v ffprobe >/dev/null
+else
+  check
+fi

@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# Quick start: install everything, then classify a clip against labels given on the command line.
-#   WEIGHTS   CLIP weights (.safetensors, directory or ActionCLIP .pt); default: the tiny reference
-#             model of ../shared/fixtures where it exists, else a tiny random model written here
-#             (scores of either mean nothing; real weights give real answers)
-#   VIDEO     a video file or a folder of frames; default: a generated test clip
-#   LABELS    comma-separated labels
+# Quick start: install what the main job needs (scripts/setup.sh: ffmpeg, npm ci, build; the test
+# servers are scripts/setup-test-infra.sh's), then the offline demo, or with WEIGHTS a clip classified.
+#   WEIGHTS   CLIP weights (.safetensors, directory, ActionCLIP .pt or a catalogue name such as
+#             vit-b-32); default none, which runs the offline demo (`actionclip-stream demo`)
+#   VIDEO     a video file or a folder of frames (needs WEIGHTS); default: a generated test clip
+#   LABELS    comma-separated labels (needs WEIGHTS)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -29,8 +29,9 @@ if [ -z "${VIDEO:-}" ]; then
     ffmpeg -hide_banner -loglevel error -y -f lavfi -i testsrc=size=320x240:rate=10 -t 3 -pix_fmt yuv420p "$VIDEO"
   fi
 fi
-if [ ! -e "$WEIGHTS" ]; then
-  echo "weights not found at $WEIGHTS: set WEIGHTS=/path/to/ViT-B-32.safetensors (or an ActionCLIP .pt)" >&2
+# A catalogue name (vit-b-32, …) is pulled by the CLI on first use; anything else must exist.
+if [ ! -e "$WEIGHTS" ] && [[ "$WEIGHTS" == */* ]]; then
+  echo "weights not found at $WEIGHTS: set WEIGHTS=/path/to/ViT-B-32.safetensors, an ActionCLIP .pt, or a catalogue name (actionclip-stream models list)" >&2
   exit 2
 fi
 exec node bin/actionclip-stream.js classify "$VIDEO" --weights "$WEIGHTS" --labels "$LABELS"

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { loadTextCacheConfig, textCacheOptions } from '../../config/load.js';
 import type { TextCacheOptions } from '../model/text-cache/text-embedding-cache.js';
 import { ConfigError } from '../errors.js';
+import { headChoices } from '../heads/registry.js';
 
 /** A numeric flag, or undefined when absent; a clear error naming the flag otherwise. */
 export function numberFlag(value: string | undefined, flag: string, opts: { integer?: boolean; positive?: boolean } = {}): number | undefined {
@@ -40,4 +41,19 @@ export function textCacheFlagsToConfig(f: TextCacheFlags): Record<string, unknow
 /** loadModel's textCache option from the flags alone (commands without a service config file). */
 export function textCacheFromFlags(f: TextCacheFlags): TextCacheOptions | false {
   return textCacheOptions(loadTextCacheConfig(textCacheFlagsToConfig(f)));
+}
+
+/** `--head` help: the registry's heads, then ActionCLIP's two image-encoder variants. */
+export const HEAD_HELP = `temporal head: ${headChoices()}; or Joint / Shift, ActionCLIP's image-encoder variants (frames meet inside the encoder; tfjs engine)`;
+
+/**
+ * A `--head` value as loadModel's options. Joint and Shift are variants of the image encoder, not
+ * fusion heads (ActionCLIP's `joint` and `tsm` switches), so they set those switches and leave the
+ * head to the checkpoint (meanP without one).
+ */
+export function headFlag(value: string | undefined): { head?: string; joint?: true; shift?: true } {
+  const v = value?.trim().toLowerCase();
+  if (v === 'joint') return { joint: true };
+  if (v === 'shift') return { shift: true };
+  return value === undefined ? {} : { head: value };
 }

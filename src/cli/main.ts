@@ -7,11 +7,13 @@ import { registerModels } from './commands/models.js';
 import { registerRun } from './commands/run.js';
 import { registerToken } from './commands/token.js';
 import { registerTrain } from './commands/train.js';
+import { packageVersion } from './version.js';
 
 /** Argument parsing only: each subcommand builds a config and hands it to the library or a pipeline. */
 const program = new Command()
   .name('actionclip-stream')
   .description('Open-vocabulary action recognition on video files and live cameras (ActionCLIP).')
+  .version(packageVersion(), '-V, --version', 'print the version')
   .showHelpAfterError();
 
 registerClassify(program);

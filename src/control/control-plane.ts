@@ -3,7 +3,7 @@ import type { CameraConfig, VocabularyUpdate } from '../../config/schema.js';
 import { ConfigError, NotFoundError, NotReadyError } from '../errors.js';
 import { checkCameraUrl, type CameraUrlPolicy, type Resolve } from '../security/url-policy.js';
 import type { VocabularyStore } from './vocabulary-store.js';
-import type { Instrumentation } from '../instrumentation/instrumentation.js';
+import type { ConnectionStatus, Instrumentation, KafkaComponent } from '../instrumentation/instrumentation.js';
 import type { CameraInfo, CameraRegistry } from './camera-registry.js';
 
 export interface PreviewInfo {
@@ -16,6 +16,15 @@ export interface Readiness {
   readonly model: boolean;
   readonly vocabulary: boolean;
   /** Set once the pipeline stopped on a fatal error: the service will not become ready again. */
+  readonly error?: string;
+}
+
+/** One Kafka client's connection as /health shows it. */
+export interface ConnectionView {
+  readonly status: ConnectionStatus;
+  /** When it entered this status (ISO 8601). */
+  readonly since: string;
+  /** Why it is not connected (the last error, redacted). */
   readonly error?: string;
 }
 
@@ -40,6 +49,8 @@ export interface ControlPlane {
   updateVocabulary(update: VocabularyUpdate): Promise<number>;
   /** Live preview relay (node-rtsp-stream), when enabled. @throws NotFoundError */
   preview?(id: string): PreviewInfo;
+  /** The Kafka clients' connection states, by component (empty without Kafka). */
+  connections?(): Partial<Record<KafkaComponent, ConnectionView>>;
 }
 
 export interface LiveControlPlaneOptions {
@@ -68,8 +79,14 @@ export class LiveControlPlane implements ControlPlane {
   /** Resolves with the error that stopped the pipeline for good; never otherwise. */
   readonly failed = new Promise<Error>((resolve) => (this.markFailed = resolve));
   readonly preview?: (id: string) => PreviewInfo;
+  private readonly links = new Map<KafkaComponent, ConnectionView>();
 
   constructor(private readonly opts: LiveControlPlaneOptions) {
+    opts.instrumentation?.on('kafka.connection', (e) => {
+      const prev = this.links.get(e.component);
+      const since = prev?.status === e.status ? prev.since : new Date().toISOString();
+      this.links.set(e.component, { status: e.status, since, ...(e.error === undefined ? {} : { error: e.error }) });
+    });
     const relay = opts.preview;
     if (relay !== undefined) {
       this.preview = (id) => {
@@ -98,6 +115,10 @@ export class LiveControlPlane implements ControlPlane {
   readiness(): Readiness {
     const ok = this.fatal === undefined;
     return { model: ok && this.modelReady, vocabulary: ok && this.store !== undefined, ...(ok ? {} : { error: this.fatal }) };
+  }
+
+  connections(): Partial<Record<KafkaComponent, ConnectionView>> {
+    return Object.fromEntries(this.links);
   }
 
   cameras(): CameraInfo[] {

@@ -107,7 +107,8 @@ function validate<S extends z.ZodType>(schema: S, body: unknown): z.infer<S> {
 /**
  * The control API on node:http (a dozen routes need no framework):
  *
- *   GET    /health                 liveness: the process answers
+ *   GET    /health                 liveness: the process answers (200); `status` is `degraded` while
+ *                                  a Kafka client is not connected, `kafka` lists each one's state
  *   GET    /ready                  200 once the model is loaded and a vocabulary is encoded, else 503
  *   GET    /cameras                [{id, url (redacted), state}]
  *   POST   /cameras                {id, url} -> 201
@@ -187,9 +188,13 @@ const method = req.method ?? 'GET';
   };
   
   switch (parts[0]) {
-    case 'health':
+    case 'health': {
       allow('GET');
-      return send(res, 200, { status: 'ok' });
+      // Still 200 when Kafka is away: restarting the process would not bring the broker back.
+      const kafka = control.connections?.() ?? {};
+      const down = Object.values(kafka).some((c) => c.status !== 'connected');
+      return send(res, 200, { status: down ? 'degraded' : 'ok', ...(Object.keys(kafka).length > 0 ? { kafka } : {}) });
+    }
     case 'ready': {
       allow('GET');
       const r = control.readiness();

@@ -1,10 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import type { Kafka } from 'kafkajs';
+import type { Kafka, KafkaMessage } from 'kafkajs';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import { formatIssues } from '../errors.js';
+import type { Instrumentation } from '../instrumentation/instrumentation.js';
 import { FOREVER_CONSUMER_RETRY } from '../sources/kafka-client.js';
+import { superviseConsumer } from '../sources/kafka-connection.js';
 import { LabelsSchema, TemplatesSchema, type VocabularyUpdate } from '../../config/schema.js';
 
 /**
@@ -27,6 +29,8 @@ export interface KafkaControlOptions {
   /** Prefix of this worker's private consumer group. */
   readonly groupIdPrefix: string;
   readonly onVocabulary: (update: VocabularyUpdate) => Promise<number>;
+  /** Receives the consumer's connection state (`kafka.connection`, component `kafka-control`). */
+  readonly instrumentation?: Instrumentation;
   readonly logger?: Logger;
 }
 
@@ -41,50 +45,61 @@ export function controlGroupId(prefix: string): string {
   return `${prefix}-control-${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`;
 }
 
+/** Applies one control message; a bad one is logged and skipped, never fatal. */
+async function handleControlMessage(message: KafkaMessage, partition: number, opts: KafkaControlOptions, log: Logger | undefined): Promise<void> {
+  let body: unknown;
+  try {
+    body = JSON.parse(message.value?.toString('utf8') ?? '');
+  } catch {
+    log?.warn({ partition, offset: message.offset }, 'control message is not JSON: ignored');
+    return;
+  }
+  const r = ControlMessageSchema.safeParse(body);
+  if (!r.success) {
+    log?.warn({ partition, offset: message.offset, error: formatIssues(r.error) }, 'invalid control message: ignored');
+    return;
+  }
+  const { type: _type, ...update } = r.data;
+  try {
+    const version = await opts.onVocabulary(update);
+    log?.info({ version, labels: update.labels.length }, 'vocabulary changed from the control topic');
+  } catch (err) {
+    log?.warn({ err }, 'vocabulary change from the control topic rejected');
+  }
+}
+
 export function startKafkaControl(opts: KafkaControlOptions): KafkaControl {
   const log = opts.logger?.child({ component: 'kafka-control', topic: opts.topic });
   const groupId = controlGroupId(opts.groupIdPrefix);
-  const consumer = opts.kafka.consumer({ groupId, retry: FOREVER_CONSUMER_RETRY });
   let markReady!: () => void;
   const ready = new Promise<void>((resolve) => (markReady = resolve));
-  consumer.on(consumer.events.GROUP_JOIN, () => markReady());
-
-  const run = async (): Promise<void> => {
-    await consumer.connect();
-    await consumer.subscribe({ topic: opts.topic, fromBeginning: false });
-    await consumer.run({
-      eachMessage: async ({ message, partition }) => {
-        let body: unknown;
-        try {
-          body = JSON.parse(message.value?.toString('utf8') ?? '');
-        } catch {
-          log?.warn({ partition, offset: message.offset }, 'control message is not JSON: ignored');
-          return;
-        }
-        const r = ControlMessageSchema.safeParse(body);
-        if (!r.success) {
-          log?.warn({ partition, offset: message.offset, error: formatIssues(r.error) }, 'invalid control message: ignored');
-          return;
-        }
-        const { type: _type, ...update } = r.data;
-        try {
-          const version = await opts.onVocabulary(update);
-          log?.info({ version, labels: update.labels.length }, 'vocabulary changed from the control topic');
-        } catch (err) {
-          log?.warn({ err }, 'vocabulary change from the control topic rejected');
-        }
-      },
-    });
-  };
-  run().catch((err: unknown) => log?.error({ err }, 'control consumer failed to start'));
+  let joined = false;
+  // A consumer that cannot connect, or that kafkajs gave up on, is replaced after a back-off.
+  const supervised = superviseConsumer({
+    component: 'kafka-control',
+    make: () => opts.kafka.consumer({ groupId, retry: FOREVER_CONSUMER_RETRY }),
+    start: async (consumer) => {
+      await consumer.connect();
+      await consumer.subscribe({ topic: opts.topic, fromBeginning: false });
+      await consumer.run({ eachMessage: ({ message, partition }) => handleControlMessage(message, partition, opts, log) });
+    },
+    onJoin: () => {
+      joined = true;
+      markReady();
+    },
+    instrumentation: opts.instrumentation,
+    logger: log,
+  });
 
   return {
     ready,
     groupId,
     async stop() {
-      await consumer.disconnect().catch(() => undefined);
-      // The private group is of no use to anyone once this worker is gone.
-      const admin = opts.kafka.admin();
+      await supervised.stop();
+      // The private group is of no use to anyone once this worker is gone (none was made if it never joined,
+      // and then the broker may be away: one quick try at most).
+      if (!joined) return;
+      const admin = opts.kafka.admin({ retry: { retries: 1 } });
       try {
         await admin.connect();
         await admin.deleteGroups([groupId]);

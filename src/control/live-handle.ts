@@ -1,7 +1,7 @@
 import type { SchedulerLike } from 'rxjs';
 import type { Logger } from 'pino';
 import type { Config } from '../../config/schema.js';
-import type { Engine } from '../engine/engine.js';
+import type { Engine, EngineInfo } from '../engine/engine.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { KafkaDetectionsSink } from '../sinks/kafka-detections.js';
 import type { WebSocketHub } from '../sinks/websocket-hub.js';
@@ -24,6 +24,8 @@ export interface LiveHandle {
   /** The HTTP port actually bound (config.port may be 0), and `http://host:port`. */
   readonly port: number;
   readonly url: string;
+  /** What the pipeline runs on (engine, backend, head, T). */
+  readonly engine: EngineInfo;
   readonly metrics: Metrics;
   readonly control: LiveControlPlane;
   readonly vocabulary: VocabularyStore;

@@ -6,6 +6,7 @@
 import path from 'node:path';
 import { ensureCameraClips } from './camera-clips.js';
 import { runCameraDemo } from './camera-demo.js';
+import { linkCurrentDemo } from './current-links.js';
 import { ensureDemoModel, pct, type DemoModel } from './demo-model.js';
 import { formatVerdict, judgeCameras, type CameraVerdict } from './verdict.js';
 
@@ -19,6 +20,8 @@ export interface DemoOptions {
   readonly trainBackend?: string;
   readonly print: (line: string) => void;
   readonly timeoutMs?: number;
+  /** Train (or find) the model and write the clips, then stop: no service run (image builds). */
+  readonly prepareOnly?: boolean;
 }
 
 export interface DemoResult {
@@ -46,6 +49,8 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
       : `demo: trained in ${model.trainSeconds.toFixed(0)} s, held-out top-1 ${pct(model.valTop1)}; cached in ${where}`,
   );
   const cameras = await ensureCameraClips(opts.cacheDir);
+  await linkCurrentDemo(opts.cacheDir, model.dir, cameras.map((c) => c.file));
+  if (opts.prepareOnly === true) return { model, verdicts: [], ok: true };
   print(`demo: actionclip-stream run on ${cameras.length} synthetic cameras (${cameras.map((c) => `${c.id}: ${c.expected} clips`).join(', ')}), labels ${model.labels.join(', ')}`);
   const messages = await runCameraDemo({ model, cameras, cacheDir: opts.cacheDir, engine: opts.engine, backend: opts.backend, print, timeoutMs: opts.timeoutMs });
   const verdicts = judgeCameras(messages, cameras);

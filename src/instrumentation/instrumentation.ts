@@ -39,7 +39,14 @@ export interface InstrumentationEvents {
   'vocabulary.changed': { readonly version: number; readonly labels: number };
   /** The engine the pipeline runs on. */
   'engine.ready': { readonly engine: string; readonly backend: string };
+  /** A Kafka client of the service changed connection state; `error` (redacted) says why it is not connected. */
+  'kafka.connection': { readonly component: KafkaComponent; readonly status: ConnectionStatus; readonly error?: string };
 }
+
+/** The service's Kafka clients: frames consumer, control consumer, detections producer. */
+export type KafkaComponent = 'kafka-frames' | 'kafka-control' | 'kafka-detections';
+/** `connected`: a consumer joined its group, a producer's broker answered. */
+export type ConnectionStatus = 'connecting' | 'connected' | 'disconnected';
 
 export type QueueStage = 'frames' | 'windows';
 export type EngineStage = 'encoder' | 'fusion';

@@ -33,6 +33,7 @@ export function observeMetrics(instrumentation: Instrumentation, metrics: Metric
     instrumentation.on('websocket.clients', (e) => metrics.wsClients.set(e.count)),
     instrumentation.on('vocabulary.changed', (e) => metrics.vocabularyVersion.set(e.version)),
     instrumentation.on('engine.ready', (e) => metrics.backend.set({ engine: e.engine, backend: e.backend }, 1)),
+    instrumentation.on('kafka.connection', (e) => metrics.kafkaConnected.set({ component: e.component }, e.status === 'connected' ? 1 : 0)),
   ];
   return () => {
     for (const off of offs) off();

@@ -26,6 +26,7 @@ export class Metrics {
   readonly wsClients: Gauge;
   readonly vocabularyVersion: Gauge;
   readonly backend: Gauge<'engine' | 'backend'>;
+  readonly kafkaConnected: Gauge<'component'>;
 
   constructor(opts: { defaultMetrics?: boolean } = {}) {
     const registers = [(this.registry = new Registry())];
@@ -48,6 +49,7 @@ export class Metrics {
     this.wsClients = new Gauge({ name: 'actionclip_websocket_clients', help: 'Connected WebSocket subscribers', registers });
     this.vocabularyVersion = new Gauge({ name: 'actionclip_vocabulary_version', help: 'Active vocabulary version', registers });
     this.backend = new Gauge({ name: 'actionclip_engine_info', help: 'Engine and backend in use (value 1)', labelNames: ['engine', 'backend'], registers });
+    this.kafkaConnected = new Gauge({ name: 'actionclip_kafka_connected', help: '1 while a Kafka client (frames, control, detections) is connected, else 0', labelNames: ['component'], registers });
   }
 
   setCameraState(camera: string, status: CameraStatus): void {

@@ -1,6 +1,7 @@
-import type { Kafka, Message, Producer } from 'kafkajs';
+import { Partitioners, type Kafka, type Message, type Producer } from 'kafkajs';
 import type { Logger } from 'pino';
-import type { Instrumentation } from '../instrumentation/instrumentation.js';
+import type { ConnectionStatus, Instrumentation } from '../instrumentation/instrumentation.js';
+import { connectionReporter } from '../sources/kafka-connection.js';
 import type { OutputEvent, Sink } from './events.js';
 
 export interface KafkaDetectionsSinkOptions {
@@ -42,19 +43,31 @@ export class KafkaDetectionsSink implements Sink {
   /** Most messages ever waiting: more than a batch's worth means the broker was slow or away. */
   peakBuffered = 0;
 
+  private readonly report: (status: ConnectionStatus, err?: unknown) => void;
+
   constructor(private readonly opts: KafkaDetectionsSinkOptions) {
     this.bufferSize = opts.bufferSize ?? 10_000;
     this.maxBatch = opts.maxBatch ?? 500;
+    this.report = connectionReporter('kafka-detections', opts.instrumentation, opts.logger?.child({ component: 'kafka-detections', topic: opts.topic }));
     this.producer = this.makeProducer();
+    // Connect now rather than at the first message, so /health shows an unreachable broker at once.
+    this.report('connecting');
+    void this.pump();
   }
 
   private makeProducer(): Producer {
-    return this.opts.kafka.producer({
+    const producer = this.opts.kafka.producer({
+      // kafkajs 2's default, named so that it does not log a notice about its change at every start.
+      createPartitioner: Partitioners.DefaultPartitioner,
       idempotent: true,
       maxInFlightRequests: 1,
       allowAutoTopicCreation: true,
       retry: { retries: 5, initialRetryTime: 200, maxRetryTime: 2000 },
     });
+    producer.on(producer.events.DISCONNECT, () => {
+      if (this.producer === producer && !this.closed) this.report('disconnected');
+    });
+    return producer;
   }
 
   get buffered(): number {
@@ -80,13 +93,16 @@ export class KafkaDetectionsSink implements Sink {
     const log = this.opts.logger?.child({ component: 'kafka-detections', topic: this.opts.topic });
     let failures = 0;
     try {
-      while (this.buffer.length > 0) {
+      // Until connected (even with nothing to send, so the state is known), then while messages wait.
+      while (!this.closed && (!this.connected || this.buffer.length > 0)) {
         const batch = this.buffer.slice(0, this.maxBatch);
         try {
           if (!this.connected) {
             await this.producer.connect();
             this.connected = true;
+            this.report('connected');
           }
+          if (batch.length === 0) continue;
           await this.producer.send({ topic: this.opts.topic, acks: -1, messages: batch });
           // Only now do the messages leave the buffer (drops may have shifted it meanwhile).
           const inBatch = new Set(batch);
@@ -96,12 +112,14 @@ export class KafkaDetectionsSink implements Sink {
           this.sent += batch.length;
           this.opts.instrumentation?.emit('sink.delivered', { sink: 'kafka', count: batch.length });
           this.opts.instrumentation?.emit('sink.buffered', { sink: 'kafka', depth: this.buffer.length });
+          this.report('connected');
           if (failures > 0) log?.info({ failures }, 'kafka sink delivering again');
           failures = 0;
         } catch (err) {
           failures++;
-          this.sendFailures++;
-          if (failures === 1 || failures % 10 === 0) log?.warn({ err, failures, buffered: this.buffer.length }, 'kafka sink: send failed, retrying');
+          if (batch.length > 0) this.sendFailures++;
+          this.report('disconnected', err);
+          if (batch.length > 0 && (failures === 1 || failures % 10 === 0)) log?.warn({ err, failures, buffered: this.buffer.length }, 'kafka sink: send failed, retrying');
           if (this.closed) return;
           // A producer that has failed repeatedly may hold dead connections or a fenced id: start afresh.
           if (failures % 3 === 0) {

@@ -7,10 +7,14 @@ import type { Logger } from 'pino';
  */
 export const FOREVER_CONSUMER_RETRY = { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 300, maxRetryTime: 5000 } as const;
 
+/** kafkajs namespaces that log every failed connection attempt. */
+const CONNECTION_NAMESPACES = new Set(['Connection', 'BrokerPool']);
+
 /**
  * One kafkajs client per service, its logs routed through pino (structured, redacted) rather than
  * kafkajs' own console logger. Connection errors during a broker outage are expected and retried by
- * the sinks and sources, so they are logged at debug/warn, not error.
+ * the sinks and sources, which report their state themselves (`kafka.connection`, /health): kafkajs'
+ * own line per failed attempt (several a second) goes to debug, other errors to warn.
  */
 export function createKafka(opts: { brokers: readonly string[]; clientId: string; logger?: Logger; connectionTimeout?: number }): Kafka {
   const log = opts.logger?.child({ component: 'kafkajs' });
@@ -23,7 +27,8 @@ export function createKafka(opts: { brokers: readonly string[]; clientId: string
     logCreator: () => (entry: LogEntry) => {
       if (log === undefined) return;
       const { message, ...rest } = entry.log;
-      const level = entry.level <= logLevel.ERROR ? 'warn' : entry.level === logLevel.WARN ? 'info' : 'debug';
+      const perAttempt = CONNECTION_NAMESPACES.has(entry.namespace);
+      const level = perAttempt ? 'debug' : entry.level <= logLevel.ERROR ? 'warn' : entry.level === logLevel.WARN ? 'info' : 'debug';
       log[level]({ namespace: entry.namespace, ...rest }, message);
     },
   });

@@ -1,4 +1,4 @@
-import type { IHeaders, Kafka, KafkaMessage, Producer } from 'kafkajs';
+import { Partitioners, type IHeaders, type Kafka, type KafkaMessage, type Producer } from 'kafkajs';
 import { Observable } from 'rxjs';
 import sharp from 'sharp';
 import type { Logger } from 'pino';
@@ -6,6 +6,7 @@ import { CameraIdSchema } from '../../config/schema.js';
 import { MalformedInputError } from '../errors.js';
 import type { Instrumentation } from '../instrumentation/instrumentation.js';
 import { FOREVER_CONSUMER_RETRY } from './kafka-client.js';
+import { superviseConsumer } from './kafka-connection.js';
 import type { Frame } from '../types.js';
 
 /**
@@ -89,6 +90,21 @@ export async function decodeFrameMessage(message: Pick<KafkaMessage, 'key' | 'va
   }
 }
 
+/** Counts a malformed message and copies it to the dead-letter topic with an `error` header; never throws. */
+async function deadLetter(to: { dlq: Producer; topic: string; instrumentation?: Instrumentation; log?: Logger }, message: KafkaMessage, err: MalformedFrameError): Promise<void> {
+  to.instrumentation?.emit('source.malformed', { reason: err.reason });
+  to.log?.warn({ reason: err.reason, error: err.message }, 'malformed frame message sent to the dead-letter topic');
+  try {
+    await to.dlq.connect();
+    await to.dlq.send({
+      topic: to.topic,
+      messages: [{ key: message.key, value: message.value, headers: { ...(message.headers ?? {}), [FRAME_HEADERS.error]: err.message } }],
+    });
+  } catch (e) {
+    to.log?.error({ err: e }, 'could not write to the dead-letter topic');
+  }
+}
+
 export interface KafkaFramesOptions {
   readonly kafka: Kafka;
   readonly topic: string;
@@ -107,67 +123,57 @@ export interface KafkaFramesOptions {
 /**
  * Frames from a Kafka topic (see FRAME_HEADERS for the message format), all cameras in one stream.
  * Per camera, `seq` counts the frames this worker received. The consumer connects on subscribe and
- * disconnects on unsubscribe; kafkajs reconnects by itself across broker restarts.
+ * disconnects on unsubscribe; kafkajs reconnects by itself across broker restarts, and a consumer
+ * that never connected or that kafkajs gave up on is replaced (superviseConsumer), so the stream
+ * never ends on a Kafka fault; the connection state goes to `kafka.connection` events.
  */
 export function kafkaFrames(opts: KafkaFramesOptions): Observable<Frame> {
   return new Observable<Frame>((subscriber) => {
     const log = opts.logger?.child({ component: 'kafka-frames', topic: opts.topic });
-    const consumer = opts.kafka.consumer({ groupId: opts.groupId, retry: FOREVER_CONSUMER_RETRY });
-    const dlq: Producer = opts.kafka.producer({ allowAutoTopicCreation: true, retry: { retries: 5 } });
+    // Connected on the first malformed message, so an unreachable broker never blocks the frames consumer.
+    const dlq: Producer = opts.kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner, allowAutoTopicCreation: true, retry: { retries: 5 } });
     const seqs = new Map<string, number>();
     let closed = false;
     let readySignalled = false;
 
-    consumer.on(consumer.events.GROUP_JOIN, () => {
-      if (!readySignalled) {
-        readySignalled = true;
-        opts.onReady?.();
-      }
-    });
-    consumer.on(consumer.events.CRASH, (e) => log?.warn({ err: e.payload.error, restart: e.payload.restart }, 'frames consumer crashed'));
-
-    const deadLetter = async (message: KafkaMessage, err: MalformedFrameError): Promise<void> => {
-      opts.instrumentation?.emit('source.malformed', { reason: err.reason });
-      log?.warn({ reason: err.reason, error: err.message }, 'malformed frame message sent to the dead-letter topic');
+    const eachMessage = async ({ message }: { message: KafkaMessage }): Promise<void> => {
+      if (closed) return;
+      let decoded: DecodedFrame;
       try {
-        await dlq.send({
-          topic: opts.deadLetterTopic,
-          messages: [{ key: message.key, value: message.value, headers: { ...(message.headers ?? {}), [FRAME_HEADERS.error]: err.message } }],
-        });
-      } catch (e) {
-        log?.error({ err: e }, 'could not write to the dead-letter topic');
+        decoded = await decodeFrameMessage(message, opts.resize);
+      } catch (err) {
+        if (err instanceof MalformedFrameError) return deadLetter({ dlq, topic: opts.deadLetterTopic, instrumentation: opts.instrumentation, log }, message, err);
+        throw err;
       }
+      const seq = seqs.get(decoded.camera) ?? 0;
+      seqs.set(decoded.camera, seq + 1);
+      opts.instrumentation?.emit('source.frame', { camera: decoded.camera, source: 'kafka' });
+      if (!closed) subscriber.next({ ...decoded, seq });
     };
 
-    const run = async (): Promise<void> => {
-      await dlq.connect();
-      await consumer.connect();
-      await consumer.subscribe({ topic: opts.topic, fromBeginning: opts.fromBeginning ?? false });
-      await consumer.run({
-        eachMessage: async ({ message }) => {
-          if (closed) return;
-          let decoded: DecodedFrame;
-          try {
-            decoded = await decodeFrameMessage(message, opts.resize);
-          } catch (err) {
-            if (err instanceof MalformedFrameError) return deadLetter(message, err);
-            throw err;
-          }
-          const seq = seqs.get(decoded.camera) ?? 0;
-          seqs.set(decoded.camera, seq + 1);
-          opts.instrumentation?.emit('source.frame', { camera: decoded.camera, source: 'kafka' });
-          if (!closed) subscriber.next({ ...decoded, seq });
-        },
-      });
-      log?.info({ groupId: opts.groupId }, 'consuming frames');
-    };
-    run().catch((err: unknown) => {
-      if (!closed) subscriber.error(err);
+    // A consumer that cannot connect, or that kafkajs gave up on, is replaced after a back-off.
+    const supervised = superviseConsumer({
+      component: 'kafka-frames',
+      make: () => opts.kafka.consumer({ groupId: opts.groupId, retry: FOREVER_CONSUMER_RETRY }),
+      start: async (consumer) => {
+        await consumer.connect();
+        await consumer.subscribe({ topic: opts.topic, fromBeginning: opts.fromBeginning ?? false });
+        await consumer.run({ eachMessage });
+        log?.info({ groupId: opts.groupId }, 'consuming frames');
+      },
+      onJoin: () => {
+        if (!readySignalled) {
+          readySignalled = true;
+          opts.onReady?.();
+        }
+      },
+      instrumentation: opts.instrumentation,
+      logger: log,
     });
 
     return () => {
       closed = true;
-      void consumer.disconnect().catch(() => undefined);
+      void supervised.stop();
       void dlq.disconnect().catch(() => undefined);
     };
   });

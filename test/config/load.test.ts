@@ -26,10 +26,9 @@ describe('loadConfig', () => {
     expect(c.window).toBe(8);
   });
 
-  it('the example configuration is valid', () => {
-    const c = loadConfig({ file: path.resolve('config/example.yaml') });
-    expect(c.cameras.map((x) => x.id)).toEqual(['entrance', 'yard']);
-    expect(c.kafka?.brokers).toEqual(['localhost:9092']);
+  it('resolves a camera that is a relative file path from the YAML file; URLs and absolute paths stay', () => {
+    const file = write('cams.yaml', 'weights: w\nlabels: [a]\ncameras: [{ id: f, url: clips/a.mp4 }, { id: r, url: "rtsp://h/x" }, { id: v, url: "v4l2:///dev/video0" }, { id: abs, url: /data/b.mp4 }]\n');
+    expect(loadConfig({ file }).cameras.map((c) => c.url)).toEqual([path.join(dir, 'clips/a.mp4'), 'rtsp://h/x', 'v4l2:///dev/video0', '/data/b.mp4']);
   });
 
   it('names the offending key', () => {

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CameraConfig } from '../../config/schema.js';
 import type { CameraInfo } from '../../src/control/camera-registry.js';
-import type { ControlPlane } from '../../src/control/control-plane.js';
+import type { ConnectionView, ControlPlane } from '../../src/control/control-plane.js';
 import { createHttpApi } from '../../src/control/http-api.js';
 import { ConflictError } from '../../src/errors.js';
 import { Metrics } from '../../src/observability/metrics.js';
@@ -14,6 +14,10 @@ class FakeControl implements ControlPlane {
   labels: readonly string[] = ['a'];
   version = 1;
   ready = { model: true, vocabulary: false };
+  links: Record<string, ConnectionView> = {};
+  connections() {
+    return this.links;
+  }
   readiness() {
     return this.ready;
   }
@@ -69,6 +73,20 @@ describe('HTTP API', () => {
     expect(await call('GET', '/ready')).toMatchObject({ status: 503, json: { ready: false, model: true, vocabulary: false } });
     control.ready = { model: true, vocabulary: true };
     expect((await call('GET', '/ready')).status).toBe(200);
+  });
+
+  it('health lists the Kafka clients and is degraded (still 200) while one is not connected', async () => {
+    expect(await call('GET', '/health')).toMatchObject({ status: 200, json: { status: 'ok' } });
+    expect((await call('GET', '/health')).json).not.toHaveProperty('kafka');
+    const since = new Date(0).toISOString();
+    control.links = { 'kafka-frames': { status: 'connected', since }, 'kafka-detections': { status: 'disconnected', since, error: 'connect ECONNREFUSED 127.0.0.1:9' } };
+    expect(await call('GET', '/health')).toMatchObject({
+      status: 200,
+      json: { status: 'degraded', kafka: { 'kafka-frames': { status: 'connected' }, 'kafka-detections': { status: 'disconnected', error: 'connect ECONNREFUSED 127.0.0.1:9' } } },
+    });
+    control.links = { 'kafka-frames': { status: 'connected', since } };
+    expect(await call('GET', '/health')).toMatchObject({ status: 200, json: { status: 'ok', kafka: { 'kafka-frames': { status: 'connected' } } } });
+    control.links = {};
   });
 
   it('adds, lists and removes cameras; validates bodies naming the field', async () => {

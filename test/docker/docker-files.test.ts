@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { loadConfig } from '../../config/load.js';
 import { REPO_ROOT } from '../support/fixtures.js';
 
 // No Docker engine runs here, so the images are not built in CI; what can be checked without one is.
@@ -34,7 +35,7 @@ function instructions(file: string): Instruction[] {
 
 describe.each(DOCKERFILES)('%s', (file) => {
   const ins = instructions(file);
-  const KNOWN = new Set(['FROM', 'RUN', 'COPY', 'WORKDIR', 'ENV', 'EXPOSE', 'ENTRYPOINT', 'CMD', 'USER', 'VOLUME', 'HEALTHCHECK', 'ARG', 'LABEL']);
+  const KNOWN = new Set(['FROM', 'RUN', 'COPY', 'WORKDIR', 'ENV', 'EXPOSE', 'ENTRYPOINT', 'CMD', 'USER', 'VOLUME', 'HEALTHCHECK', 'ARG', 'LABEL', 'SHELL']);
 
   it('uses only known instructions and starts with FROM', () => {
     expect(ins[0].op).toBe('FROM');
@@ -57,22 +58,68 @@ describe.each(DOCKERFILES)('%s', (file) => {
     const cfg = argv[argv.indexOf('--config') + 1];
     expect(existsSync(path.join(REPO_ROOT, cfg)), cfg).toBe(true);
   });
+
+  it('runs the demo by default: the files its config names are made in the image, and it listens beyond loopback', () => {
+    const cmd = JSON.parse(ins.find((x) => x.op === 'CMD')!.args) as string[];
+    const config = loadConfig({ file: path.join(REPO_ROOT, cmd[cmd.indexOf('--config') + 1]!) });
+    const text = ins.filter((x) => x.op === 'RUN').map((x) => x.args).join('\n');
+    // `demo --dir D --prepare-only` links its model as D/model and its clips as D/cam1.mp4 ….
+    const made = /demo --dir (\S+) --prepare-only/.exec(text);
+    expect(made, `${file} runs the demo's preparation`).not.toBeNull();
+    for (const p of [config.weights, ...config.cameras.map((c) => c.url)]) expect(path.dirname(path.relative(REPO_ROOT, p)), `${file} makes ${path.relative(REPO_ROOT, p)}`).toBe(made![1]);
+    expect(cmd[cmd.indexOf('--host') + 1]).toBe('0.0.0.0');
+    expect(cmd).toContain('--insecure-no-auth'); // no tokens in a demo image: said out loud
+  });
+
+  it('skips the ONNX Runtime CUDA download with the env variable (no .npmrc key) and checks health in exec form', () => {
+    expect(ins.some((x) => x.op === 'ENV' && x.args.includes('ONNXRUNTIME_NODE_INSTALL=skip'))).toBe(true);
+    const health = ins.find((x) => x.op === 'HEALTHCHECK')!;
+    expect(health.args).toMatch(/CMD \["node", "-e", .*\/health/);
+  });
 });
 
+interface ComposeService {
+  build?: { context: string; dockerfile: string };
+  command?: string[];
+  depends_on?: Record<string, { condition: string }>;
+  healthcheck?: { test: string[] };
+  ports?: string[];
+  volumes?: string[];
+}
+
 describe('docker/compose.yaml', () => {
-  const compose = parse(readFileSync(path.join(REPO_ROOT, 'docker/compose.yaml'), 'utf8')) as {
-    services: Record<string, { build?: { context: string; dockerfile: string }; command?: string[]; depends_on?: string[] }>;
-  };
+  const compose = parse(readFileSync(path.join(REPO_ROOT, 'docker/compose.yaml'), 'utf8')) as { services: Record<string, ComposeService>; volumes?: Record<string, unknown> };
+  const { worker, kafka } = compose.services;
 
   it('builds the worker from this repository and scales it over a Kafka consumer group', () => {
-    const worker = compose.services.worker;
     const ctx = path.resolve(REPO_ROOT, 'docker', worker.build!.context);
     expect(ctx).toBe(REPO_ROOT);
     expect(existsSync(path.join(ctx, worker.build!.dockerfile))).toBe(true);
-    expect(worker.depends_on).toContain('kafka');
     const argv = worker.command!;
     expect(argv[0]).toBe('run');
     expect(argv[argv.indexOf('--kafka') + 1]).toBe('kafka:9092');
-    for (const flag of ['--frames-topic', '--detections-topic', '--control-topic']) expect(argv).toContain(flag);
+    const config = loadConfig({ file: path.join(REPO_ROOT, argv[argv.indexOf('--config') + 1]!), overrides: { weights: 'w' } });
+    expect(config.kafka).toMatchObject({ framesTopic: expect.any(String), detectionsTopic: expect.any(String), controlTopic: expect.any(String) });
+  });
+
+  it('starts workers once the broker is healthy, and publishes their port and the broker to the host', () => {
+    expect(kafka.healthcheck?.test.join(' ')).toContain('kafka-broker-api-versions.sh --bootstrap-server localhost:9092');
+    expect(worker.depends_on).toEqual({ kafka: { condition: 'service_healthy' } });
+    const argv = worker.command!;
+    expect(argv[argv.indexOf('--host') + 1]).toBe('0.0.0.0');
+    // Without tokens (--insecure-no-auth) the workers are published on the host's loopback only.
+    expect(argv).toContain('--insecure-no-auth');
+    expect(worker.ports).toEqual([`127.0.0.1:8080-8089:${argv[argv.indexOf('--port') + 1]}`]);
+    expect(kafka.ports).toEqual(['9094:9094']);
+  });
+
+  it('runs the demo model of the image unless given one, and needs no folder beside it', () => {
+    const argv = worker.command!;
+    const weights = /^\$\{ACTIONCLIP_WEIGHTS:-\/app\/(.+)\}$/.exec(argv[argv.indexOf('--weights') + 1]!);
+    expect(weights, 'the --weights default is a file of the image').not.toBeNull();
+    expect(readFileSync(path.join(REPO_ROOT, worker.build!.dockerfile), 'utf8')).toContain(`demo --dir ${path.dirname(weights![1])} --prepare-only`);
+    const models = worker.volumes!.find((v) => v.includes(':/models'))!;
+    expect(models).toBe('${MODELS_DIR:-models}:/models:ro');
+    expect(compose.volumes).toHaveProperty('models');
   });
 });

@@ -1,5 +1,5 @@
 // A real single-node Kafka (KRaft: broker + controller in one JVM) on 127.0.0.1, run from
-// the jars scripts/install-system-deps.sh put in the cache. Started and stopped by PID.
+// the jars scripts/setup-test-infra.sh put in the cache. Started and stopped by PID.
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -47,6 +47,8 @@ export interface KafkaOptions {
   heapMb?: number;
   /** Extra server.properties entries, e.g. { 'num.partitions': '3' }. */
   properties?: Record<string, string>;
+  /** Listen for clients on this loopback port (default: a free one), e.g. one a service is already retrying. */
+  brokerPort?: number;
 }
 
 /** Where the installer put the Kafka jars; throws with the install hint when absent. */
@@ -163,7 +165,7 @@ export async function startKafka(opts: KafkaOptions = {}): Promise<KafkaBroker> 
   const logFile = join(dir, 'kafka.log');
   const propsFile = join(dir, 'server.properties');
   const log4jFile = join(dir, 'log4j2.xml');
-  const brokerPort = await freePort();
+  const brokerPort = opts.brokerPort ?? (await freePort());
   let controllerPort = await freePort();
   while (controllerPort === brokerPort) controllerPort = await freePort();
   await writeFile(

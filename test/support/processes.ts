@@ -8,9 +8,9 @@ import { fileURLToPath } from 'node:url';
 
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
-export const INSTALL_HINT = 'run scripts/install-system-deps.sh';
+export const INSTALL_HINT = 'install the test servers first: bash scripts/setup-test-infra.sh';
 
-/** Same rule as scripts/install-system-deps.sh, so tests find what it installed. */
+/** Same rule as scripts/install-system-deps.sh (run by scripts/setup-test-infra.sh), so tests find what it installed. */
 export function cacheDir(): string {
   return process.env.ACTIONCLIP_CACHE ?? join(repoRoot, '.cache');
 }

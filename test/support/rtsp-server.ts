@@ -1,4 +1,4 @@
-// A real RTSP server (mediamtx, built by scripts/install-system-deps.sh) on 127.0.0.1,
+// A real RTSP server (mediamtx, built by scripts/setup-test-infra.sh) on 127.0.0.1,
 // plus ffmpeg helpers to publish a test pattern into it and read frames back out.
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -176,7 +176,7 @@ export function probeStream(url: string, timeoutMs = 10_000): Promise<StreamInfo
 /**
  * Publishes ffmpeg's synthetic test pattern as H.264 to `url` (RTSP over TCP) and resolves
  * once the stream can be read back. The test side needs ffmpeg on PATH (installed by
- * scripts/install-system-deps.sh).
+ * scripts/setup-test-infra.sh).
  */
 export async function publishTestPattern(url: string, opts: PublishOptions): Promise<Publisher> {
   const { fps, width, height } = opts;

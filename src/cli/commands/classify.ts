@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { readFile } from 'node:fs/promises';
 import { ConfigError } from '../../errors.js';
-import { addTextCacheOptions, numberFlag, positiveIntFlag, textCacheFromFlags, type TextCacheFlags } from '../flags.js';
+import { addTextCacheOptions, HEAD_HELP, headFlag, numberFlag, positiveIntFlag, textCacheFromFlags, type TextCacheFlags } from '../flags.js';
 import { classifyClip } from '../../inference/classify-clip.js';
 import { loadModel } from '../../engine/load-model.js';
 import { validateLabels, validateTemplates } from '../../model/prompts.js';
@@ -38,7 +38,7 @@ export function registerClassify(program: Command): void {
     .argument('<inputs...>', 'video files (anything ffmpeg reads) or folders of extracted frames')
     .requiredOption('-w, --weights <path>', 'CLIP weights: .safetensors (OpenAI or Hugging Face names), a directory, an ActionCLIP .pt checkpoint, or a model name (vit-b-32, see models list; pulled on first use)')
     .option('--fusion <path>', 'temporal head weights (fusion-*.safetensors)')
-    .option('--head <name>', 'meanP, Conv_1D, LSTM, Transf or Transf_cls (default: the checkpoint\'s, else meanP)')
+    .option('--head <name>', `${HEAD_HELP} (default: the checkpoint's, else meanP)`)
     .option('-T, --frames <n>', 'frames sampled per clip (default: the checkpoint\'s, else 8)')
     .option('-l, --labels <list>', 'comma-separated labels, e.g. "riding a bike,juggling balls"')
     .option('--labels-file <path>', 'labels, one per line or id,name CSV')
@@ -61,7 +61,7 @@ export function registerClassify(program: Command): void {
       const top = positiveIntFlag(flags.top, '--top') ?? 5;
       const fps = numberFlag(flags.fps, '--fps', { positive: true });
       const textCache = textCacheFromFlags(flags);
-      const model = await loadModel({ weights: flags.weights, fusion: flags.fusion, head: flags.head, frames: positiveIntFlag(flags.frames, '--frames'), backend: flags.backend, engine: flags.engine, textCache });
+      const model = await loadModel({ weights: flags.weights, fusion: flags.fusion, ...headFlag(flags.head), frames: positiveIntFlag(flags.frames, '--frames'), backend: flags.backend, engine: flags.engine, textCache });
       try {
         const results = [];
         for (const input of inputs) results.push(await classifyClip(model, input, labels, { templates, fps }));

@@ -8,6 +8,7 @@ interface DemoFlags {
   engine?: string;
   backend?: string;
   trainBackend?: string;
+  prepareOnly?: boolean;
 }
 
 export function registerDemo(program: Command): void {
@@ -18,9 +19,11 @@ export function registerDemo(program: Command): void {
     .option('--engine <name>', 'engine of the service: tfjs, onnx or auto')
     .option('--backend <name>', 'tfjs backend or ONNX execution provider of the service')
     .option('--train-backend <name>', 'tfjs backend for training the demo model (default: the best available)')
+    .option('--prepare-only', 'train (or reuse) the model and write the clips, linked as <dir>/model and <dir>/cam1.mp4, without running the service')
     .action(async (flags: DemoFlags) => {
       const print = (line: string): void => void process.stdout.write(`${line}\n`);
-      const result = await runDemo({ cacheDir: flags.dir, engine: flags.engine, backend: flags.backend, trainBackend: flags.trainBackend, print });
+      const result = await runDemo({ cacheDir: flags.dir, engine: flags.engine, backend: flags.backend, trainBackend: flags.trainBackend, print, prepareOnly: flags.prepareOnly });
+      if (flags.prepareOnly === true) return print(`demo: prepared ${flags.dir}/model and its camera clips`);
       for (const line of REAL_MODEL_HINT) print(line);
       // A wrong answer fails the command, so the quick start is a real check.
       if (!result.ok) throw new DemoError(`the demo's detections were wrong:\n${result.verdicts.filter((v) => !v.ok).map(formatVerdict).join('\n')}`);

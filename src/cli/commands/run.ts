@@ -1,8 +1,11 @@
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { loadConfig, parseCameraFlag, splitList, type ConfigInput } from '../../../config/load.js';
 import { startLive } from '../../../pipelines/live.js';
+import { ConfigError } from '../../errors.js';
+import { headChoices } from '../../heads/registry.js';
 import { createLogger } from '../../observability/logger.js';
 import { addTextCacheOptions, textCacheFlagsToConfig, type TextCacheFlags } from '../flags.js';
+import { startupLine } from '../startup-line.js';
 
 interface RunFlags extends TextCacheFlags {
   config?: string;
@@ -37,6 +40,9 @@ const num = (v: string | undefined): unknown => (v === undefined ? undefined : N
 
 /** Flags to the config's shape; only given flags appear (they override the YAML file). */
 export function flagsToConfig(f: RunFlags): ConfigInput {
+  if (f.head !== undefined && /^(joint|shift)$/i.test(f.head.trim())) {
+    throw new ConfigError(`--head ${f.head}: Joint and Shift mix a window's frames inside the image encoder, so live windows cannot share frame embeddings; use ${headChoices()} for run, or classify for Joint/Shift`);
+  }
   const kafka: ConfigInput = {
     brokers: f.kafka === undefined ? undefined : splitList(f.kafka),
     framesTopic: f.framesTopic,
@@ -85,9 +91,10 @@ export function registerRun(program: Command): void {
     .command('run')
     .description('Watch live cameras (and/or a Kafka frames topic) and publish actions over WebSocket, Kafka and JSONL')
     .option('-c, --config <file>', 'YAML configuration (see config/example.yaml); flags override it')
-    .option('-w, --weights <path>', 'CLIP weights (.safetensors, directory, ActionCLIP .pt, or a model name such as vit-b-32, pulled on first use)')
+    // The env variable lets a container image run a mounted model with its default command.
+    .addOption(new Option('-w, --weights <path>', 'CLIP weights (.safetensors, directory, ActionCLIP .pt, or a model name such as vit-b-32, pulled on first use)').env('ACTIONCLIP_WEIGHTS'))
     .option('--fusion <path>', 'temporal head weights (fusion-*.safetensors)')
-    .option('--head <name>', 'meanP, Conv_1D, LSTM, Transf or Transf_cls')
+    .option('--head <name>', `temporal head: ${headChoices()} (not Joint or Shift: they mix a window's frames inside the image encoder, so live windows cannot share frame embeddings; classify takes them)`)
     .option('--engine <name>', 'tfjs, onnx or auto')
     .option('--backend <name>', 'tfjs backend or ONNX execution provider')
     .option('--camera <ID=URL>', 'a camera (repeatable), e.g. door=rtsp://user:pass@10.0.0.5/stream', collect, [])
@@ -114,7 +121,8 @@ export function registerRun(program: Command): void {
       const config = loadConfig({ file: flags.config, overrides: flagsToConfig(flags) });
       const logger = createLogger({ level: config.logLevel });
       const live = await startLive({ config, logger });
-      logger.info({ url: live.url }, 'actionclip-stream running');
+      // The message alone: on a terminal, fields would add lines below the one line this is meant to be.
+      logger.info(startupLine(config, live.engine, live.url));
       // Exit 0 after a signal; 1 when the pipeline stopped on a fatal error (already logged).
       process.exitCode = await new Promise<number>((resolve) => {
         const shutdown = (signal: string): void => {

@@ -65,7 +65,7 @@ export function providerAvailability(name: ProviderName): { ok: boolean; reason?
   const dir = bindingDir();
   const lib = `libonnxruntime_providers_${name}.so`;
   if (dir !== null && process.platform === 'linux' && !existsSync(path.join(dir, lib))) {
-    return { ok: false, reason: `${lib} is not installed in ${dir} (onnxruntime-node's install script downloads it; it was skipped, e.g. onnxruntime-node-install=skip in .npmrc)` };
+    return { ok: false, reason: `${lib} is not installed in ${dir} (onnxruntime-node's install script downloads it; it was skipped: scripts/setup.sh sets ONNXRUNTIME_NODE_INSTALL=skip unless ONNXRUNTIME_NODE_INSTALL=cuda12 is given)` };
   }
   return { ok: true };
 }
