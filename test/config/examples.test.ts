@@ -23,9 +23,13 @@ describe.each(EXAMPLES)('%s', (file) => {
 
   it('points at files the quick start makes (weights, file cameras), inside the repository', () => {
     const made = [config.weights, ...config.cameras.map((c) => c.url).filter((u) => !/^[a-z][a-z0-9+.-]*:/i.test(u))];
+    // The quick start runs `demo --dir D`, which links its model as D/model and its clips as D/camN.mp4.
+    const demoDir = /demo --dir (\S+)/.exec(QUICKSTART)?.[1];
+    expect(demoDir, 'scripts/quickstart.sh runs the demo').toBeDefined();
     for (const p of made) {
       expect(p.startsWith(REPO_ROOT + path.sep), p).toBe(true);
-      expect(QUICKSTART, `scripts/quickstart.sh makes ${path.relative(REPO_ROOT, p)}`).toContain(path.relative(REPO_ROOT, p));
+      expect(path.dirname(path.relative(REPO_ROOT, p)), `scripts/quickstart.sh makes ${path.relative(REPO_ROOT, p)}`).toBe(demoDir);
+      expect(path.basename(p)).toMatch(/^(model|cam\d+\.mp4)$/);
     }
   });
 });
