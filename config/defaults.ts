@@ -17,6 +17,7 @@ export const DEFAULTS: Omit<Config, 'weights'> = {
   preview: { enabled: false, basePort: 9999 },
   websocket: { maxQueue: 256, maxBufferedBytes: 1 << 20, heartbeatMs: 15_000 },
   logLevel: 'info',
+  security: {},
 };
 
 /** Kafka defaults, applied when a `kafka` section (or `--kafka`) is present. */

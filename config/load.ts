@@ -45,11 +45,28 @@ function resolvePaths(input: ConfigInput, baseDir: string): ConfigInput {
     const v = out[key];
     if (typeof v === 'string' && v !== '-' && !path.isAbsolute(v)) out[key] = path.resolve(baseDir, v);
   }
+  resolveNested(out, ['security', 'tls'], ['cert', 'key'], baseDir);
+  resolveNested(out, ['kafka', 'sasl'], ['passwordFile'], baseDir);
+  resolveNested(out, ['kafka', 'ssl'], ['ca', 'cert', 'key'], baseDir);
   // A vocabulary that looks like a path is a file; a bare name is a preset.
   if (typeof out.vocabulary === 'string' && looksLikePath(out.vocabulary) && !path.isAbsolute(out.vocabulary)) {
     out.vocabulary = path.resolve(baseDir, out.vocabulary);
   }
   return out;
+}
+
+/** Resolves file settings inside nested sections (`security.tls.cert`), copying what it changes. */
+function resolveNested(input: ConfigInput, section: readonly string[], keys: readonly string[], baseDir: string): void {
+  let parent = input;
+  for (const [i, name] of section.entries()) {
+    const child = parent[name];
+    if (!isPlainObject(child)) return;
+    parent[name] = { ...child };
+    parent = parent[name] as ConfigInput;
+    if (i === section.length - 1) {
+      for (const k of keys) if (typeof parent[k] === 'string' && !path.isAbsolute(parent[k])) parent[k] = path.resolve(baseDir, parent[k]);
+    }
+  }
 }
 
 function looksLikePath(v: string): boolean {

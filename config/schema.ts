@@ -85,8 +85,41 @@ export const SupervisionSchema = z.strictObject({
 });
 export type SupervisionConfig = z.infer<typeof SupervisionSchema>;
 
+/**
+ * SASL towards the brokers. The password is never part of the configuration (files end up in
+ * repositories, flags in `ps`): it comes from `passwordFile` or the KAFKA_SASL_PASSWORD variable.
+ */
+export const KafkaSaslSchema = z.strictObject({
+  mechanism: z.enum(['plain', 'scram-sha-256', 'scram-sha-512']),
+  /** Default: the KAFKA_SASL_USERNAME environment variable. */
+  username: z.string().min(1).optional(),
+  /** A file holding the password (a mounted secret); one trailing newline is ignored. */
+  passwordFile: z.string().min(1).optional(),
+  password: z.never({ error: 'a password does not belong in the configuration: use kafka.sasl.passwordFile or the KAFKA_SASL_PASSWORD environment variable' }).optional(),
+});
+export type KafkaSaslConfig = z.infer<typeof KafkaSaslSchema>;
+
+/** TLS towards the brokers: `true` trusts the system CAs; files are PEM. */
+export const KafkaSslSchema = z.union([
+  z.boolean(),
+  z
+    .strictObject({
+      /** CA bundle to trust instead of the system's (a private CA). */
+      ca: z.string().min(1).optional(),
+      /** Client certificate and key, for brokers that require mutual TLS. */
+      cert: z.string().min(1).optional(),
+      key: z.string().min(1).optional(),
+      /** Name to check the broker's certificate against, when it differs from the broker address. */
+      servername: z.string().min(1).optional(),
+    })
+    .refine((s) => (s.cert === undefined) === (s.key === undefined), { message: 'give both cert and key for a client certificate, or neither', path: ['key'] }),
+]);
+export type KafkaSslConfig = z.infer<typeof KafkaSslSchema>;
+
 export const KafkaSchema = z.strictObject({
   brokers: z.array(z.string().min(1)).min(1, 'at least one broker is needed'),
+  sasl: KafkaSaslSchema.optional(),
+  ssl: KafkaSslSchema.optional(),
   clientId: z.string().min(1),
   /** Frames in (key = camera id). Absent: no Kafka frame source. */
   framesTopic: z.string().min(1).optional(),
@@ -137,6 +170,19 @@ export const PreviewSchema = z.strictObject({
   basePort: z.number().int().min(1).max(65535),
 });
 
+/** HTTPS and WSS for the control API and `/ws`: PEM files, re-read on SIGHUP. */
+export const TlsSchema = z.strictObject({
+  cert: z.string().min(1, 'security.tls.cert: a certificate file (PEM) is required'),
+  key: z.string().min(1, 'security.tls.key: a private key file (PEM) is required'),
+});
+export type TlsConfig = z.infer<typeof TlsSchema>;
+
+export const SecuritySchema = z.strictObject({
+  /** Absent: plain HTTP and WS. */
+  tls: TlsSchema.optional(),
+});
+export type SecurityConfig = z.infer<typeof SecuritySchema>;
+
 export const ConfigSchema = z
   .strictObject({
     weights: z.string().min(1, 'weights: a CLIP weights file is required'),
@@ -173,6 +219,7 @@ export const ConfigSchema = z
       heartbeatMs: z.number().int().positive(),
     }),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
+    security: SecuritySchema,
   })
   .superRefine((c, ctx) => {
     if (c.stride > c.window) ctx.addIssue({ code: 'custom', path: ['stride'], message: `stride (${c.stride}) must not exceed window (${c.window})` });

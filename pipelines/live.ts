@@ -14,6 +14,7 @@ import { Subject, tap } from 'rxjs';
 import { resolveVocabulary } from '../config/load.js';
 import { CameraRegistry } from '../src/control/camera-registry.js';
 import { LiveControlPlane } from '../src/control/control-plane.js';
+import { createControlServer } from '../src/control/control-server.js';
 import { closeServer, createHttpApi, listen } from '../src/control/http-api.js';
 import { startKafkaControl } from '../src/control/kafka-control.js';
 import { PreviewRelay } from '../src/control/preview.js';
@@ -34,7 +35,7 @@ import { cameraStateEvent, fanOut } from '../src/sinks/fan-out.js';
 import { WebSocketHub } from '../src/sinks/websocket-hub.js';
 import { cameraFrames } from '../src/sources/camera-source.js';
 import { resolveFfmpeg } from '../src/sources/ffmpeg-path.js';
-import { createKafka } from '../src/sources/kafka-client.js';
+import { connectKafka } from '../src/sources/kafka-client.js';
 import { startKafkaFrames } from '../src/sources/kafka-frames.js';
 import { CameraStates } from '../src/stages/camera-states.js';
 import { oncePerCameraState } from '../src/stages/once-per-camera-state.js';
@@ -62,13 +63,14 @@ export async function startLive(opts: LiveOptions): Promise<LiveHandle> {
     const cameras = new CameraRegistry({ open: (c) => cameraFrames(c, cameraOptions), frames: frames$, states, onAdded: (c) => preview?.start(c), onRemoved: (id) => preview?.stop(id), instrumentation, logger: log });
     const control = new LiveControlPlane({ cameras, preview, instrumentation, logger: log });
 
-    // HTTP first, so /health answers and /ready says "no" while the model loads.
-    const server = createHttpApi({ control, metrics, logger: log });
+    // HTTP(S) first, so /health answers and /ready says "no" while the model loads; TLS files reload on SIGHUP.
+    const transport = resources.defer(createControlServer({ tls: config.security.tls, logger: log }), (t) => t.dispose());
+    const server = createHttpApi({ control, metrics, logger: log, server: transport.server });
     const greeting = () => cameras.states().map((s) => cameraStateEvent(s));
     const hub = new WebSocketHub({ server, ...config.websocket, onVocabulary: (u) => control.updateVocabulary(u), greeting, instrumentation, logger: log });
     resources.defer(server, async (s) => (await hub.close(), await closeServer(s)));
     const port = await listen(server, config.port, config.host);
-    log.info({ port }, 'HTTP API, /metrics and /ws listening');
+    log.info({ port, scheme: transport.scheme }, 'HTTP API, /metrics and /ws listening');
 
     // Model and vocabulary.
     const { loadModel } = await import('../src/engine/load-model.js');
@@ -79,7 +81,7 @@ export async function startLive(opts: LiveOptions): Promise<LiveHandle> {
     control.attach(vocabulary);
 
     // Sinks.
-    const kafka = config.kafka === undefined ? undefined : createKafka({ brokers: config.kafka.brokers, clientId: config.kafka.clientId, logger: log });
+    const kafka = config.kafka === undefined ? undefined : await connectKafka(config.kafka, log);
     const { sinks, kafka: kafkaSink } = createSinks(config, { kafka, resources, instrumentation, logger: log });
     const publish = fanOut([hub, ...sinks], { instrumentation });
 
@@ -108,7 +110,7 @@ export async function startLive(opts: LiveOptions): Promise<LiveHandle> {
 
     const host = config.host === '0.0.0.0' ? '127.0.0.1' : config.host;
     const stop = () => resources.close().then(() => log.info('live pipeline stopped'));
-    return { port, url: `http://${host}:${port}`, metrics, control, vocabulary, hub, kafkaSink, kafkaFramesReady: framesIn?.ready, kafkaControlReady: controlIn?.ready, failed: control.failed, stop };
+    return { port, url: `${transport.scheme}://${host}:${port}`, metrics, control, vocabulary, hub, kafkaSink, kafkaFramesReady: framesIn?.ready, kafkaControlReady: controlIn?.ready, failed: control.failed, stop };
   } catch (err) {
     await resources.close();
     throw err;

@@ -12,6 +12,8 @@ export interface HttpApiOptions {
   readonly logger?: Logger;
   /** Largest request body accepted. Default 1 MiB. */
   readonly maxBodyBytes?: number;
+  /** The server to answer on (an https one from createControlServer); default a plain node:http one. */
+  readonly server?: Server;
 }
 
 /** A request the protocol itself refuses (body too big, not JSON, wrong method): its status is its own. */
@@ -138,7 +140,8 @@ export function createHttpApi(opts: HttpApiOptions): Server {
     throw new NotFoundError(`no route ${method} ${url.pathname}`);
   };
 
-  return createServer((req, res) => {
+  const server = opts.server ?? createServer();
+  return server.on('request', (req: IncomingMessage, res: ServerResponse) => {
     route(req, res).catch((err: unknown) => {
       const { status, kind } = classify(err);
       if (kind === 'internal') opts.logger?.error({ err, path: req.url }, 'http handler failed');

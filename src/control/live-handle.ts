@@ -21,7 +21,7 @@ export interface LiveOptions {
 }
 
 export interface LiveHandle {
-  /** The HTTP port actually bound (config.port may be 0), and `http://host:port`. */
+  /** The HTTP port actually bound (config.port may be 0), and `http://host:port` (`https://` with TLS). */
   readonly port: number;
   readonly url: string;
   readonly metrics: Metrics;

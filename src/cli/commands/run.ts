@@ -26,6 +26,8 @@ interface RunFlags {
   jsonl?: string;
   preview?: boolean;
   logLevel?: string;
+  tlsCert?: string;
+  tlsKey?: string;
 }
 
 /** Numbers stay strings when they are not numbers, so zod reports them against the right key. */
@@ -59,6 +61,7 @@ export function flagsToConfig(f: RunFlags): ConfigInput {
     jsonl: f.jsonl,
     preview: f.preview === true ? { enabled: true } : undefined,
     logLevel: f.logLevel,
+    security: f.tlsCert === undefined && f.tlsKey === undefined ? undefined : { tls: { cert: f.tlsCert, key: f.tlsKey } },
   };
 }
 
@@ -90,6 +93,8 @@ export function registerRun(program: Command): void {
     .option('--jsonl <path>', "write every message as JSON lines to a file, or '-' for stdout")
     .option('--preview', 'relay camera previews as MPEG1 over WebSocket (node-rtsp-stream)')
     .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent')
+    .option('--tls-cert <file>', 'serve HTTPS and WSS with this certificate (PEM; security.tls.cert; re-read on SIGHUP)')
+    .option('--tls-key <file>', 'private key of --tls-cert (PEM; security.tls.key)')
     .action(async (flags: RunFlags) => {
       const config = loadConfig({ file: flags.config, overrides: flagsToConfig(flags) });
       const logger = createLogger({ level: config.logLevel });
