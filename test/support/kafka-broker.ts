@@ -17,14 +17,18 @@ import {
   type ManagedProcess,
   type RestartOptions,
 } from './processes.js';
+import { saslListenerProperties, scramFormatArgs, type SaslListenerOptions } from './kafka-sasl-listener.js';
 
 export type { RestartOptions } from './processes.js';
+export type { SaslListenerOptions } from './kafka-sasl-listener.js';
 
 export interface KafkaBroker {
   /** Bootstrap address for clients, '127.0.0.1:PORT'. */
   readonly brokers: string;
   /** With `sasl`: the SASL_PLAINTEXT listener's address, '127.0.0.1:PORT'. */
   readonly saslBrokers?: string;
+  /** With `sasl.tls`: the SASL_SSL listener's address. */
+  readonly saslSslBrokers?: string;
   /** PID of the current JVM; changes after restart(). */
   readonly pid: number;
   /** Temporary directory holding server.properties, data and logs. */
@@ -49,43 +53,8 @@ export interface KafkaOptions {
   heapMb?: number;
   /** Extra server.properties entries, e.g. { 'num.partitions': '3' }. */
   properties?: Record<string, string>;
-  /** Also open a SASL_PLAINTEXT listener for these users (see saslProperties). */
+  /** Also open SASL listeners for these users (see saslListenerProperties). */
   sasl?: SaslListenerOptions;
-}
-
-export type SaslMechanismName = 'PLAIN' | 'SCRAM-SHA-256' | 'SCRAM-SHA-512';
-
-export interface SaslListenerOptions {
-  /** Mechanisms the listener accepts; each user gets credentials for each. */
-  readonly mechanisms: readonly SaslMechanismName[];
-  readonly users: ReadonlyArray<{ readonly name: string; readonly password: string }>;
-}
-
-/**
- * A SASL_PLAINTEXT listener beside the PLAINTEXT one (which stays for the controller, inter-broker
- * traffic and the readiness probe). SCRAM users are written into the metadata log at format time
- * (`kafka-storage format --add-scram`, see scramFormatArgs); PLAIN users live in the JAAS line.
- * Without an authorizer, any user who logs in may use any topic.
- */
-function saslProperties(ports: { broker: number; controller: number; sasl: number }, sasl: SaslListenerOptions): Record<string, string> {
-  const props: Record<string, string> = {
-    listeners: `PLAINTEXT://127.0.0.1:${ports.broker},SASL_PLAINTEXT://127.0.0.1:${ports.sasl},CONTROLLER://127.0.0.1:${ports.controller}`,
-    'advertised.listeners': `PLAINTEXT://127.0.0.1:${ports.broker},SASL_PLAINTEXT://127.0.0.1:${ports.sasl}`,
-    'listener.security.protocol.map': 'PLAINTEXT:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT,CONTROLLER:PLAINTEXT',
-    'sasl.enabled.mechanisms': sasl.mechanisms.join(','),
-  };
-  for (const m of sasl.mechanisms) {
-    const module = m === 'PLAIN' ? 'plain.PlainLoginModule required' : 'scram.ScramLoginModule required';
-    const users = m === 'PLAIN' ? sasl.users.map((u) => ` user_${u.name}="${u.password}"`).join('') : '';
-    props[`listener.name.sasl_plaintext.${m.toLowerCase()}.sasl.jaas.config`] = `org.apache.kafka.common.security.${module}${users};`;
-  }
-  return props;
-}
-
-/** `--add-scram MECH=[name=N,password=P]` for every SCRAM mechanism and user: the storage tool's own way. */
-function scramFormatArgs(sasl: SaslListenerOptions | undefined): string[] {
-  const scram = sasl?.mechanisms.filter((m) => m !== 'PLAIN') ?? [];
-  return scram.flatMap((m) => sasl!.users.flatMap((u) => ['--add-scram', `${m}=[name=${u.name},password=${u.password}]`]));
 }
 
 /** Where the installer put the Kafka jars; throws with the install hint when absent. */
@@ -205,9 +174,15 @@ export async function startKafka(opts: KafkaOptions = {}): Promise<KafkaBroker> 
   const brokerPort = await freePort();
   let controllerPort = await freePort();
   while (controllerPort === brokerPort) controllerPort = await freePort();
-  let saslPort = await freePort();
-  while (saslPort === brokerPort || saslPort === controllerPort) saslPort = await freePort();
-  const saslProps = opts.sasl === undefined ? {} : saslProperties({ broker: brokerPort, controller: controllerPort, sasl: saslPort }, opts.sasl);
+  const taken = new Set([brokerPort, controllerPort]);
+  const another = async (): Promise<number> => {
+    let port = await freePort();
+    while (taken.has(port)) port = await freePort();
+    taken.add(port);
+    return port;
+  };
+  const ports = { broker: brokerPort, controller: controllerPort, sasl: await another(), saslSsl: await another() };
+  const saslProps = opts.sasl === undefined ? {} : await saslListenerProperties(dir, ports, opts.sasl);
   await writeFile(
     propsFile,
     serverProperties({ brokerPort, controllerPort, dataDir, extra: { ...saslProps, ...opts.properties } }),
@@ -267,7 +242,8 @@ export async function startKafka(opts: KafkaOptions = {}): Promise<KafkaBroker> 
   await launch();
   return {
     brokers,
-    ...(opts.sasl === undefined ? {} : { saslBrokers: `127.0.0.1:${saslPort}` }),
+    ...(opts.sasl === undefined ? {} : { saslBrokers: `127.0.0.1:${ports.sasl}` }),
+    ...(opts.sasl?.tls === undefined ? {} : { saslSslBrokers: `127.0.0.1:${ports.saslSsl}` }),
     get pid(): number {
       if (!proc) throw new Error('Kafka broker not started');
       return proc.pid;

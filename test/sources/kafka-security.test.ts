@@ -1,6 +1,7 @@
-// Kafka with SASL on the real broker: a KRaft node with a SASL_PLAINTEXT listener on 127.0.0.1
-// whose SCRAM user the broker's own storage tool creates at format time (PLAIN from its JAAS line).
-// The service's client logs in with a password from a file; wrong credentials are reported by name.
+// Kafka security on the real broker: a KRaft node with SASL_PLAINTEXT and SASL_SSL listeners on
+// 127.0.0.1 whose SCRAM user the broker's own storage tool creates at format time (PLAIN from its
+// JAAS line), the SSL one with a certificate openssl makes here. The service's client logs in with
+// a password from a file; wrong credentials are reported by name.
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,6 +15,7 @@ import { ConfigError } from '../../src/errors.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { KafkaDetectionsSink } from '../../src/sinks/kafka-detections.js';
 import { connectKafka, createKafka } from '../../src/sources/kafka-client.js';
+import { selfSignedCertificate, type TestCertificate } from '../support/certificates.js';
 import { DeterministicEngine } from '../support/deterministic-engine.js';
 import { startKafka, type KafkaBroker } from '../support/kafka-broker.js';
 import { patternLiveConfig } from '../support/pattern-live.js';
@@ -24,6 +26,7 @@ const dir = mkdtempSync(join(tmpdir(), 'actionclip-kafka-sasl-'));
 const passwordFile = join(dir, 'kafka-password');
 const wrongPasswordFile = join(dir, 'wrong-password');
 let broker: KafkaBroker;
+let brokerCert: TestCertificate;
 
 const until = async (what: string, cond: () => boolean, ms = 60_000): Promise<void> => {
   const end = Date.now() + ms;
@@ -60,7 +63,9 @@ async function consume(kafka: Kafka, topic: string, count: number): Promise<Arra
 beforeAll(async () => {
   writeFileSync(passwordFile, `${password}\n`);
   writeFileSync(wrongPasswordFile, `${wrongPassword}\n`);
-  broker = await startKafka({ sasl: { mechanisms: ['SCRAM-SHA-256', 'SCRAM-SHA-512', 'PLAIN'], users: [{ name: 'alice', password }] } });
+  brokerCert = await selfSignedCertificate(dir, 'broker');
+  const tls = { certFile: brokerCert.certFile, keyFile: brokerCert.keyFile };
+  broker = await startKafka({ sasl: { mechanisms: ['SCRAM-SHA-256', 'SCRAM-SHA-512', 'PLAIN'], users: [{ name: 'alice', password }], tls } });
 }, 300_000);
 
 afterAll(async () => {
@@ -68,7 +73,7 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 }, 60_000);
 
-describe('Kafka over SASL (real broker, SASL_PLAINTEXT on loopback)', () => {
+describe('Kafka security (real broker, SASL_PLAINTEXT and SASL_SSL on loopback)', () => {
   it.each(['scram-sha-256', 'scram-sha-512', 'plain'] as const)('%s: the service client logs in, produces and consumes', async (mechanism) => {
     const kafka = await connectKafka(kafkaConfig({ mechanism, username: 'alice', passwordFile }));
     const producer = kafka.producer({ allowAutoTopicCreation: true, createPartitioner: Partitioners.DefaultPartitioner });
@@ -76,6 +81,22 @@ describe('Kafka over SASL (real broker, SASL_PLAINTEXT on loopback)', () => {
     await producer.send({ topic: `sasl.${mechanism}`, messages: [{ key: 'k', value: `hello over ${mechanism}` }] });
     await producer.disconnect();
     expect(await consume(kafka, `sasl.${mechanism}`, 1)).toEqual([{ key: 'k', value: `hello over ${mechanism}` }]);
+  });
+
+  it('SASL_SSL: SCRAM-SHA-512 over TLS, trusting the broker certificate through kafka.ssl.ca', async () => {
+    const kafka = await connectKafka(kafkaConfig({ mechanism: 'scram-sha-512', username: 'alice', passwordFile }, { brokers: [broker.saslSslBrokers!], ssl: { ca: brokerCert.certFile } }));
+    const producer = kafka.producer({ allowAutoTopicCreation: true, createPartitioner: Partitioners.DefaultPartitioner });
+    await producer.connect();
+    await producer.send({ topic: 'sasl.ssl', messages: [{ key: 'k', value: 'hello over TLS' }] });
+    await producer.disconnect();
+    expect(await consume(kafka, 'sasl.ssl', 1)).toEqual([{ key: 'k', value: 'hello over TLS' }]);
+  });
+
+  it('SASL_SSL: a broker certificate the client does not trust is refused', async () => {
+    const kafka = createKafka({ brokers: [broker.saslSslBrokers!], clientId: 'untrusting', sasl: { mechanism: 'scram-sha-512', username: 'alice', password }, ssl: true, connectionTimeout: 2000 });
+    const admin = kafka.admin({ retry: { retries: 0 } });
+    await expect(admin.connect()).rejects.toThrow(/self[- ]signed certificate/);
+    await admin.disconnect();
   });
 
   it('the live pipeline publishes detections through SCRAM-SHA-256, and the password never reaches the log', async () => {
