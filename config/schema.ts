@@ -172,8 +172,8 @@ export const PreviewSchema = z.strictObject({
 
 /** HTTPS and WSS for the control API and `/ws`: PEM files, re-read on SIGHUP. */
 export const TlsSchema = z.strictObject({
-  cert: z.string().min(1, 'security.tls.cert: a certificate file (PEM) is required'),
-  key: z.string().min(1, 'security.tls.key: a private key file (PEM) is required'),
+  cert: z.string({ error: 'a certificate file (PEM) is required with the key (--tls-cert)' }).min(1, 'a certificate file (PEM) is required'),
+  key: z.string({ error: 'the private key file (PEM) of the certificate is required (--tls-key)' }).min(1, 'a private key file (PEM) is required'),
 });
 export type TlsConfig = z.infer<typeof TlsSchema>;
 

@@ -33,7 +33,7 @@ describe('security settings in the configuration', () => {
     const both = loadConfig({ overrides: { ...flagsToConfig({ camera: [], weights: 'w', labels: 'a', tlsCert: 'c.pem', tlsKey: 'k.pem' }) } });
     expect(both.security.tls).toEqual({ cert: 'c.pem', key: 'k.pem' });
     expect(loadConfig({ overrides: flagsToConfig({ camera: [], weights: 'w', labels: 'a' }) }).security.tls).toBeUndefined();
-    expect(() => loadConfig({ overrides: flagsToConfig({ camera: [], weights: 'w', labels: 'a', tlsCert: 'c.pem' }) })).toThrow(/security\.tls\.key/);
+    expect(() => loadConfig({ overrides: flagsToConfig({ camera: [], weights: 'w', labels: 'a', tlsCert: 'c.pem' }) })).toThrow('security.tls.key: the private key file (PEM) of the certificate is required (--tls-key)');
   });
 
   it('refuses a Kafka password written into the configuration, saying where it belongs', () => {
