@@ -1,4 +1,4 @@
-import { Kafka, logLevel, type LogEntry } from 'kafkajs';
+import { Kafka, logLevel, type LogEntry, type RetryOptions } from 'kafkajs';
 import type { Logger } from 'pino';
 import type { KafkaConfig } from '../../config/schema.js';
 import { ConfigError } from '../errors.js';
@@ -15,6 +15,8 @@ export interface KafkaClientOptions extends KafkaSecurity {
   readonly clientId: string;
   readonly logger?: Logger;
   readonly connectionTimeout?: number;
+  /** Default: 8 retries, 200 ms to 5 s apart. */
+  readonly retry?: RetryOptions;
 }
 
 /**
@@ -30,7 +32,7 @@ export function createKafka(opts: KafkaClientOptions): Kafka {
     ...(opts.sasl === undefined ? {} : { sasl: opts.sasl }),
     ...(opts.ssl === undefined ? {} : { ssl: opts.ssl }),
     connectionTimeout: opts.connectionTimeout ?? 3000,
-    retry: { initialRetryTime: 200, retries: 8, maxRetryTime: 5000 },
+    retry: opts.retry ?? { initialRetryTime: 200, retries: 8, maxRetryTime: 5000 },
     logLevel: logLevel.WARN,
     logCreator: () => (entry: LogEntry) => {
       if (log === undefined) return;
@@ -58,9 +60,11 @@ export function saslAuthenticationError(config: Pick<KafkaConfig, 'sasl' | 'brok
  */
 export async function connectKafka(config: KafkaConfig, logger?: Logger): Promise<Kafka> {
   const security = kafkaSecurity(config);
-  const kafka = createKafka({ brokers: config.brokers, clientId: config.clientId, logger, ...security });
+  const options = { brokers: config.brokers, clientId: config.clientId, logger, ...security };
+  const kafka = createKafka(options);
   if (security.sasl === undefined) return kafka;
-  const admin = kafka.admin({ retry: { retries: 0 } });
+  // One attempt on a client of its own: an unreachable broker must not hold the start for 8 retries.
+  const admin = createKafka({ ...options, retry: { retries: 0 } }).admin();
   try {
     await admin.connect();
   } catch (err) {

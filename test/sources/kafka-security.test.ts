@@ -19,6 +19,7 @@ import { selfSignedCertificate, type TestCertificate } from '../support/certific
 import { DeterministicEngine } from '../support/deterministic-engine.js';
 import { startKafka, type KafkaBroker } from '../support/kafka-broker.js';
 import { patternLiveConfig } from '../support/pattern-live.js';
+import { freePort } from '../support/processes.js';
 
 const password = randomBytes(12).toString('hex');
 const wrongPassword = randomBytes(12).toString('hex');
@@ -127,6 +128,16 @@ describe('Kafka security (real broker, SASL_PLAINTEXT and SASL_SSL on loopback)'
     expect(message).toContain(`kafka.sasl.passwordFile (${wrongPasswordFile})`);
     expect(message).not.toContain(wrongPassword);
     expect(lines.filter((l) => l.includes(wrongPassword))).toEqual([]);
+  });
+
+  it('a broker not reachable at start is an outage, not a fault: a warning, and the client is returned at once', async () => {
+    const { lines, logger } = capture();
+    const closedPort = await freePort();
+    const started = Date.now();
+    const kafka = await connectKafka({ ...kafkaConfig({ mechanism: 'scram-sha-256', username: 'alice', passwordFile }), brokers: [`127.0.0.1:${closedPort}`] }, logger);
+    expect(kafka).toBeDefined();
+    expect(Date.now() - started).toBeLessThan(5000);
+    expect(lines.some((l) => l.includes('Kafka not reachable at start'))).toBe(true);
   });
 
   it('credentials refused while running: the sink reports SASL authentication at error level and keeps retrying, without crashing', async () => {
