@@ -53,7 +53,8 @@ export async function startLive(opts: LiveOptions): Promise<LiveHandle> {
   const resources = new ResourceStack(log);
   resources.defer(observeMetrics(instrumentation, metrics), (off) => off());
   try {
-    // Control plane: the camera set and, once the model is loaded, the vocabulary.
+    // Kafka logs in first (wrong credentials stop the start at once); then the control plane: cameras, vocabulary.
+    const kafka = config.kafka === undefined ? undefined : await connectKafka(config.kafka, log);
     const frames$ = new Subject<Frame>();
     const states = new CameraStates();
     const states$ = states.states$;
@@ -81,7 +82,6 @@ export async function startLive(opts: LiveOptions): Promise<LiveHandle> {
     control.attach(vocabulary);
 
     // Sinks.
-    const kafka = config.kafka === undefined ? undefined : await connectKafka(config.kafka, log);
     const { sinks, kafka: kafkaSink } = createSinks(config, { kafka, resources, instrumentation, logger: log });
     const publish = fanOut([hub, ...sinks], { instrumentation });
 

@@ -82,5 +82,8 @@ export function createControlServer(opts: ControlServerOptions = {}): ControlSer
   const onHangup = (): void => void reloadTls();
   const hook = opts.reloadOnSighup ?? true;
   if (hook) process.on('SIGHUP', onHangup);
-  return { server, scheme: 'https', reloadTls, dispose: () => void (hook && process.off('SIGHUP', onHangup)) };
+  const dispose = (): void => {
+    if (hook) process.off('SIGHUP', onHangup);
+  };
+  return { server, scheme: 'https', reloadTls, dispose };
 }
