@@ -7,6 +7,7 @@ import { request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TLSSocket } from 'node:tls';
+import { isMainThread } from 'node:worker_threads';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { startLive, type LiveHandle } from '../../pipelines/live.js';
@@ -62,6 +63,15 @@ let first: TestCertificate;
 let second: TestCertificate;
 let live: LiveHandle | undefined;
 let sighupBefore = 0;
+
+/**
+ * A real SIGHUP where this file runs in a process of its own (vitest's default `forks` pool); in a
+ * worker thread the signal would reach the whole test runner, so there the handlers are called.
+ */
+function hangup(): void {
+  if (isMainThread) process.kill(process.pid, 'SIGHUP');
+  else process.emit('SIGHUP', 'SIGHUP');
+}
 
 function install(cert: TestCertificate): void {
   copyFileSync(cert.certFile, certFile);
@@ -119,7 +129,7 @@ describe('the live pipeline over TLS (HTTPS and WSS)', () => {
     await new Promise((r, j) => ws.once('open', r).once('error', j));
     try {
       writeFileSync(certFile, 'not a certificate\n');
-      process.kill(process.pid, 'SIGHUP');
+      hangup();
       await until('the failed reload logged', () => logLines.some((l) => l.includes('TLS reload failed')));
       const failed = JSON.parse(logLines.find((l) => l.includes('TLS reload failed'))!) as { level: number; err: { message: string } };
       expect(failed.level).toBe(50);
@@ -127,7 +137,7 @@ describe('the live pipeline over TLS (HTTPS and WSS)', () => {
       expect((await httpsGet(live!.port, '/health', first.pem)).fingerprint256).toBe(first.fingerprint256);
 
       install(second);
-      process.kill(process.pid, 'SIGHUP');
+      hangup();
       const both = [first.pem, second.pem];
       await until('the new certificate served', async () => (await httpsGet(live!.port, '/health', both)).fingerprint256 === second.fingerprint256);
       // Trusting only the new certificate now works; the connection made before the rotation stays up.
