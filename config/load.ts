@@ -51,6 +51,9 @@ function resolvePaths(input: ConfigInput, baseDir: string): ConfigInput {
   }
   const cache = out.textCache;
   if (isPlainObject(cache) && typeof cache.dir === 'string' && !path.isAbsolute(cache.dir)) out.textCache = { ...cache, dir: path.resolve(baseDir, cache.dir) };
+  resolveNested(out, ['security', 'tls'], ['cert', 'key'], baseDir);
+  resolveNested(out, ['kafka', 'sasl'], ['passwordFile'], baseDir);
+  resolveNested(out, ['kafka', 'ssl'], ['ca', 'cert', 'key'], baseDir);
   // A vocabulary that looks like a path is a file; a bare name is a preset.
   if (typeof out.vocabulary === 'string' && looksLikePath(out.vocabulary) && !path.isAbsolute(out.vocabulary)) {
     out.vocabulary = path.resolve(baseDir, out.vocabulary);
@@ -62,6 +65,20 @@ function resolvePaths(input: ConfigInput, baseDir: string): ConfigInput {
     );
   }
   return out;
+}
+
+/** Resolves file settings inside nested sections (`security.tls.cert`), copying what it changes. */
+function resolveNested(input: ConfigInput, section: readonly string[], keys: readonly string[], baseDir: string): void {
+  let parent = input;
+  for (const [i, name] of section.entries()) {
+    const child = parent[name];
+    if (!isPlainObject(child)) return;
+    parent[name] = { ...child };
+    parent = parent[name] as ConfigInput;
+    if (i === section.length - 1) {
+      for (const k of keys) if (typeof parent[k] === 'string' && !path.isAbsolute(parent[k])) parent[k] = path.resolve(baseDir, parent[k]);
+    }
+  }
 }
 
 function looksLikePath(v: string): boolean {

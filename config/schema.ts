@@ -86,8 +86,41 @@ export const SupervisionSchema = z.strictObject({
 });
 export type SupervisionConfig = z.infer<typeof SupervisionSchema>;
 
+/**
+ * SASL towards the brokers. The password is never part of the configuration (files end up in
+ * repositories, flags in `ps`): it comes from `passwordFile` or the KAFKA_SASL_PASSWORD variable.
+ */
+export const KafkaSaslSchema = z.strictObject({
+  mechanism: z.enum(['plain', 'scram-sha-256', 'scram-sha-512']),
+  /** Default: the KAFKA_SASL_USERNAME environment variable. */
+  username: z.string().min(1).optional(),
+  /** A file holding the password (a mounted secret); one trailing newline is ignored. */
+  passwordFile: z.string().min(1).optional(),
+  password: z.never({ error: 'a password does not belong in the configuration: use kafka.sasl.passwordFile or the KAFKA_SASL_PASSWORD environment variable' }).optional(),
+});
+export type KafkaSaslConfig = z.infer<typeof KafkaSaslSchema>;
+
+/** TLS towards the brokers: `true` trusts the system CAs; files are PEM. */
+export const KafkaSslSchema = z.union([
+  z.boolean(),
+  z
+    .strictObject({
+      /** CA bundle to trust instead of the system's (a private CA). */
+      ca: z.string().min(1).optional(),
+      /** Client certificate and key, for brokers that require mutual TLS. */
+      cert: z.string().min(1).optional(),
+      key: z.string().min(1).optional(),
+      /** Name to check the broker's certificate against, when it differs from the broker address. */
+      servername: z.string().min(1).optional(),
+    })
+    .refine((s) => (s.cert === undefined) === (s.key === undefined), { message: 'give both cert and key for a client certificate, or neither', path: ['key'] }),
+]);
+export type KafkaSslConfig = z.infer<typeof KafkaSslSchema>;
+
 export const KafkaSchema = z.strictObject({
   brokers: z.array(z.string().min(1)).min(1, 'at least one broker is needed'),
+  sasl: KafkaSaslSchema.optional(),
+  ssl: KafkaSslSchema.optional(),
   clientId: z.string().min(1),
   /** Frames in (key = camera id). Absent: no Kafka frame source. */
   framesTopic: z.string().min(1).optional(),
@@ -138,6 +171,13 @@ export const PreviewSchema = z.strictObject({
   basePort: z.number().int().min(1).max(65535),
 });
 
+/** HTTPS and WSS for the control API and `/ws`: PEM files, re-read on SIGHUP. */
+export const TlsSchema = z.strictObject({
+  cert: z.string({ error: 'a certificate file (PEM) is required with the key (--tls-cert)' }).min(1, 'a certificate file (PEM) is required'),
+  key: z.string({ error: 'the private key file (PEM) of the certificate is required (--tls-key)' }).min(1, 'a private key file (PEM) is required'),
+});
+export type TlsConfig = z.infer<typeof TlsSchema>;
+
 const addresses = (setting: string) =>
   z.array(z.string()).superRefine((list, ctx) => {
     try {
@@ -180,6 +220,8 @@ export const SecuritySchema = z.strictObject({
   }),
   /** Control actions as JSON lines, besides the log. */
   auditFile: z.string().min(1).optional(),
+  /** Absent: plain HTTP and WS. */
+  tls: TlsSchema.optional(),
 });
 export type SecurityConfig = z.infer<typeof SecuritySchema>;
 

@@ -33,7 +33,7 @@ import { createSinks } from '../src/sinks/create-sinks.js';
 import { cameraStateEvent, fanOut } from '../src/sinks/fan-out.js';
 import { cameraFrames } from '../src/sources/camera-source.js';
 import { resolveFfmpeg } from '../src/sources/ffmpeg-path.js';
-import { createKafka } from '../src/sources/kafka-client.js';
+import { connectKafka } from '../src/sources/kafka-client.js';
 import { startKafkaFrames } from '../src/sources/kafka-frames.js';
 import { CameraStates } from '../src/stages/camera-states.js';
 import { oncePerCameraState } from '../src/stages/once-per-camera-state.js';
@@ -51,7 +51,8 @@ export async function startLive(opts: LiveOptions): Promise<LiveHandle> {
   const resources = new ResourceStack(log);
   resources.defer(observeMetrics(instrumentation, metrics), (off) => off());
   try {
-    // Control plane: the camera set and, once the model is loaded, the vocabulary.
+    // Kafka logs in first (wrong credentials stop the start at once); then the control plane: cameras, vocabulary.
+    const kafka = config.kafka === undefined ? undefined : await connectKafka(config.kafka, log);
     const frames$ = new Subject<Frame>();
     const states = new CameraStates();
     const states$ = states.states$;
@@ -77,7 +78,6 @@ export async function startLive(opts: LiveOptions): Promise<LiveHandle> {
     control.attach(vocabulary);
 
     // Sinks.
-    const kafka = config.kafka === undefined ? undefined : createKafka({ brokers: config.kafka.brokers, clientId: config.kafka.clientId, logger: log });
     const { sinks, kafka: kafkaSink } = createSinks(config, { kafka, resources, instrumentation, logger: log });
     const publish = fanOut([hub, ...sinks], { instrumentation });
 

@@ -14,7 +14,8 @@ import { TokenStore } from '../security/tokens.js';
 import type { OutputEvent } from '../sinks/events.js';
 import { WebSocketHub } from '../sinks/websocket-hub.js';
 import type { ControlPlane } from './control-plane.js';
-import { closeServer, createHttpApi, listen } from './http-api.js';
+import { createControlServer } from './control-server.js';
+import { closeServer, createHttpApi, httpServerOptions, listen } from './http-api.js';
 
 export interface ApiServerOptions {
   readonly config: Pick<Config, 'host' | 'port' | 'security' | 'websocket'>;
@@ -45,7 +46,10 @@ export async function startApiServer(o: ApiServerOptions): Promise<ApiServer> {
   if (tokens === undefined && bind.warning === undefined) log.info('no API tokens configured: listening on loopback only (see `actionclip-stream token create`)');
   const access: AccessPolicy = { tokens, metricsRequireToken: sec.metricsRequireToken, allowedOrigins: sec.allowedOrigins };
   const audit = new AuditLog({ logger: log, file: sec.auditFile });
-  const server = createHttpApi({ control, metrics: o.metrics, logger: log, access, audit, headersTimeoutMs: sec.limits.headersTimeoutMs, requestTimeoutMs: sec.limits.requestTimeoutMs });
+  const timeouts = { headersTimeoutMs: sec.limits.headersTimeoutMs, requestTimeoutMs: sec.limits.requestTimeoutMs };
+  // HTTPS when security.tls is set; its files are re-read on SIGHUP.
+  const transport = createControlServer({ tls: sec.tls, logger: log, serverOptions: httpServerOptions(timeouts) });
+  const server = createHttpApi({ control, metrics: o.metrics, logger: log, access, audit, server: transport.server, ...timeouts });
   const onVocabulary = (u: Parameters<ControlPlane['updateVocabulary']>[0]) => control.updateVocabulary(u);
   const hub = new WebSocketHub({ server, ...config.websocket, access, audit, messagesPerMinute: sec.limits.messagesPerMinute, onVocabulary, greeting: o.greeting, instrumentation: o.instrumentation, logger: log });
   let port: number;
@@ -53,9 +57,15 @@ export async function startApiServer(o: ApiServerOptions): Promise<ApiServer> {
     port = await listen(server, config.port, bind.host);
   } catch (err) {
     await hub.close();
+    transport.dispose();
     throw err;
   }
-  log.info({ port, host: bind.host, auth: tokens === undefined ? 'none' : `${tokens.size} tokens` }, 'HTTP API, /metrics and /ws listening');
+  log.info({ port, host: bind.host, scheme: transport.scheme, auth: tokens === undefined ? 'none' : `${tokens.size} tokens` }, 'HTTP API, /metrics and /ws listening');
   const host = bind.host === '0.0.0.0' ? '127.0.0.1' : bind.host.includes(':') ? `[${bind.host}]` : bind.host;
-  return { server, hub, port, url: `http://${host}:${port}`, close: async () => (await hub.close(), await closeServer(server)) };
+  const close = async (): Promise<void> => {
+    transport.dispose();
+    await hub.close();
+    await closeServer(server);
+  };
+  return { server, hub, port, url: `${transport.scheme}://${host}:${port}`, close };
 }

@@ -1,4 +1,4 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerOptions, type ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import { CameraSchema, VocabularyUpdateSchema, type CameraConfig, type VocabularyUpdate } from '../../config/schema.js';
@@ -15,6 +15,8 @@ export interface HttpApiOptions {
   readonly logger?: Logger;
   /** Largest request body accepted. Default 1 MiB. */
   readonly maxBodyBytes?: number;
+  /** The server to answer on (an https one from createControlServer); default a plain node:http one. */
+  readonly server?: Server;
   /** Tokens, roles and origins. Absent: every route is open (the service then listens on loopback only). */
   readonly access?: AccessPolicy;
   /** Where control actions (accepted and refused) are recorded. */
@@ -124,11 +126,20 @@ function validate<S extends z.ZodType>(schema: S, body: unknown): z.infer<S> {
  * the role). Control actions, accepted or refused, go to the audit log.
  */
 export function createHttpApi(opts: HttpApiOptions): Server {
-  const headersTimeout = opts.headersTimeoutMs ?? 10_000;
-  // Slowloris: a client that trickles its headers or body is cut off, never holds a socket for ever.
-  // Node checks those timeouts every connectionsCheckingInterval (30 s by default): check often enough.
-  const server = createServer({ headersTimeout, requestTimeout: opts.requestTimeoutMs ?? 30_000, connectionsCheckingInterval: Math.min(1000, headersTimeout) }, (req, res) => serve(opts, req, res));
-  return server;
+  const server = opts.server ?? createServer(httpServerOptions(opts));
+  server.headersTimeout = opts.headersTimeoutMs ?? 10_000;
+  server.requestTimeout = opts.requestTimeoutMs ?? 30_000;
+  return server.on('request', (req: IncomingMessage, res: ServerResponse) => serve(opts, req, res));
+}
+
+/**
+ * Slowloris: a client that trickles its headers or body is cut off, never holds a socket for ever.
+ * Node checks those timeouts every connectionsCheckingInterval (30 s by default): check often enough.
+ * A server made elsewhere (HTTPS) should be made with these options.
+ */
+export function httpServerOptions(o: Pick<HttpApiOptions, 'headersTimeoutMs' | 'requestTimeoutMs'>): ServerOptions {
+  const headersTimeout = o.headersTimeoutMs ?? 10_000;
+  return { headersTimeout, requestTimeout: o.requestTimeoutMs ?? 30_000, connectionsCheckingInterval: Math.min(1000, headersTimeout) };
 }
 
 /** One request: the origin and role checks, the route, the audit record, errors as JSON. */

@@ -21,7 +21,7 @@ export interface LiveOptions {
 }
 
 export interface LiveHandle {
-  /** The HTTP port actually bound (config.port may be 0), and `http://host:port`. */
+  /** The HTTP port actually bound (config.port may be 0), and `http://host:port` (`https://` with TLS). */
   readonly port: number;
   readonly url: string;
   /** What the pipeline runs on (engine, backend, head, T). */

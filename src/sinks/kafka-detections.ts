@@ -2,6 +2,7 @@ import { Partitioners, type Kafka, type Message, type Producer } from 'kafkajs';
 import type { Logger } from 'pino';
 import type { ConnectionStatus, Instrumentation } from '../instrumentation/instrumentation.js';
 import { connectionReporter } from '../sources/kafka-connection.js';
+import { isSaslAuthenticationError } from '../sources/kafka-security.js';
 import type { OutputEvent, Sink } from './events.js';
 
 export interface KafkaDetectionsSinkOptions {
@@ -119,7 +120,11 @@ export class KafkaDetectionsSink implements Sink {
           failures++;
           if (batch.length > 0) this.sendFailures++;
           this.report('disconnected', err);
-          if (batch.length > 0 && (failures === 1 || failures % 10 === 0)) log?.warn({ err, failures, buffered: this.buffer.length }, 'kafka sink: send failed, retrying');
+          if (batch.length > 0 && (failures === 1 || failures % 10 === 0)) {
+            // Refused credentials are not an outage: say so at error level, where operators look.
+            if (isSaslAuthenticationError(err)) log?.error({ err, failures, buffered: this.buffer.length }, 'kafka sink: SASL authentication failed (check kafka.sasl credentials), retrying');
+            else log?.warn({ err, failures, buffered: this.buffer.length }, 'kafka sink: send failed, retrying');
+          }
           if (this.closed) return;
           // A producer that has failed repeatedly may hold dead connections or a fenced id: start afresh.
           if (failures % 3 === 0) {

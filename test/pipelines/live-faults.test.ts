@@ -4,10 +4,10 @@
 // model: those two faults are injected through the double (`failNext`, `wrongShapeNext`).
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
-import { loadConfig } from '../../config/load.js';
 import { startLive, type LiveHandle } from '../../pipelines/live.js';
 import { silentLogger } from '../../src/observability/logger.js';
 import { DeterministicEngine } from '../support/deterministic-engine.js';
+import { patternLiveConfig } from '../support/pattern-live.js';
 
 let live: LiveHandle | undefined;
 afterEach(async () => {
@@ -16,21 +16,7 @@ afterEach(async () => {
 });
 
 async function start(engine: DeterministicEngine): Promise<{ live: LiveHandle; windows: () => number; states: string[] }> {
-  const config = loadConfig({
-    overrides: {
-      weights: 'deterministic-test-double',
-      cameras: [{ id: 'pattern', url: 'lavfi:testsrc=size=64x48:rate=20' }],
-      labels: ['walking', 'running'],
-      window: 8,
-      stride: 4,
-      fps: 10,
-      decode: { width: 8, height: 8 },
-      batching: { maxBatch: 4, maxWaitMs: 20, queueCapacity: 8 },
-      port: 0,
-      host: '127.0.0.1',
-      logLevel: 'silent',
-    },
-  });
+  const config = patternLiveConfig();
   live = await startLive({ config, engine, logger: silentLogger() });
   const ws = new WebSocket(`ws://127.0.0.1:${live.port}/ws`);
   let windows = 0;

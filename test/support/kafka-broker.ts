@@ -17,12 +17,18 @@ import {
   type ManagedProcess,
   type RestartOptions,
 } from './processes.js';
+import { saslListenerProperties, scramFormatArgs, type SaslListenerOptions } from './kafka-sasl-listener.js';
 
 export type { RestartOptions } from './processes.js';
+export type { SaslListenerOptions } from './kafka-sasl-listener.js';
 
 export interface KafkaBroker {
   /** Bootstrap address for clients, '127.0.0.1:PORT'. */
   readonly brokers: string;
+  /** With `sasl`: the SASL_PLAINTEXT listener's address, '127.0.0.1:PORT'. */
+  readonly saslBrokers?: string;
+  /** With `sasl.tls`: the SASL_SSL listener's address. */
+  readonly saslSslBrokers?: string;
   /** PID of the current JVM; changes after restart(). */
   readonly pid: number;
   /** Temporary directory holding server.properties, data and logs. */
@@ -49,6 +55,8 @@ export interface KafkaOptions {
   properties?: Record<string, string>;
   /** Listen for clients on this loopback port (default: a free one), e.g. one a service is already retrying. */
   brokerPort?: number;
+  /** Also open SASL listeners for these users (see saslListenerProperties). */
+  sasl?: SaslListenerOptions;
 }
 
 /** Where the installer put the Kafka jars; throws with the install hint when absent. */
@@ -168,9 +176,18 @@ export async function startKafka(opts: KafkaOptions = {}): Promise<KafkaBroker> 
   const brokerPort = opts.brokerPort ?? (await freePort());
   let controllerPort = await freePort();
   while (controllerPort === brokerPort) controllerPort = await freePort();
+  const taken = new Set([brokerPort, controllerPort]);
+  const another = async (): Promise<number> => {
+    let port = await freePort();
+    while (taken.has(port)) port = await freePort();
+    taken.add(port);
+    return port;
+  };
+  const ports = { broker: brokerPort, controller: controllerPort, sasl: await another(), saslSsl: await another() };
+  const saslProps = opts.sasl === undefined ? {} : await saslListenerProperties(dir, ports, opts.sasl);
   await writeFile(
     propsFile,
-    serverProperties({ brokerPort, controllerPort, dataDir, extra: opts.properties ?? {} }),
+    serverProperties({ brokerPort, controllerPort, dataDir, extra: { ...saslProps, ...opts.properties } }),
   );
   await writeFile(log4jFile, LOG4J2_XML);
 
@@ -192,7 +209,7 @@ export async function startKafka(opts: KafkaOptions = {}): Promise<KafkaBroker> 
   // Format the KRaft metadata log once; restarts reuse it like a real node would.
   const format = await spawnManaged(
     java,
-    [...jvmArgs, 'kafka.tools.StorageTool', 'format', '-t', newClusterId(), '-c', propsFile],
+    [...jvmArgs, 'kafka.tools.StorageTool', 'format', '-t', newClusterId(), '-c', propsFile, ...scramFormatArgs(opts.sasl)],
     { logFile },
   );
   const formatted = await format.exited;
@@ -227,6 +244,8 @@ export async function startKafka(opts: KafkaOptions = {}): Promise<KafkaBroker> 
   await launch();
   return {
     brokers,
+    ...(opts.sasl === undefined ? {} : { saslBrokers: `127.0.0.1:${ports.sasl}` }),
+    ...(opts.sasl?.tls === undefined ? {} : { saslSslBrokers: `127.0.0.1:${ports.saslSsl}` }),
     get pid(): number {
       if (!proc) throw new Error('Kafka broker not started');
       return proc.pid;

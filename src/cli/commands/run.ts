@@ -33,6 +33,8 @@ interface RunFlags extends TextCacheFlags {
   tokensFile?: string;
   insecureNoAuth?: boolean;
   allowedOrigin?: string[];
+  tlsCert?: string;
+  tlsKey?: string;
 }
 
 /** Numbers stay strings when they are not numbers, so zod reports them against the right key. */
@@ -80,6 +82,7 @@ function securityFlags(f: RunFlags): ConfigInput | undefined {
     ...(f.tokensFile === undefined ? {} : { tokensFile: f.tokensFile }),
     ...(f.insecureNoAuth === true ? { insecureNoAuth: true } : {}),
     ...(f.allowedOrigin === undefined || f.allowedOrigin.length === 0 ? {} : { allowedOrigins: f.allowedOrigin }),
+    ...(f.tlsCert === undefined && f.tlsKey === undefined ? {} : { tls: { cert: f.tlsCert, key: f.tlsKey } }),
   };
   return Object.keys(s).length === 0 ? undefined : s;
 }
@@ -115,7 +118,9 @@ export function registerRun(program: Command): void {
     .option('--group-id <id>', 'Kafka consumer group of the frames consumer (workers sharing it split partitions)')
     .option('--jsonl <path>', "write every message as JSON lines to a file, or '-' for stdout")
     .option('--preview', 'relay camera previews as MPEG1 over WebSocket (node-rtsp-stream)')
-    .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent');
+    .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent')
+    .option('--tls-cert <file>', 'serve HTTPS and WSS with this certificate (PEM; security.tls.cert; re-read on SIGHUP)')
+    .option('--tls-key <file>', 'private key of --tls-cert (PEM; security.tls.key)');
   addTextCacheOptions(run)
     .action(async (flags: RunFlags) => {
       const config = loadConfig({ file: flags.config, overrides: flagsToConfig(flags) });
