@@ -120,9 +120,11 @@ export class KafkaDetectionsSink implements Sink {
           failures++;
           if (batch.length > 0) this.sendFailures++;
           this.report('disconnected', err);
-          if (batch.length > 0 && (failures === 1 || failures % 10 === 0)) {
-            // Refused credentials are not an outage: say so at error level, where operators look.
-            if (isSaslAuthenticationError(err)) log?.error({ err, failures, buffered: this.buffer.length }, 'kafka sink: SASL authentication failed (check kafka.sasl credentials), retrying');
+          // Refused credentials are not an outage: say so at error level, where operators look, even
+          // while idle; an idle connection attempt that fails is reported by the state alone.
+          const refused = isSaslAuthenticationError(err);
+          if ((refused || batch.length > 0) && (failures === 1 || failures % 10 === 0)) {
+            if (refused) log?.error({ err, failures, buffered: this.buffer.length }, 'kafka sink: SASL authentication failed (check kafka.sasl credentials), retrying');
             else log?.warn({ err, failures, buffered: this.buffer.length }, 'kafka sink: send failed, retrying');
           }
           if (this.closed) return;
