@@ -81,7 +81,10 @@ export function parseTorchCheckpoint(bytes: Uint8Array, file: string, opts: Read
   const archiveName = pklName.includes('/') ? pklName.slice(0, pklName.indexOf('/')) : '';
   if (names.some((n) => n === `${archiveName}/constants.pkl` || n.startsWith(`${archiveName}/code/`))) {
     // TorchScript archives (e.g. OpenAI's ViT-B-32.pt) pickle module objects, not a state dict.
-    throw new WeightsError('TorchScript (torch.jit) archives are not supported; save the state_dict with torch.save or convert to safetensors', file);
+    throw new WeightsError(
+      "TorchScript (torch.jit) archives are not supported (OpenAI's original ViT-*.pt files are such archives); use the same model as safetensors: `actionclip-stream models pull vit-b-32` (or vit-b-16, vit-l-14), or save its state_dict with torch.save",
+      file,
+    );
   }
 
   const root = unpickle(entries[pklName], file);

@@ -134,6 +134,13 @@ describe('torch.save reader (synthetic checkpoints)', () => {
       cleanup();
     }
   });
+
+  it("refuses a TorchScript archive (OpenAI's original .pt), saying which format to use instead", () => {
+    // torch.jit.save's layout: data.pkl pickles module objects, beside constants.pkl and code/.
+    const jit = zipSync({ 'ViT-B-32/data.pkl': pickle(new Tuple([])), 'ViT-B-32/constants.pkl': pickle(new Tuple([])), 'ViT-B-32/code/__torch__/model.py': Buffer.from('class CLIP(Module):\n  pass\n'), 'ViT-B-32/version': Buffer.from('3\n') }, { level: 0 });
+    expect(() => parseTorchCheckpoint(jit, 'ViT-B-32.pt')).toThrow(WeightsError);
+    expect(() => parseTorchCheckpoint(jit, 'ViT-B-32.pt')).toThrow(/TorchScript .*models pull vit-b-32/);
+  });
 });
 
 describe.skipIf(!HAVE_FIXTURES)('torch.save reader (ActionCLIP fixture)', () => {
