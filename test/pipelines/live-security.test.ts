@@ -2,7 +2,7 @@
 // the Origin check, the camera URL policy from the API, the audit trail and the slowloris timeout.
 // The engine is the deterministic test double (the model is not what is under test here); every
 // connection, the service's and ffmpeg's, stays on 127.0.0.1.
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, readFileSync, writeFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -42,6 +42,7 @@ beforeAll(async () => {
 }, 60_000);
 afterAll(async () => {
   await live?.stop();
+  rmSync(dir, { recursive: true, force: true });
 });
 
 const call = async (method: string, route: string, token?: string, body?: unknown, headers: Record<string, string> = {}) => {

@@ -4,7 +4,7 @@
 // ran. No generated camera can be added (the URL policy allows no scheme here), so nothing ever
 // connects anywhere, and the service must answer every case with a 4xx or an error reply naming
 // the problem, keep running, and keep what it had accepted.
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import fc from 'fast-check';
@@ -40,6 +40,7 @@ beforeAll(async () => {
 }, 60_000);
 afterAll(async () => {
   await live?.stop();
+  rmSync(dir, { recursive: true, force: true });
 });
 
 const request = async (method: string, route: string, body: string | undefined) => {

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Command } from 'commander';
@@ -68,6 +68,7 @@ describe('token create', () => {
     const store = TokenStore.load(file)!;
     expect(store.authenticate(olga)).toEqual({ name: 'olga', role: 'operator' });
     expect(store.authenticate(vic)).toEqual({ name: 'vic', role: 'viewer' });
+    rmSync(path.dirname(file), { recursive: true, force: true });
   });
 
   it('refuses an unknown role and an odd name', () => {
