@@ -2,32 +2,18 @@ import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
-import { z } from 'zod';
-import { ConfigError, ForbiddenError, formatIssues } from '../errors.js';
+import { ConfigError, ForbiddenError } from '../errors.js';
 import type { AccessPolicy } from '../security/access.js';
 import type { AuditLog } from '../security/audit.js';
 import { RateLimiter } from '../security/rate-limit.js';
 import { hasRole, type Principal } from '../security/tokens.js';
 import { checkUpgrade, chooseSubprotocol, refuseUpgrade } from '../security/websocket-gate.js';
-import { LabelsSchema, TemplatesSchema, type VocabularyUpdate } from '../../config/schema.js';
+import type { VocabularyUpdate } from '../../config/schema.js';
 import type { Instrumentation } from '../instrumentation/instrumentation.js';
 import { OUTPUT_KINDS, type OutputEvent, type OutputKind, type Sink } from './events.js';
+import { parseClientMessage } from './websocket-messages.js';
 
-/** Client -> server messages. */
-export const SubscribeMessageSchema = z.strictObject({
-  type: z.literal('subscribe'),
-  cameras: z.array(z.string().min(1)).optional(),
-  labels: z.array(z.string().min(1)).optional(),
-  minScore: z.number().min(0).max(1).optional(),
-  kinds: z.array(z.enum(OUTPUT_KINDS as [OutputKind, ...OutputKind[]])).optional(),
-});
-export const VocabularyMessageSchema = z.strictObject({
-  type: z.literal('vocabulary'),
-  labels: LabelsSchema,
-  templates: TemplatesSchema.optional(),
-});
-export const ClientMessageSchema = z.discriminatedUnion('type', [SubscribeMessageSchema, VocabularyMessageSchema]);
-export type SubscribeMessage = z.infer<typeof SubscribeMessageSchema>;
+export { ClientMessageSchema, SubscribeMessageSchema, VocabularyMessageSchema, type SubscribeMessage } from './websocket-messages.js';
 
 /** Close codes sent to clients. */
 export const CLOSE_TOO_SLOW = 1013; // "try again later": the client could not keep up
@@ -179,20 +165,12 @@ export class WebSocketHub implements Sink {
       this.reply(client, { type: 'error', error: `too many messages: at most ${this.opts.messagesPerMinute ?? 120} a minute` });
       return;
     }
-    let parsed: unknown;
-    try {
-      if (isBinary) throw new Error('binary messages are not accepted');
-      parsed = JSON.parse(data.toString());
-    } catch (err) {
-      this.reply(client, { type: 'error', error: `message is not JSON: ${(err as Error).message}` });
+    const parsed = parseClientMessage(data, isBinary);
+    if (!parsed.ok) {
+      this.reply(client, { type: 'error', error: parsed.error });
       return;
     }
-    const r = ClientMessageSchema.safeParse(parsed);
-    if (!r.success) {
-      this.reply(client, { type: 'error', error: `invalid message: ${formatIssues(r.error)}` });
-      return;
-    }
-    const msg = r.data;
+    const msg = parsed.message;
     if (msg.type === 'subscribe') {
       client.filter = {
         cameras: msg.cameras && new Set(msg.cameras),
