@@ -1,13 +1,8 @@
 import type { Consumer } from 'kafkajs';
 import type { Logger } from 'pino';
 import type { ConnectionStatus, Instrumentation, KafkaComponent } from '../instrumentation/instrumentation.js';
+import { backoffDelay } from '../lifecycle/backoff.js';
 import { redactText } from './redact.js';
-
-/** Delay before reconnect attempt `attempt` (from 1): doubling from `initialMs` up to `maxMs`, ±20 % jitter. */
-export function backoffDelay(attempt: number, initialMs: number, maxMs: number): number {
-  const base = Math.min(maxMs, initialMs * 2 ** Math.min(attempt - 1, 30));
-  return Math.round(base * (0.8 + 0.4 * Math.random()));
-}
 
 /** Reports one Kafka component's connection state, once per change, to instrumentation and the log. */
 export function connectionReporter(component: KafkaComponent, instrumentation?: Instrumentation, logger?: Logger): (status: ConnectionStatus, err?: unknown) => void {
@@ -93,7 +88,7 @@ export function superviseConsumer(opts: SupervisedConsumerOptions): SupervisedCo
     report('disconnected', err);
     current = undefined;
     void consumer.disconnect().catch(() => undefined);
-    timer = setTimeout(launch, backoffDelay(failures, initialMs, maxMs));
+    timer = setTimeout(launch, backoffDelay(failures, { initialMs, maxMs, jitter: 0.2 }));
   };
 
   function launch(): void {

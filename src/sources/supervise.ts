@@ -15,6 +15,7 @@ import { Observable, asyncScheduler, type SchedulerLike, type Subscriber, type S
 import type { Logger } from 'pino';
 import type { SupervisionConfig } from '../../config/schema.js';
 import { classify } from '../errors.js';
+import { backoffDelay } from '../lifecycle/backoff.js';
 import type { CameraStatus } from '../types.js';
 import type { CameraEvent, FrameSource, SourceFrame } from './frame-source.js';
 import { redactText } from './redact.js';
@@ -26,12 +27,6 @@ export interface SupervisionOptions {
   /** For jitter; default Math.random. */
   readonly random?: () => number;
   readonly logger?: Logger;
-}
-
-/** Exponential backoff, `attempt` from 1, scaled by a random factor in [1-jitter, 1+jitter], capped. */
-export function backoffDelay(attempt: number, b: SupervisionConfig['backoff'], random: () => number = Math.random): number {
-  const base = Math.min(b.maxMs, b.initialMs * 2 ** Math.max(0, attempt - 1));
-  return Math.max(0, Math.min(b.maxMs, Math.round(base * (1 + b.jitter * (2 * random() - 1)))));
 }
 
 export function supervise(camera: string, source: FrameSource, opts: SupervisionOptions): Observable<CameraEvent> {

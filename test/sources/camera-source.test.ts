@@ -8,7 +8,7 @@ import { cameraArgs } from '../../src/sources/ffmpeg-camera.js';
 import { parseStderrLine, ShowinfoReader } from '../../src/sources/ffmpeg/showinfo.js';
 import { isCameraState, type CameraEvent } from '../../src/sources/frame-source.js';
 import { describeUrl } from '../../src/sources/registry.js';
-import { backoffDelay } from '../../src/sources/supervise.js';
+import { backoffDelay } from '../../src/lifecycle/backoff.js';
 import { resolveFfmpeg } from '../../src/sources/ffmpeg-path.js';
 import type { CameraState, Frame } from '../../src/types.js';
 import { publishTestPattern, startRtspServer, type Publisher, type RtspServer } from '../support/rtsp-server.js';

@@ -3,7 +3,8 @@
 import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Instrumentation, type InstrumentationEvents } from '../../src/instrumentation/instrumentation.js';
-import { backoffDelay, superviseConsumer, type SupervisedConsumer } from '../../src/sources/kafka-connection.js';
+import { backoffDelay } from '../../src/lifecycle/backoff.js';
+import { superviseConsumer, type SupervisedConsumer } from '../../src/sources/kafka-connection.js';
 import { startKafka, type KafkaBroker } from '../support/kafka-broker.js';
 import { freePort } from '../support/processes.js';
 
@@ -16,7 +17,7 @@ describe('backoffDelay', () => {
     [60, 24_000, 36_000],
   ])('attempt %i waits %i..%i ms (1 s doubling, 30 s cap, 20 percent jitter)', (attempt, lo, hi) => {
     for (let i = 0; i < 20; i++) {
-      const d = backoffDelay(attempt, 1000, 30_000);
+      const d = backoffDelay(attempt, { initialMs: 1000, maxMs: 30_000, jitter: 0.2 });
       expect(d).toBeGreaterThanOrEqual(lo);
       expect(d).toBeLessThanOrEqual(hi);
     }
