@@ -1,8 +1,9 @@
-import { open, rename, rm } from 'node:fs/promises';
+import { open, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { loadWeights } from '../model/weights/load-weights.js';
 import { writeSafetensors } from '../model/weights/safetensors.js';
 import type { TensorMap } from '../model/weights/tensor-map.js';
+import { atomicWrite } from '../lifecycle/atomic-write.js';
 
 /** torch.save writes a zip archive: a pulled file that starts like one is a checkpoint to convert. */
 export async function isTorchCheckpoint(file: string): Promise<boolean> {
@@ -38,8 +39,6 @@ export async function convertCheckpoint(ptFile: string): Promise<string[]> {
 }
 
 async function writeAtomically(dir: string, name: string, tensors: TensorMap, metadata: Record<string, string>): Promise<string> {
-  const tmp = path.join(dir, `.${name}.${process.pid}.tmp`);
-  await writeSafetensors(tmp, tensors, metadata);
-  await rename(tmp, path.join(dir, name));
+  await atomicWrite(path.join(dir, name), (tmp) => writeSafetensors(tmp, tensors, metadata));
   return name;
 }

@@ -4,10 +4,11 @@
  * files are verified. A folder without a manifest is an unfinished pull, never a model.
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { rename, rm, writeFile } from 'node:fs/promises';
+import { rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import { NotFoundError } from '../errors.js';
+import { atomicWrite } from '../lifecycle/atomic-write.js';
 
 export { actionclipHome } from '../actionclip-home.js';
 
@@ -47,9 +48,7 @@ export function readManifest(dir: string): ModelManifest | undefined {
 
 /** Atomic (write, then rename), so a reader sees no manifest or a whole one. */
 export async function writeManifest(dir: string, manifest: ModelManifest): Promise<void> {
-  const tmp = path.join(dir, `.${MANIFEST_FILE}.${process.pid}.tmp`);
-  await writeFile(tmp, `${JSON.stringify(manifest, null, 2)}\n`);
-  await rename(tmp, path.join(dir, MANIFEST_FILE));
+  await atomicWrite(path.join(dir, MANIFEST_FILE), (tmp) => writeFile(tmp, `${JSON.stringify(manifest, null, 2)}\n`));
 }
 
 export interface CachedModel {

@@ -10,7 +10,7 @@
  * while saving can leave files from two consecutive epochs; the step stored both in the state and
  * in the optimizer file detects that on resume.
  */
-import { rename, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ConfigError } from '../errors.js';
 import { FUSION_PREFIX, type ParamStore } from '../engine/tfjs/network/params.js';
@@ -19,16 +19,11 @@ import { readSafetensors, writeSafetensors } from '../model/weights/safetensors.
 import type { TensorMap } from '../model/weights/tensor-map.js';
 import type { AdamW } from './adamw.js';
 import { STATE_FILE, type TrainerState } from './trainer-state.js';
+import { atomicWrite } from '../lifecycle/atomic-write.js';
 
 export const OPTIMIZER_FILE = 'optimizer.safetensors';
 export const CLIP_FILE = 'clip.safetensors';
 export const fusionFileName = (head: HeadName): string => `fusion-${head}.safetensors`;
-
-async function atomicWrite(file: string, write: (tmp: string) => Promise<void>): Promise<void> {
-  const tmp = `${file}.tmp-${process.pid}`;
-  await write(tmp);
-  await rename(tmp, file);
-}
 
 /** Writes model, optimiser and state into `dir` (which must exist). */
 export async function saveCheckpoint(dir: string, params: ParamStore, optimizer: AdamW, state: TrainerState): Promise<void> {

@@ -1,9 +1,10 @@
 /** On-disk cache of serialized graphs, keyed by the weights' bytes and the graph builder's version. */
 import { createHash } from 'node:crypto';
-import { mkdir, rename, stat, writeFile } from 'node:fs/promises';
+import { mkdir, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { actionclipHome } from '../../actionclip-home.js';
 import type { TensorMap } from '../../model/weights/tensor-map.js';
+import { atomicWrite } from '../../lifecycle/atomic-write.js';
 
 /**
  * Bump when any graph builder changes what it emits, so stale cached graphs are not reused.
@@ -39,8 +40,6 @@ export async function cachedGraph(dir: string, kind: string, key: string, build:
   const existing = await stat(file).catch(() => null);
   if (existing !== null && existing.size > 0) return { file, hit: true };
   await mkdir(dir, { recursive: true });
-  const tmp = `${file}.${process.pid}.${Date.now()}.tmp`;
-  await writeFile(tmp, build());
-  await rename(tmp, file);
+  await atomicWrite(file, (tmp) => writeFile(tmp, build()));
   return { file, hit: false };
 }

@@ -8,10 +8,11 @@
  * `maxBytes`: after a write, the least recently used ones (file mtime, refreshed on every hit) go.
  */
 import { createHash } from 'node:crypto';
-import { mkdir, readdir, readFile, rename, rmdir, stat, unlink, utimes, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rmdir, stat, unlink, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { actionclipHome } from '../../actionclip-home.js';
 import { decodeEntry, encodeEntry, ENTRY_FORMAT, type EntryIdentity } from './entry-file.js';
+import { atomicWrite } from '../../lifecycle/atomic-write.js';
 
 export const DEFAULT_TEXT_CACHE_MAX_BYTES = 256 * 2 ** 20;
 /** Temporary files older than this are left-overs of a crashed writer. */
@@ -83,14 +84,11 @@ export class TextEmbeddingCache {
   /** Stores `[templates, dim]` rows for `label`; a failed write is reported, never thrown. */
   async put(label: string, templates: readonly string[], rows: Float32Array): Promise<void> {
     const file = this.entryFile(label, templates);
-    const tmp = `${file}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
     try {
       await mkdir(path.dirname(file), { recursive: true });
-      await writeFile(tmp, encodeEntry(this.identity(label, templates, rows.length / templates.length), rows));
-      await rename(tmp, file);
+      await atomicWrite(file, (tmp) => writeFile(tmp, encodeEntry(this.identity(label, templates, rows.length / templates.length), rows)));
       this.stats.written++;
     } catch (err) {
-      await unlink(tmp).catch(() => undefined);
       this.warn(`text-embedding cache: cannot write ${file} (${(err as Error).message}); going on without it`);
     }
   }

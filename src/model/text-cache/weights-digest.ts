@@ -5,9 +5,10 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
+import { atomicWrite } from '../../lifecycle/atomic-write.js';
 
 const MemoSchema = z.record(z.string(), z.strictObject({ size: z.number(), mtimeMs: z.number(), sha256: z.string().regex(/^[0-9a-f]{64}$/) }));
 type Memo = z.infer<typeof MemoSchema>;
@@ -58,11 +59,9 @@ export async function weightsDigest(files: readonly string[], memoFile: string):
 async function writeMemo(file: string, memo: Memo): Promise<void> {
   const keys = Object.keys(memo);
   for (const k of keys.slice(0, Math.max(0, keys.length - MEMO_LIMIT))) delete memo[k];
-  const tmp = `${file}.${process.pid}.tmp`;
   try {
     await mkdir(path.dirname(file), { recursive: true });
-    await writeFile(tmp, JSON.stringify(memo));
-    await rename(tmp, file);
+    await atomicWrite(file, (tmp) => writeFile(tmp, JSON.stringify(memo)));
   } catch {
     // Only a memo: the next load hashes again.
   }
