@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import { z } from 'zod';
 import { CameraSchema, VocabularyUpdateSchema, type CameraConfig, type VocabularyUpdate } from '../../config/schema.js';
 import { classify, ConfigError, ForbiddenError, issueList, NotFoundError, NotReadyError } from '../errors.js';
-import { authorize, corsOrigin, identify, originAllowed, type AccessPolicy, type Requirement } from '../security/access.js';
+import { corsOrigin, identify, originAllowed, presentedToken, requireRole, type AccessPolicy, type Requirement } from '../security/access.js';
 import type { AuditLog } from '../security/audit.js';
 import type { Principal } from '../security/tokens.js';
 import type { Metrics } from '../observability/metrics.js';
@@ -126,9 +126,11 @@ function validate<S extends z.ZodType>(schema: S, body: unknown): z.infer<S> {
  * the role). Control actions, accepted or refused, go to the audit log.
  */
 export function createHttpApi(opts: HttpApiOptions): Server {
-  const server = opts.server ?? createServer(httpServerOptions(opts));
-  server.headersTimeout = opts.headersTimeoutMs ?? 10_000;
-  server.requestTimeout = opts.requestTimeoutMs ?? 30_000;
+  const options = httpServerOptions(opts);
+  const server = opts.server ?? createServer(options);
+  // A server made elsewhere gets the same timeouts (its checking interval is its maker's to set).
+  server.headersTimeout = options.headersTimeout!;
+  server.requestTimeout = options.requestTimeout!;
   return server.on('request', (req: IncomingMessage, res: ServerResponse) => serve(opts, req, res));
 }
 
@@ -160,13 +162,13 @@ function serve(opts: HttpApiOptions, req: IncomingMessage, res: ServerResponse):
   const action = actionOf(method, parts);
   const audit = (principal: Principal | undefined, outcome: 'accepted' | 'refused', reason?: string, target = parts[1]): void => {
     if (action === undefined || opts.audit === undefined) return;
-    opts.audit.record({ actor: principal?.name ?? 'anonymous', role: principal?.role, action, target, outcome, reason, address: req.socket.remoteAddress, via: 'http' });
+    opts.audit.record({ principal, action, target, outcome, reason, address: req.socket.remoteAddress, via: 'http' });
   };
   let principal: Principal | undefined;
   const handle = async (): Promise<void> => {
     principal = identify(req, access);
     if (!originAllowed(req, access)) throw new ForbiddenError(`origin ${req.headers.origin} is not allowed (security.allowedOrigins)`);
-    authorize(req, access, requirement(method, parts, access));
+    requireRole(principal, requirement(method, parts, access), access, presentedToken(req) !== undefined);
     const target = await route(opts, req, res, url, parts);
     audit(principal, 'accepted', undefined, target ?? undefined);
   };
@@ -193,11 +195,11 @@ function sendError(opts: HttpApiOptions, res: ServerResponse, url: URL, err: unk
 async function route(opts: HttpApiOptions, req: IncomingMessage, res: ServerResponse, url: URL, parts: readonly string[]): Promise<string | void> {
   const { control } = opts;
   const max = opts.maxBodyBytes ?? 1 << 20;
-const method = req.method ?? 'GET';
+  const method = req.method ?? 'GET';
   const allow = (...methods: string[]): void => {
     if (!methods.includes(method)) throw new RequestError(405, `${method} is not allowed on ${url.pathname} (allowed: ${methods.join(', ')})`);
   };
-  
+
   switch (parts[0]) {
     case 'health': {
       allow('GET');

@@ -47,16 +47,21 @@ export function identify(req: IncomingMessage, policy: AccessPolicy): Principal 
 }
 
 /**
- * The caller, if allowed. @throws UnauthorizedError without a valid token, ForbiddenError when the
- * token's role is below `needed`. An open requirement lets anyone through (principal undefined
- * when no valid token came with it).
+ * Whether an identified caller may do what needs `needed`, for HTTP routes and WebSocket messages
+ * alike. @throws UnauthorizedError without a valid token (`presented`: whether one came at all),
+ * ForbiddenError when the token's role is below `needed`. Without tokens configured, anyone may.
  */
-export function authorize(req: IncomingMessage, policy: AccessPolicy, needed: Requirement): Principal | undefined {
-  const principal = identify(req, policy);
-  if (needed === 'open' || policy.tokens === undefined) return principal;
-  if (presentedToken(req) === undefined) throw new UnauthorizedError('a bearer token is required (Authorization: Bearer <token>)');
+export function requireRole(principal: Principal | undefined, needed: Requirement, policy: AccessPolicy, presented = true): void {
+  if (needed === 'open' || policy.tokens === undefined) return;
+  if (!presented) throw new UnauthorizedError('a bearer token is required (Authorization: Bearer <token>)');
   if (principal === undefined) throw new UnauthorizedError('the bearer token is not valid');
   if (!hasRole(principal, needed)) throw new ForbiddenError(`${principal.name} (${principal.role}) may not do this: it needs the ${needed} role`);
+}
+
+/** The caller, if allowed (see requireRole); undefined on an open requirement without a valid token. */
+export function authorize(req: IncomingMessage, policy: AccessPolicy, needed: Requirement): Principal | undefined {
+  const principal = identify(req, policy);
+  requireRole(principal, needed, policy, presentedToken(req) !== undefined);
   return principal;
 }
 

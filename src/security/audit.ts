@@ -5,11 +5,12 @@
  */
 import { appendFileSync } from 'node:fs';
 import type { Logger } from 'pino';
+import type { Principal } from './tokens.js';
 
+/** One control action as the caller reports it; the record written names the actor from `principal`. */
 export interface AuditRecord {
-  /** The token's name; `anonymous` without a valid token. */
-  readonly actor: string;
-  readonly role?: string;
+  /** Who by token; undefined without a valid token (written as actor `anonymous`). */
+  readonly principal?: Principal;
   /** e.g. `camera.add`, `camera.remove`, `vocabulary.update`. */
   readonly action: string;
   /** What it was done to (a camera id and its redacted URL, a vocabulary size). */
@@ -27,9 +28,10 @@ export class AuditLog {
     private readonly opts: { readonly logger?: Logger; readonly file?: string; readonly now?: () => number } = {},
   ) {}
 
-  record(r: AuditRecord): void {
-    const entry = { time: new Date((this.opts.now ?? Date.now)()).toISOString(), ...r };
-    this.opts.logger?.info({ audit: entry }, `audit: ${r.actor} ${r.action} ${r.outcome}`);
+  record({ principal, ...r }: AuditRecord): void {
+    const actor = principal?.name ?? 'anonymous';
+    const entry = { time: new Date((this.opts.now ?? Date.now)()).toISOString(), actor, role: principal?.role, ...r };
+    this.opts.logger?.info({ audit: entry }, `audit: ${actor} ${r.action} ${r.outcome}`);
     if (this.opts.file === undefined) return;
     try {
       // Synchronous and small: a line is never torn by a crash between two writes of it.

@@ -2,11 +2,11 @@ import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
-import { ConfigError, ForbiddenError } from '../errors.js';
-import type { AccessPolicy } from '../security/access.js';
+import { ConfigError } from '../errors.js';
+import { requireRole, type AccessPolicy } from '../security/access.js';
 import type { AuditLog } from '../security/audit.js';
 import { RateLimiter } from '../security/rate-limit.js';
-import { hasRole, type Principal } from '../security/tokens.js';
+import type { Principal } from '../security/tokens.js';
 import { checkUpgrade, chooseSubprotocol, refuseUpgrade } from '../security/websocket-gate.js';
 import type { VocabularyUpdate } from '../../config/schema.js';
 import type { Instrumentation } from '../instrumentation/instrumentation.js';
@@ -89,6 +89,7 @@ export class WebSocketHub implements Sink {
   private readonly path: string;
   private readonly maxQueue: number;
   private readonly maxBuffered: number;
+  private readonly messagesPerMinute: number;
   private nextId = 1;
   private closed = false;
   /** Clients closed for being slow (for tests and logs). */
@@ -98,6 +99,7 @@ export class WebSocketHub implements Sink {
     this.path = opts.path ?? '/ws';
     this.maxQueue = opts.maxQueue ?? 256;
     this.maxBuffered = opts.maxBufferedBytes ?? 1 << 20;
+    this.messagesPerMinute = opts.messagesPerMinute ?? 120;
     this.wss = new WebSocketServer({ noServer: true, maxPayload: opts.maxPayloadBytes ?? 1 << 20, handleProtocols: chooseSubprotocol });
     opts.server.on('upgrade', this.onUpgrade);
     this.heartbeat = setInterval(() => this.beat(), opts.heartbeatMs ?? 15_000);
@@ -125,7 +127,7 @@ export class WebSocketHub implements Sink {
   };
 
   private onConnection(ws: WebSocket, req: IncomingMessage, principal: Principal | undefined): void {
-    const limiter = new RateLimiter(this.opts.messagesPerMinute ?? 120);
+    const limiter = new RateLimiter(this.messagesPerMinute);
     const client: Client = { ws, id: this.nextId++, filter: {}, queue: [], alive: true, closing: false, inbox: Promise.resolve(), subscribed: false, principal, address: req.socket.remoteAddress, limiter };
     this.clientsById.set(client.id, client);
     this.opts.instrumentation?.emit('websocket.clients', { count: this.clientsById.size });
@@ -162,7 +164,7 @@ export class WebSocketHub implements Sink {
 
   private async onMessage(client: Client, data: RawData, isBinary: boolean): Promise<void> {
     if (!client.limiter.take()) {
-      this.reply(client, { type: 'error', error: `too many messages: at most ${this.opts.messagesPerMinute ?? 120} a minute` });
+      this.reply(client, { type: 'error', error: `too many messages: at most ${this.messagesPerMinute} a minute` });
       return;
     }
     const parsed = parseClientMessage(data, isBinary);
@@ -193,12 +195,10 @@ export class WebSocketHub implements Sink {
   private async changeVocabulary(client: Client, update: VocabularyUpdate): Promise<void> {
     const { principal } = client;
     const audit = (outcome: 'accepted' | 'refused', reason?: string, target?: string) =>
-      this.opts.audit?.record({ actor: principal?.name ?? 'anonymous', role: principal?.role, action: 'vocabulary.update', target, outcome, reason, address: client.address, via: 'websocket' });
+      this.opts.audit?.record({ principal, action: 'vocabulary.update', target, outcome, reason, address: client.address, via: 'websocket' });
     try {
       if (this.opts.onVocabulary === undefined) throw new ConfigError('vocabulary changes are not enabled on this server');
-      if (this.opts.access?.tokens !== undefined && (principal === undefined || !hasRole(principal, 'operator'))) {
-        throw new ForbiddenError(`${principal?.name ?? 'this client'} may not change the vocabulary: it needs the operator role`);
-      }
+      requireRole(principal, 'operator', this.opts.access ?? {});
       const version = await this.opts.onVocabulary(update);
       audit('accepted', undefined, `version ${version}: ${update.labels.length} labels`);
       this.reply(client, { type: 'vocabulary', version });
