@@ -100,8 +100,9 @@ export async function checkCameraUrl(url: string, policy: CameraUrlPolicy, resol
   const shown = redactUrl(url);
   if (scheme === 'file' && !policy.allowFileSources) throw new UrlPolicyError('allowFileSources', `${shown} reads a local file; cameras added through the API may not unless security.cameraUrls.allowFileSources is true`);
   if (scheme !== 'file' && !policy.allowedSchemes.includes(scheme)) throw new UrlPolicyError('allowedSchemes', `scheme "${scheme}:" is not in security.cameraUrls.allowedSchemes (${policy.allowedSchemes.join(', ')})`);
-  describeUrl(url).ffmpegInput(url); // the scheme's own syntax (v4l2 options)
-  if (!describeUrl(url).network) return;
+  const entry = describeUrl(url);
+  entry.ffmpegInput(url); // the scheme's own syntax (v4l2 options)
+  if (!entry.network) return;
   let host: string;
   try {
     host = new URL(url).hostname.replace(/^\[(.*)\]$/, '$1');

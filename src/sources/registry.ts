@@ -69,8 +69,9 @@ export interface UrlKind {
 
 /** The traits that decide how a URL is read; an unknown `scheme://` counts as a network input. */
 export function urlKind(url: string): UrlKind {
-  if (Object.hasOwn(SCHEMES, schemeOf(url))) {
-    const { live, wallclock, network } = describeUrl(url);
+  const scheme = schemeOf(url);
+  if (Object.hasOwn(SCHEMES, scheme)) {
+    const { live, wallclock, network } = SCHEMES[scheme];
     return { live, wallclock, network };
   }
   return { live: false, wallclock: false, network: /^[a-z][a-z0-9+.-]*:\/\//i.test(url) };

@@ -3,9 +3,9 @@
  * output, and reads folders of extracted frames with sharp.
  *
  * ffmpeg runs through the one ffmpeg process module (`ffmpeg/process.ts`): an argument array,
- * never a shell, so URLs and paths cannot inject commands. The output frame size is read from ffmpeg's own "Output #0" stream line,
- * which it prints before writing the first frame, so one process serves both probing and
- * decoding (a second connection to a camera just to probe would be slow and may be refused).
+ * never a shell, so URLs and paths cannot inject commands. The output frame size is read from
+ * ffmpeg's own "Output #0" stream line, which it prints before writing the first frame, so one
+ * process serves both probing and decoding (a second connection to a camera just to probe would be slow and may be refused).
  */
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
