@@ -15,20 +15,48 @@ export const CameraIdSchema = z
   .max(64)
   .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'camera id may contain letters, digits, "_", "." and "-"');
 
-export const CameraSchema = z.strictObject({
-  id: CameraIdSchema,
-  /** A URL of a scheme in the source registry (rtsp://, http(s)://, v4l2://, ...) or a file path. */
-  url: z
+/** A URL of a scheme in the source registry, checked with the scheme's own parser now, not at the first connection. */
+const sourceUrl = (what: string) =>
+  z
     .string()
-    .min(1, 'camera url must not be empty')
+    .min(1, `${what} must not be empty`)
     .superRefine((url, ctx) => {
       try {
-        // The scheme's own parser: a malformed v4l2 option is refused here too, not at the first connection.
         describeUrl(url).ffmpegInput(url);
       } catch (err) {
         ctx.addIssue({ code: 'custom', message: (err as Error).message });
       }
-    }),
+    });
+
+/**
+ * How ffmpeg decodes and scales a camera: the cost of a camera is mostly here, not in the model
+ * (docs/cameras-per-machine.md). Defaults in `decode`; each camera may override any of them.
+ */
+export const DecodeTuningSchema = z.strictObject({
+  /** `stretch`: scale to width×height whatever the aspect; `crop`: fill width×height keeping the aspect, cutting the centre (what the model's centre crop keeps). */
+  fit: z.enum(['stretch', 'crop']),
+  /** swscale's algorithm; `bicubic` is ffmpeg's default, `fast_bilinear` the cheapest. */
+  scaler: z.enum(['bicubic', 'bilinear', 'fast_bilinear', 'area']),
+  /** Decoder threads per camera; 0 lets ffmpeg choose (one per core, which only adds contention with many cameras). */
+  threads: z.number().int().min(0).max(64),
+  /** Skip the H.264/H.265 deblocking filter: on no frame, on frames no other frame refers to, or on all (cheaper, blurrier). */
+  skipLoopFilter: z.enum(['none', 'nonref', 'all']),
+  /** Decode every frame, only reference frames, or only keyframes (for a sampled rate at or below the keyframe rate). */
+  skipFrame: z.enum(['none', 'nonref', 'nokey']),
+});
+export type DecodeTuning = z.infer<typeof DecodeTuningSchema>;
+
+export const CameraSchema = z.strictObject({
+  id: CameraIdSchema,
+  /** A URL of a scheme in the source registry (rtsp://, http(s)://, v4l2://, ...) or a file path. */
+  url: sourceUrl('camera url'),
+  /**
+   * A second, low-resolution stream of the same camera (an RTSP substream) to run detection on;
+   * `url` stays the one shown in previews. The first thing to set when a machine watches many cameras.
+   */
+  detectUrl: sourceUrl('camera detectUrl').optional(),
+  /** Per-camera overrides of `decode`'s tuning. */
+  decode: DecodeTuningSchema.partial().optional(),
 });
 export type CameraConfig = z.infer<typeof CameraSchema>;
 
@@ -158,7 +186,7 @@ export const TrackerSchema = z.strictObject({
   updateEvery: z.number().int().nonnegative(),
 });
 
-export const DecodeSchema = z.strictObject({
+export const DecodeSchema = DecodeTuningSchema.extend({
   /** Frames are scaled inside ffmpeg to this size before they reach Node. */
   width: z.number().int().min(8).max(4096),
   height: z.number().int().min(8).max(4096),

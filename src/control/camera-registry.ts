@@ -12,6 +12,8 @@ export interface CameraInfo {
   readonly id: string;
   /** Redacted. */
   readonly url: string;
+  /** Redacted; the stream detection reads when it is not `url`. */
+  readonly detectUrl?: string;
   readonly state?: CameraState;
 }
 
@@ -53,7 +55,8 @@ export class CameraRegistry {
   info(id: string): CameraInfo | undefined {
     const e = this.entries.get(id);
     if (e === undefined) return undefined;
-    return { id, url: redactUrl(e.config.url), ...(e.state === undefined ? {} : { state: e.state }) };
+    const { url, detectUrl } = e.config;
+    return { id, url: redactUrl(url), ...(detectUrl === undefined ? {} : { detectUrl: redactUrl(detectUrl) }), ...(e.state === undefined ? {} : { state: e.state }) };
   }
 
   /** Current states of every camera that has reported one. */

@@ -128,7 +128,9 @@ export class LiveControlPlane implements ControlPlane {
   async addCamera(camera: CameraConfig): Promise<CameraInfo> {
     const { maxCameras, urlPolicy } = this.opts;
     if (maxCameras !== undefined && this.opts.cameras.list().length >= maxCameras) throw new ConfigError(`at most ${maxCameras} cameras (security.limits.maxCameras)`);
-    if (urlPolicy !== undefined) await checkCameraUrl(camera.url, urlPolicy, this.opts.resolve);
+    if (urlPolicy !== undefined) {
+      for (const url of [camera.url, camera.detectUrl]) if (url !== undefined) await checkCameraUrl(url, urlPolicy, this.opts.resolve);
+    }
     return this.opts.cameras.add(camera);
   }
 

@@ -10,7 +10,12 @@ import { supervise, type SupervisionOptions } from './supervise.js';
 
 export type CameraSourceOptions = SourceOptions & SupervisionOptions;
 
-/** @throws ConfigError for an unsupported scheme or a malformed URL, before anything starts. */
+/**
+ * Detection reads the camera's `detectUrl` (a low-resolution substream) when it has one, with the
+ * camera's own decode tuning over the service's.
+ * @throws ConfigError for an unsupported scheme or a malformed URL, before anything starts.
+ */
 export function cameraFrames(camera: CameraConfig, opts: CameraSourceOptions): Observable<CameraEvent> {
-  return supervise(camera.id, openFrameSource(camera.url, opts), opts);
+  const tuning = { ...opts.tuning, ...camera.decode };
+  return supervise(camera.id, openFrameSource(camera.detectUrl ?? camera.url, { ...opts, tuning }), opts);
 }

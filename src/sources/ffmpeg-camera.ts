@@ -10,6 +10,7 @@ import { RawFrameCutter } from './ffmpeg/raw-frames.js';
 import { ShowinfoReader, isFailureLine } from './ffmpeg/showinfo.js';
 import type { FrameSource, SourceFrame } from './frame-source.js';
 import { redactText, redactUrl } from './redact.js';
+import type { DecodeTuning } from '../../config/schema.js';
 import type { SourceOptions, SourceScheme } from './source-scheme.js';
 
 export type FfmpegCameraOptions = SourceOptions;
@@ -21,22 +22,46 @@ export type FfmpegCameraOptions = SourceOptions;
  * `-loglevel level+info`: the level tag lets errors be told apart for exit reasons). `-vsync
  * passthrough` keeps output frames 1:1 with showinfo's `n:` so stdout frame k pairs with line n=k.
  */
-export function cameraArgs(url: string, scheme: SourceScheme, o: Pick<FfmpegCameraOptions, 'fps' | 'width' | 'height' | 'realtime'>): string[] {
+export function cameraArgs(url: string, scheme: SourceScheme, o: Pick<FfmpegCameraOptions, 'fps' | 'width' | 'height' | 'realtime' | 'tuning'>): string[] {
   const { options, input } = scheme.ffmpegInput(url);
+  const tuning = o.tuning ?? {};
   // Without -copyts ffmpeg shifts timestamps to start at 0 and the wall-clock epoch is lost.
   const wallclock = scheme.wallclock ? { input: ['-use_wallclock_as_timestamps', '1'], output: ['-copyts'] } : { input: [], output: [] };
   const pace = !scheme.live && (o.realtime ?? true) ? ['-re'] : [];
   const whitelist = scheme.protocols === undefined ? [] : ['-protocol_whitelist', scheme.protocols];
   return [
     '-hide_banner', '-nostdin', '-nostats', '-loglevel', 'level+info',
-    ...whitelist, ...options, ...wallclock.input, ...pace,
+    ...whitelist, ...options, ...wallclock.input, ...pace, ...decoderArgs(tuning),
     '-i', input,
     ...wallclock.output,
     '-an', '-sn', '-dn',
-    '-vf', `fps=${o.fps},scale=${o.width}:${o.height},showinfo`,
+    '-vf', `fps=${o.fps},${scaleFilter(o.width, o.height, tuning)},showinfo`,
     '-vsync', 'passthrough',
     '-pix_fmt', 'rgb24', '-f', 'rawvideo', 'pipe:1',
   ];
+}
+
+// ffmpeg's AVDiscard names for the decoder's skip options.
+const DISCARD = { none: 'default', nonref: 'noref', nokey: 'nokey', all: 'all' } as const;
+
+/** Input (decoder) options: they must come before `-i`. Unset fields add nothing, so ffmpeg's defaults stay. */
+export function decoderArgs(t: Partial<DecodeTuning>): string[] {
+  const args: string[] = [];
+  if (t.threads !== undefined && t.threads > 0) args.push('-threads', String(t.threads));
+  if (t.skipLoopFilter !== undefined && t.skipLoopFilter !== 'none') args.push('-skip_loop_filter', DISCARD[t.skipLoopFilter]);
+  if (t.skipFrame !== undefined && t.skipFrame !== 'none') args.push('-skip_frame', DISCARD[t.skipFrame]);
+  return args;
+}
+
+/**
+ * The scale step. `crop` keeps the aspect ratio: scale until both sides cover width×height, then
+ * cut the centre, as the model's resize-and-centre-crop does; `stretch` squeezes the picture.
+ * The sampled frames alone are scaled (fps comes first), so the cost is per sampled frame.
+ */
+export function scaleFilter(width: number, height: number, t: Partial<DecodeTuning>): string {
+  const flags = t.scaler === undefined ? '' : `:flags=${t.scaler}`;
+  if (t.fit === 'crop') return `scale=${width}:${height}:force_original_aspect_ratio=increase${flags},crop=${width}:${height}`;
+  return `scale=${width}:${height}${flags}`;
 }
 
 /** @throws ConfigError when the URL is malformed for its scheme (checked now, not at the first connection). */

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { SchedulerLike } from 'rxjs';
+import type { DecodeTuning } from '../../config/schema.js';
 import type { FrameSource } from './frame-source.js';
 
 /** What a URL scheme means for reading it; the table of schemes is `registry.ts`. */
@@ -38,6 +39,8 @@ export interface SourceOptions {
   /** Output size; scaling happens inside ffmpeg. */
   readonly width: number;
   readonly height: number;
+  /** How ffmpeg decodes and scales (config `decode`); absent fields keep ffmpeg's own behaviour. */
+  readonly tuning?: Partial<DecodeTuning>;
   readonly ffmpegPath: string;
   /** Read inputs that do not pace themselves (files, lavfi) at their native rate (`-re`). Default true. */
   readonly realtime?: boolean;
