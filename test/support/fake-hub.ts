@@ -2,7 +2,7 @@
 // `/<repo>/resolve/<rev>/<file>` answers 302 to a CDN-like path with X-Linked-Etag / X-Linked-Size
 // / X-Repo-Commit, the CDN path serves the bytes with Range (206 + Content-Range), gated files
 // answer 401 without the right token, and a connection can be dropped after N bytes (the socket is
-// really destroyed: a real fault, no mock).
+// really closed before the body's end: a real fault, no mock).
 import { createHash } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -116,7 +116,19 @@ export class FakeHub {
     const cut = this.cuts.get(sha256Of(f.body));
     if (cut === undefined) return void res.end(f.body.subarray(start));
     this.cuts.delete(sha256Of(f.body));
-    // Flush the first bytes, then drop the TCP connection mid-body.
-    res.write(f.body.subarray(start, start + cut), () => setTimeout(() => res.socket?.destroy(), 20));
+    // Send the first bytes, then close the TCP connection mid-body. A FIN, not a reset: a reset
+    // throws away what the client has not read yet, so where it resumes would depend on its load.
+    res.write(f.body.subarray(start, start + cut), () => res.socket?.end());
   }
+}
+
+/**
+ * Where a resumed GET started (`bytes=N-`). A download resumes from the bytes its part file holds;
+ * those it had received but not yet written when the connection dropped are fetched again, so N
+ * is at most the cut, not always equal to it.
+ */
+export function resumedFrom(range: string | undefined): number {
+  const m = /^bytes=(\d+)-$/.exec(range ?? '');
+  if (m === null) throw new Error(`not a resume request: ${String(range)}`);
+  return Number(m[1]);
 }
