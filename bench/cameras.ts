@@ -23,9 +23,9 @@ import { ensureClip, RESOLUTIONS, type Resolution } from './cameras/streams.js';
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
 /**
- * `before`: the service's defaults (320×240 stretched, bicubic, ffmpeg's thread count, full decode).
- * `after`: what the model needs and no more (256×256 centre crop, which Node's resize leaves as it
- * is; bilinear; one decoder thread; no deblocking).
+ * `before`: the defaults until the scale was measured (320×240 stretched, bicubic, ffmpeg's thread
+ * count, full decode). `after`: what the model needs and no more (256×256 centre crop, which Node's
+ * resize leaves as it is; bilinear; one decoder thread; no deblocking).
  */
 const TUNINGS: Record<string, DecodeSettings> = {
   before: { width: 320, height: 240, fit: 'stretch', scaler: 'bicubic', threads: 0, skipLoopFilter: 'none', skipFrame: 'none' },

@@ -8,7 +8,7 @@ export const DEFAULTS: Omit<Config, 'weights'> = {
   window: 8,
   stride: 4,
   fps: 4,
-  decode: { width: 320, height: 240, fit: 'stretch', scaler: 'bicubic', threads: 0, skipLoopFilter: 'none', skipFrame: 'none' },
+  decode: { width: 256, height: 256, fit: 'crop', scaler: 'bicubic', threads: 0, skipLoopFilter: 'none', skipFrame: 'none' },
   port: 8080,
   security: {
     insecureNoAuth: false,

@@ -55,8 +55,15 @@ export interface DecodedFrame {
   rgb: Uint8Array;
 }
 
+/** The size frames are brought to; `crop` keeps the aspect ratio and cuts the centre (config `decode.fit`). */
+export interface FrameResize {
+  readonly width: number;
+  readonly height: number;
+  readonly fit?: 'stretch' | 'crop';
+}
+
 /** Decodes one message into RGB (optionally resized); throws MalformedFrameError. */
-export async function decodeFrameMessage(message: Pick<KafkaMessage, 'key' | 'value' | 'headers' | 'timestamp'>, resize?: { width: number; height: number }): Promise<DecodedFrame> {
+export async function decodeFrameMessage(message: Pick<KafkaMessage, 'key' | 'value' | 'headers' | 'timestamp'>, resize?: FrameResize): Promise<DecodedFrame> {
   const key = message.key?.toString('utf8');
   const id = CameraIdSchema.safeParse(key);
   if (!id.success) throw new MalformedFrameError(`key must be a camera id (got ${key === undefined ? 'none' : JSON.stringify(key.slice(0, 64))})`, 'key');
@@ -81,7 +88,8 @@ export async function decodeFrameMessage(message: Pick<KafkaMessage, 'key' | 'va
     img = sharp(value, { raw: { width, height, channels: 3 } });
   } else img = sharp(value, { failOn: 'error' });
   try {
-    if (resize !== undefined) img = img.resize(resize.width, resize.height, { fit: 'fill' });
+    // `crop` as the ffmpeg sources do it: cover the size, keep the centre (sharp's default position).
+    if (resize !== undefined) img = img.resize(resize.width, resize.height, { fit: resize.fit === 'crop' ? 'cover' : 'fill' });
     const { data, info } = await img.toColourspace('srgb').removeAlpha().raw().toBuffer({ resolveWithObject: true });
     if (info.channels !== 3) throw new Error(`decoded to ${info.channels} channels`);
     return { camera: id.data, captureTs, width: info.width, height: info.height, rgb: new Uint8Array(data.buffer, data.byteOffset, data.length) };
@@ -112,7 +120,7 @@ export interface KafkaFramesOptions {
   readonly groupId: string;
   readonly deadLetterTopic: string;
   /** Resize every frame to this size (sharp), like the ffmpeg sources do. */
-  readonly resize?: { width: number; height: number };
+  readonly resize?: FrameResize;
   readonly fromBeginning?: boolean;
   readonly instrumentation?: Instrumentation;
   readonly logger?: Logger;

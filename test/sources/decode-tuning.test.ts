@@ -49,7 +49,7 @@ describe('decode tuning: ffmpeg arguments', () => {
         cameras: [{ id: 'a', url: 'rtsp://127.0.0.1/main', detectUrl: 'rtsp://127.0.0.1/sub', decode: { skipFrame: 'nokey' } }],
       },
     });
-    expect(config.decode).toMatchObject({ width: 320, height: 240, fit: 'stretch', scaler: 'bicubic', threads: 1, skipFrame: 'none' });
+    expect(config.decode).toMatchObject({ width: 256, height: 256, fit: 'crop', scaler: 'bicubic', threads: 1, skipFrame: 'none' });
     expect(config.cameras[0]).toMatchObject({ detectUrl: 'rtsp://127.0.0.1/sub', decode: { skipFrame: 'nokey' } });
     expect(() => loadConfig({ overrides: { weights: 'w', cameras: [{ id: 'a', url: 'rtsp://127.0.0.1/x', decode: { skipFrame: 'some' } }] } })).toThrow(/cameras\[0\]\.decode\.skipFrame/);
     expect(() => loadConfig({ overrides: { weights: 'w', cameras: [{ id: 'a', url: 'rtsp://127.0.0.1/x', detectUrl: '' }] } })).toThrow(/detectUrl/);

@@ -25,6 +25,17 @@ describe('decodeFrameMessage', () => {
     expect(r.rgb.length).toBe(48);
   });
 
+  it('crop keeps the centre of a wide frame, as the ffmpeg sources do; stretch keeps its sides', async () => {
+    // 8×4: blue columns 0-1 and 6-7, red 2-5. A 4×4 crop keeps columns 2-5.
+    const wide = Buffer.alloc(8 * 4 * 3);
+    for (let y = 0; y < 4; y++) for (let x = 0; x < 8; x++) wide.set(x < 2 || x > 5 ? [0, 0, 255] : [255, 0, 0], (y * 8 + x) * 3);
+    const m = msg('door', wide, { width: '8', height: '4', format: 'rgb' });
+    const cropped = await decodeFrameMessage(m, { width: 4, height: 4, fit: 'crop' });
+    const stretched = await decodeFrameMessage(m, { width: 4, height: 4, fit: 'stretch' });
+    expect([cropped.rgb[0], cropped.rgb[2]]).toEqual([255, 0]);
+    expect(stretched.rgb[2]).toBeGreaterThan(stretched.rgb[0]);
+  });
+
   it.each([
     ['no key', msg(null, rgb(1, 1), { width: '1', height: '1' }), 'key'],
     ['a bad camera id', msg('a b', rgb(1, 1), { width: '1', height: '1' }), 'key'],
