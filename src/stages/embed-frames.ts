@@ -3,7 +3,7 @@ import type { Engine } from '../engine/engine.js';
 import { ConfigError, EngineError } from '../errors.js';
 import { lifecycleOf } from './camera-lifecycle.js';
 import { callEngine } from './call-engine.js';
-import { preprocessFrame } from '../model/preprocess.js';
+import { preprocessFrames } from '../model/preprocess.js';
 import type { CameraState, Frame, FrameEmbedding } from '../types.js';
 import { microBatch } from './micro-batch.js';
 import type { BatchStats } from '../instrumentation/stats.js';
@@ -20,15 +20,13 @@ export interface EmbedFramesOptions {
   /** Clock for max-wait timers and latency. Default `asyncScheduler`. */
   readonly scheduler?: SchedulerLike;
   readonly stats?: BatchStats;
-  /** Frame -> `[3,S,S]`. Default `preprocessFrame(rgb, width, height, S)` (ActionCLIP's test transform). */
+  /** Frame -> `[3,S,S]`. Default: ActionCLIP's test transform, written straight into the batch (`preprocessFrames`). */
   readonly preprocess?: (frame: Frame, size: number) => Float32Array;
   /** Camera changes: a state that discards queued frames (see CAMERA_LIFECYCLE) empties the camera's queue. */
   readonly cameraStates?: Observable<CameraState>;
 }
 
 export const FRAME_BATCH_DEFAULTS = { maxBatch: 16, maxWaitMs: 50 } as const;
-
-const defaultPreprocess = (frame: Frame, size: number): Float32Array => preprocessFrame(frame.rgb, frame.width, frame.height, size);
 
 /**
  * The frame micro-batcher, one across all cameras: frames wait in bounded per-camera queues
@@ -55,17 +53,23 @@ export function embedFrames(engine: Engine, options: EmbedFramesOptions = {}): O
   const queueCapacity = options.queueCapacity ?? 2 * maxBatch;
   const size = options.imageSize ?? info.clip.imageResolution;
   const dim = info.clip.embedDim;
-  const preprocess = options.preprocess ?? defaultPreprocess;
   const pixelsPerFrame = 3 * size * size;
-
-  const process = async (frames: Frame[]): Promise<FrameEmbedding[]> => {
-    const n = frames.length;
-    const pixels = new Float32Array(n * pixelsPerFrame);
+  const custom = options.preprocess;
+  // The default writes each frame straight into the batch: one pass, no per-frame array to copy.
+  const toPixels = (frames: Frame[]): Float32Array => {
+    if (custom === undefined) return preprocessFrames(frames, size);
+    const pixels = new Float32Array(frames.length * pixelsPerFrame);
     frames.forEach((f, i) => {
-      const p = preprocess(f, size);
+      const p = custom(f, size);
       if (p.length !== pixelsPerFrame) throw new EngineError(`preprocessed frame of camera ${f.camera} has ${p.length} values, the image encoder takes 3x${size}x${size}`, false);
       pixels.set(p, i * pixelsPerFrame);
     });
+    return pixels;
+  };
+
+  const process = async (frames: Frame[]): Promise<FrameEmbedding[]> => {
+    const n = frames.length;
+    const pixels = toPixels(frames);
     const out = await callEngine(() => engine.encodeFrames(pixels, n));
     if (out.length !== n * dim) throw new EngineError(`engine.encodeFrames returned ${out.length} values for ${n} frames of dimension ${dim}`, false);
     // Copies, not subarray views: a view would keep the whole batch's buffer alive as long as any
