@@ -17,6 +17,18 @@ const FRAME_CHUNK = 32;
 const FUSE_CHUNK = 256;
 const TEXT_CHUNK = 128;
 
+/**
+ * Who runs this network: the tfjs engine itself, or an engine that reuses it on a backend it owns
+ * (the webgpu engine: `activate` makes its backend current before each call, `release` frees it).
+ */
+export interface TfjsHost {
+  readonly engine: EngineInfo['engine'];
+  readonly backend: string;
+  readonly precision?: string;
+  activate?(): Promise<void>;
+  release?(): void;
+}
+
 export interface TfjsEngineOptions extends EngineOptions {
   /** tfjs backend override ('auto' or absent: best available). */
   readonly backend?: string;
@@ -34,13 +46,17 @@ export class TfjsEngine implements Engine {
   private readonly headKit: TfjsHeadKit;
   private disposed = false;
 
+  private readonly host: TfjsHost;
+
   constructor(
     readonly params: ParamStore,
     clip: ClipConfig,
     spec: ModelSpec,
-    backend: string,
+    backend: string | TfjsHost,
   ) {
-    this.info = { engine: 'tfjs', backend, clip, head: spec.head, frames: spec.frames, joint: spec.joint, shift: spec.shift, precision: 'float32' };
+    this.host = typeof backend === 'string' ? { engine: 'tfjs', backend } : backend;
+    const { engine, precision = 'float32' } = this.host;
+    this.info = { engine, backend: this.host.backend, clip, head: spec.head, frames: spec.frames, joint: spec.joint, shift: spec.shift, precision };
     this.mask = layers.causalMask(clip.contextLength);
     this.head = headDefinition(spec.head).tfjs;
     const param = (name: string, shape?: readonly (number | undefined)[]): tf.Tensor => params.get(FUSION_PREFIX + name, shape);
@@ -105,6 +121,7 @@ export class TfjsEngine implements Engine {
     this.disposed = true;
     this.mask.dispose();
     this.params.dispose();
+    this.host.release?.();
   }
 
   /** Refuses calls after dispose (a bug in the caller) and inputs of the wrong size (like the onnx engine). */
@@ -129,6 +146,7 @@ export class TfjsEngine implements Engine {
   }
 
   private async run(fn: () => tf.Tensor): Promise<Float32Array> {
+    await this.host.activate?.();
     const out = tf.tidy(fn);
     try {
       return (await out.data()) as Float32Array;
@@ -147,6 +165,11 @@ export async function createTfjsEngine(weights: EngineWeights, opts: TfjsEngineO
 export async function buildTfjsEngine(weights: EngineWeights, spec: ModelSpec, opts: Pick<TfjsEngineOptions, 'backend' | 'log'> = {}): Promise<TfjsEngine> {
   if (spec.engine !== 'tfjs') throw new ConfigError(`this model was specified for the ${spec.engine} engine`);
   const selection = await selectBackend(opts.backend, opts.log);
+  return assembleTfjsEngine(weights, spec, selection.choice);
+}
+
+/** Uploads the parameters to the active backend and checks every path's shapes with a tiny forward pass. */
+export function assembleTfjsEngine(weights: EngineWeights, spec: ModelSpec, host: string | TfjsHost): TfjsEngine {
   const clip = clipConfigFromWeights(weights.clip, weights.sources.clip);
   const params = new ParamStore(weights.sources.clip);
   try {
@@ -156,7 +179,7 @@ export async function buildTfjsEngine(weights: EngineWeights, spec: ModelSpec, o
       params.add('visual.time_embedding', [spec.frames, clip.visionWidth], new Float32Array(spec.frames * clip.visionWidth));
     }
     if (weights.fusion !== null && headDefinition(spec.head).learned) params.addAll(stripModulePrefix(weights.fusion), FUSION_PREFIX);
-    const engine = new TfjsEngine(params, clip, spec, selection.choice);
+    const engine = new TfjsEngine(params, clip, spec, host);
     validateShapes(engine, weights);
     return engine;
   } catch (err) {
