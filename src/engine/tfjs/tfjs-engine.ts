@@ -25,6 +25,8 @@ export interface TfjsHost {
   readonly engine: EngineInfo['engine'];
   readonly backend: string;
   readonly precision?: string;
+  /** Rows per forward pass, where the host knows better than the defaults (a GPU's buffer limits). */
+  readonly chunks?: { readonly frames?: number; readonly text?: number };
   activate?(): Promise<void>;
   release?(): void;
 }
@@ -98,7 +100,7 @@ export class TfjsEngine implements Engine {
     if (videoLevel) this.check(n % this.info.frames === 0, `encodeFrames: with Joint/Shift, n (${n}) must be a multiple of T (${this.info.frames})`);
     // Joint/Shift mix the frames of a video: chunk by whole videos.
     const unit = videoLevel ? this.info.frames : 1;
-    return this.chunked(n, unit, FRAME_CHUNK, this.info.joint ? this.info.clip.embedDim / unit : this.info.clip.embedDim, (i, m) =>
+    return this.chunked(n, unit, this.host.chunks?.frames ?? FRAME_CHUNK, this.info.joint ? this.info.clip.embedDim / unit : this.info.clip.embedDim, (i, m) =>
       this.imageForward(tf.tensor4d(pixels.subarray(i * per, (i + m) * per), [m, 3, s, s])),
     );
   }
@@ -113,7 +115,7 @@ export class TfjsEngine implements Engine {
   async encodeText(tokens: Int32Array, n: number): Promise<Float32Array> {
     const l = this.info.clip.contextLength;
     this.check(tokens.length === n * l, `encodeText: expected ${n}×${l} token ids, got ${tokens.length}`);
-    return this.chunked(n, 1, TEXT_CHUNK, this.info.clip.embedDim, (i, m) => this.textForward(tf.tensor2d(tokens.subarray(i * l, (i + m) * l), [m, l], 'int32')));
+    return this.chunked(n, 1, this.host.chunks?.text ?? TEXT_CHUNK, this.info.clip.embedDim, (i, m) => this.textForward(tf.tensor2d(tokens.subarray(i * l, (i + m) * l), [m, l], 'int32')));
   }
 
   dispose(): void {

@@ -19,6 +19,8 @@ export interface WebGpuDeviceInfo {
   readonly software: boolean;
   /** The adapter offers `shader-f16` (half-precision WGSL). */
   readonly shaderF16: boolean;
+  /** The largest buffer one shader may bind: bounds the rows per forward pass. */
+  readonly maxBindingBytes: number;
 }
 
 export interface WebGpuLease {
@@ -93,7 +95,7 @@ async function openShared(opts: WebGpuLeaseOptions): Promise<Shared> {
   const info = choice.adapter.info;
   tf.registerBackend(WEBGPU_BACKEND, () => new WebGPUBackend(device as never, { vendor: info.vendor, architecture: info.architecture } as never), 0);
   const features = choice.adapter.features;
-  return { device, buffers, leases: 0, info: { adapter: choice.description, software: choice.software, shaderF16: features.has('shader-f16') } };
+  return { device, buffers, leases: 0, info: { adapter: choice.description, software: choice.software, shaderF16: features.has('shader-f16'), maxBindingBytes: choice.adapter.limits.maxStorageBufferBindingSize } };
 }
 
 function closeShared(s: Shared): void {

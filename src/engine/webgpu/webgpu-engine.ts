@@ -5,6 +5,7 @@
  * back only its output.
  */
 import { ConfigError } from '../../errors.js';
+import { clipConfigFromWeights } from '../../model/clip-config.js';
 import type { EngineOptions, EngineWeights } from '../engine.js';
 import { resolveModelSpec, type ModelSpec } from '../model-spec.js';
 import { assembleTfjsEngine, type TfjsEngine } from '../tfjs/tfjs-engine.js';
@@ -41,10 +42,26 @@ export async function buildWebGpuEngine(weights: EngineWeights, spec: ModelSpec,
   try {
     await lease.activate();
     const backend = `${WEBGPU_BACKEND} (${lease.device.software ? 'software: ' : ''}${lease.device.adapter})`;
-    const engine = assembleTfjsEngine(weights, spec, { engine: 'webgpu', backend, precision: 'float32', activate: lease.activate, release: lease.release });
+    const chunks = chunkSizes(weights, lease.device.maxBindingBytes);
+    const engine = assembleTfjsEngine(weights, spec, { engine: 'webgpu', backend, precision: 'float32', chunks, activate: lease.activate, release: lease.release });
     return Object.assign(engine, { gpu: { ...lease.device, liveBuffers: lease.liveBuffers } });
   } catch (err) {
     lease.release();
     throw err;
   }
+}
+
+/** The most rows per call; more gains little on a GPU and holds more activations. */
+const MAX_CHUNK = 256;
+
+/**
+ * Rows per forward pass such that the largest activation of one pass (the attention scores
+ * [rows·heads, L, L] or the MLP's [rows·L, 4W]) fits the device's largest buffer binding.
+ */
+export function chunkSizes(weights: EngineWeights, maxBindingBytes: number): { frames: number; text: number } {
+  const c = clipConfigFromWeights(weights.clip, weights.sources.clip);
+  const tokens = (c.imageResolution / c.patchSize) ** 2 + 1;
+  const perRow = (l: number, heads: number, width: number): number => 4 * Math.max(heads * l * l, l * 4 * width);
+  const fit = (bytes: number): number => Math.max(1, Math.min(MAX_CHUNK, Math.floor(maxBindingBytes / bytes)));
+  return { frames: fit(perRow(tokens, c.visionHeads, c.visionWidth)), text: fit(perRow(c.contextLength, c.textHeads, c.textWidth)) };
 }
