@@ -69,8 +69,10 @@ async function openDevice(adapter: GpuAdapterLike): Promise<GpuDeviceLike> {
     maxComputeWorkgroupSizeX: l.maxComputeWorkgroupSizeX,
     maxComputeInvocationsPerWorkgroup: l.maxComputeInvocationsPerWorkgroup,
   };
+  // timestamp-query lets tf.profile time each kernel (as tfjs's own registration asks for it).
+  const requiredFeatures = ['timestamp-query'].filter((f) => adapter.features.has(f));
   try {
-    return await adapter.requestDevice({ requiredFeatures: [], requiredLimits });
+    return await adapter.requestDevice({ requiredFeatures, requiredLimits });
   } catch (err) {
     throw new WebGpuUnavailableError('device', `the adapter refused a device (${err instanceof Error ? err.message : String(err)})`, { cause: err });
   }
