@@ -192,7 +192,7 @@ case "${1:-}" in
   --main) what=main ;;
   --test) what=test ;;
   -h | --help)
-    sed -n '2,14p' "$0"
+    sed -n '2,15p' "$0"
     exit 0
     ;;
   *)
