@@ -4,7 +4,10 @@
  * peak probe measured in the same run, and peak RSS, for every engine available here.
  * Weights are random with the real shapes, generated on the fly.
  *
- *   npm run bench:model -- [--json] [--engines onnx-cpu,tfjs-wasm] [--models B/32,B/16] [--batches 1,8,32] [--seconds 4]
+ *   npm run bench:model -- [--json] [--engines onnx-cpu,tfjs-wasm,webgpu] [--models B/32,B/16] [--batches 1,8,32] [--seconds 4]
+ *                          [--no-peak] [--out DIR]
+ * `webgpu` runs on a hardware adapter, or on a software one (lavapipe) with ACTIONCLIP_WEBGPU_ALLOW_SOFTWARE=1.
+ * `--no-peak` skips the ONNX Runtime MatMul probe (bench/gpu-check.sh: its bundle has no onnxruntime).
  */
 import { spawnSync } from 'node:child_process';
 import { CLIP_SPECS, syntheticClipWeights, syntheticFusionWeights, uniformNoise, type ClipSpec } from '../src/model/weights/synthetic-weights.js';
@@ -69,6 +72,25 @@ const tfjs = (backend: string): BenchEngine => ({
   },
 });
 
+/** The webgpu engine (tfjs network on Dawn); fp16 is listed so that its absence is a row, not a silence. */
+const webgpu = (precision: 'float32' | 'float16'): BenchEngine => ({
+  name: precision === 'float32' ? 'webgpu' : 'webgpu-fp16',
+  async unavailable() {
+    if (precision === 'float16') return "not implemented: tfjs's WebGPU backend computes in float32 (docs/webgpu-engine.md)";
+    try {
+      const { requestAdapter, allowSoftwareFromEnv } = await import('../src/engine/webgpu/dawn.js');
+      await requestAdapter(allowSoftwareFromEnv());
+      return null;
+    } catch (err) {
+      return err instanceof Error ? err.message : String(err);
+    }
+  },
+  async create(weights, opts) {
+    const { createWebGpuEngine } = await import('../src/engine/webgpu/webgpu-engine.js');
+    return createWebGpuEngine(weights, { head: opts.head, frames: opts.frames, precision });
+  },
+});
+
 export const BENCH_ENGINES: BenchEngine[] = [
   onnx('onnx-cpu', { provider: 'cpu' }),
   onnx('onnx-cpu-standard-ops', { provider: 'cpu', impl: 'onnx' }),
@@ -76,6 +98,8 @@ export const BENCH_ENGINES: BenchEngine[] = [
   onnx('onnx-cpu-int8', { provider: 'cpu', quantize: 'int8' }),
   tfjs('tensorflow'),
   tfjs('wasm'),
+  webgpu('float32'),
+  webgpu('float16'),
 ];
 
 // ---------------------------------------------------------------- random weights of the real shapes
@@ -83,6 +107,8 @@ export const BENCH_ENGINES: BenchEngine[] = [
 type ModelSpec = ClipSpec;
 
 const MODELS: ModelSpec[] = [CLIP_SPECS['ViT-B/32'], CLIP_SPECS['ViT-B/16']];
+/** The reference fixture's sizes: only when named (`--models tiny`), for plumbing runs on slow devices (lavapipe). */
+const TINY: ModelSpec = { name: 'tiny', patch: 8, resolution: 32, visionWidth: 128, visionLayers: 2, embedDim: 64, textWidth: 128, textLayers: 2 };
 
 const randomFill = uniformNoise;
 const randomClip = (m: ModelSpec): TensorMap => syntheticClipWeights(m);
@@ -171,23 +197,29 @@ interface Args {
   maxCallSeconds: number;
   heads: boolean;
   text: boolean;
+  /** Probe the ONNX Runtime MatMul peak (needs onnxruntime-node). */
+  peak: boolean;
+  /** Where the JSON goes (default bench/results). */
+  out: string | null;
   /** Internal: run this one engine and print its rows as JSON. */
   child: string | null;
 }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { json: false, engines: null, models: null, batches: [1, 8, 32], seconds: 4, maxCallSeconds: 40, heads: true, text: true, child: null };
+  const a: Args = { json: false, engines: null, models: null, batches: [1, 8, 32], seconds: 4, maxCallSeconds: 40, heads: true, text: true, peak: true, out: null, child: null };
   for (let i = 0; i < argv.length; i++) {
     const v = argv[i];
     const next = (): string => argv[++i] ?? '';
     if (v === '--json') a.json = true;
     else if (v === '--engines') a.engines = next().split(',');
-    else if (v === '--models') a.models = next().split(',').map((s) => (s.startsWith('ViT-') ? s : `ViT-${s}`));
+    else if (v === '--models') a.models = next().split(',').map((s) => (s.startsWith('ViT-') || s === TINY.name ? s : `ViT-${s}`));
     else if (v === '--batches') a.batches = next().split(',').map(Number);
     else if (v === '--seconds') a.seconds = Number(next());
     else if (v === '--max-call-seconds') a.maxCallSeconds = Number(next());
     else if (v === '--no-heads') a.heads = false;
     else if (v === '--no-text') a.text = false;
+    else if (v === '--no-peak') a.peak = false;
+    else if (v === '--out') a.out = next();
     else if (v === '--child') a.child = next();
     else throw new Error(`unknown argument ${v}`);
   }
@@ -218,6 +250,8 @@ interface EngineRecord {
   rssAfterCreateMiB: Record<string, number>;
   /** This engine's process peak RSS (each engine runs in its own process). */
   peakRssMiB?: number;
+  /** What computed, as the engine reports it (info.backend: provider, tfjs backend or WebGPU adapter). */
+  device?: string;
 }
 
 const log = (m: string): void => {
@@ -240,7 +274,7 @@ async function runEngine(eng: BenchEngine, args: Args, tmpDir: string, emit: (ro
     log(`${eng.name}: unavailable (${why})`);
     return { rec, rows };
   }
-  const models = MODELS.filter((m) => args.models === null || args.models.includes(m.name));
+  const models = [...MODELS, TINY].filter((m) => (args.models === null ? m !== TINY : args.models.includes(m.name)));
   for (const spec of models) {
     const clip = randomClip(spec);
     const cfg = clipConfigFromWeights(clip);
@@ -256,6 +290,7 @@ async function runEngine(eng: BenchEngine, args: Args, tmpDir: string, emit: (ro
       break;
     }
     rec.createSeconds[spec.name] = (performance.now() - t0) / 1000;
+    rec.device = engine.info.backend;
     rec.rssAfterCreateMiB[spec.name] = Math.round(process.memoryUsage().rss / 2 ** 20);
     // GFLOP/s counts the work the engine really does (the ONNX graphs skip most of the last block's MLP).
     const flops = imageFlopsPerFrame(cfg, eng.name.startsWith('onnx'));
@@ -325,13 +360,13 @@ async function main(): Promise<void> {
       process.stdout.write(`DONE ${JSON.stringify(done.rec)}\n`);
       return;
     }
-    log(`matmul peak probe (${threads} threads)...`);
-    const peak = await matmulPeak(threads, Math.min(args.seconds, 3));
+    if (args.peak) log(`matmul peak probe (${threads} threads)...`);
+    const peak = args.peak ? await matmulPeak(threads, Math.min(args.seconds, 3)) : [];
     for (const p of peak) log(`  ${p.shape}: ${p.gflops.toFixed(1)} GFLOP/s, ${p.gflopsPerCpuSecond.toFixed(1)} GFLOP/cpu-s, load ${os.loadavg()[0].toFixed(1)}`);
 
     const rows: Row[] = [];
     const engines: EngineRecord[] = [];
-    const forwarded = process.argv.slice(2).filter((a, i, all) => a !== '--json' && a !== '--engines' && all[i - 1] !== '--engines');
+    const forwarded = process.argv.slice(2).filter((a, i, all) => a !== '--json' && a !== '--engines' && all[i - 1] !== '--engines' && a !== '--out' && all[i - 1] !== '--out');
     for (const eng of BENCH_ENGINES.filter((e) => args.engines === null || args.engines.includes(e.name))) {
       const child = spawnSync(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), '--child', eng.name, ...forwarded], {
         stdio: ['ignore', 'pipe', 'inherit'],
@@ -351,12 +386,12 @@ async function main(): Promise<void> {
     }
 
     // Probe again at the end: on a shared machine one probe may land in a busy moment; the best is the peak.
-    log('matmul peak probe, again...');
-    for (const p of await matmulPeak(threads, Math.min(args.seconds, 3))) {
+    if (args.peak) log('matmul peak probe, again...');
+    for (const p of args.peak ? await matmulPeak(threads, Math.min(args.seconds, 3)) : []) {
       log(`  ${p.shape}: ${p.gflops.toFixed(1)} GFLOP/s, ${p.gflopsPerCpuSecond.toFixed(1)} GFLOP/cpu-s, load ${os.loadavg()[0].toFixed(1)}`);
       peak.push(p);
     }
-    const peakGflops = Math.max(...peak.map((p) => p.gflops));
+    const peakGflops = peak.length > 0 ? Math.max(...peak.map((p) => p.gflops)) : null;
     const peakRssMiB = Math.max(Math.round(process.resourceUsage().maxRSS / 1024), ...engines.map((e) => e.peakRssMiB ?? 0));
     const result = {
       date: new Date().toISOString(),
@@ -369,10 +404,10 @@ async function main(): Promise<void> {
       ),
       matmulPeak: { probes: peak, gflops: peakGflops },
       engines,
-      rows: rows.map((r) => ({ ...r, peakFraction: r.gflops === null ? null : r.gflops / peakGflops })),
+      rows: rows.map((r) => ({ ...r, peakFraction: r.gflops === null || peakGflops === null ? null : r.gflops / peakGflops })),
       peakRssMiB,
     };
-    const dir = path.join(HERE, 'results');
+    const dir = args.out ?? path.join(HERE, 'results');
     mkdirSync(dir, { recursive: true });
     const file = path.join(dir, `model-${result.date.slice(0, 10)}.json`);
     writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
@@ -389,11 +424,11 @@ function randomClipHeader(m: ModelSpec): TensorMap {
   return syntheticClipWeights(m, 1, true);
 }
 
-function markdown(rows: Row[], peak: number, engines: EngineRecord[]): string {
+function markdown(rows: Row[], peak: number | null, engines: EngineRecord[]): string {
   const lines = [
-    `MatMul peak (ONNX Runtime, best probe of this run): ${peak.toFixed(1)} GFLOP/s`,
+    peak === null ? 'MatMul peak: not probed (--no-peak)' : `MatMul peak (ONNX Runtime, best probe of this run): ${peak.toFixed(1)} GFLOP/s`,
     '',
-    ...engines.map((e) => `- ${e.name}: ${e.status}${e.peakRssMiB === undefined ? '' : `, peak RSS ${e.peakRssMiB} MiB`}${Object.keys(e.createSeconds).length ? `, engine created in ${Object.entries(e.createSeconds).map(([m, t]) => `${t.toFixed(1)} s (${m})`).join(', ')}` : ''}`),
+    ...engines.map((e) => `- ${e.name}${e.device === undefined ? '' : ` on ${e.device}`}: ${e.status}${e.peakRssMiB === undefined ? '' : `, peak RSS ${e.peakRssMiB} MiB`}${Object.keys(e.createSeconds).length ? `, engine created in ${Object.entries(e.createSeconds).map(([m, t]) => `${t.toFixed(1)} s (${m})`).join(', ')}` : ''}`),
     '',
     '| engine | model | what | batch | throughput | ms/call | GFLOP/s | % of peak | GFLOP/CPU-s | load |',
     '| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
@@ -401,7 +436,7 @@ function markdown(rows: Row[], peak: number, engines: EngineRecord[]): string {
   const f = (v: number | null, digits: number): string => (v === null ? '-' : v.toFixed(digits));
   for (const r of rows) {
     const thr = r.perSecond === null ? (r.note ?? '-') : `${r.perSecond.toFixed(r.perSecond < 100 ? 2 : 0)} ${r.unit}`;
-    const pct = r.gflops === null ? '-' : `${((100 * r.gflops) / peak).toFixed(0)}%`;
+    const pct = r.gflops === null || peak === null ? '-' : `${((100 * r.gflops) / peak).toFixed(0)}%`;
     lines.push(`| ${r.engine} | ${r.model} | ${r.detail} | ${r.batch} | ${thr} | ${f(r.msPerCall, 1)} | ${f(r.gflops, 1)} | ${pct} | ${f(r.gflopsPerCpuSecond, 1)} | ${r.load.toFixed(1)} |`);
   }
   return lines.join('\n');

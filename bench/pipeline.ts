@@ -168,7 +168,7 @@ async function run(mode: 'cache' | 'no-cache', engine: CountingEngine, store: Vo
 }
 
 async function openModel(): Promise<ActionClipModel> {
-  if (args.synthetic === undefined) return loadModel({ weights: args.weights, engine: args.engine as 'tfjs' | 'onnx' | 'auto', backend: args.backend, frames: window });
+  if (args.synthetic === undefined) return loadModel({ weights: args.weights, engine: args.engine as 'tfjs' | 'onnx' | 'webgpu' | 'auto', backend: args.backend, frames: window });
   const spec = CLIP_SPECS[args.synthetic as keyof typeof CLIP_SPECS];
   if (spec === undefined) throw new Error(`--synthetic: one of ${Object.keys(CLIP_SPECS).join(', ')}`);
   const weights = { clip: syntheticClipWeights(spec), fusion: null, head: null, frames: window, sources: { clip: `synthetic ${spec.name}` } };

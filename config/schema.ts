@@ -270,8 +270,8 @@ export const ConfigSchema = z
       .min(1, 'a CLIP weights file is required'),
     fusion: z.string().min(1).optional(),
     head: z.string().min(1).optional(),
-    /** auto = tfjs when a GPU is visible, else ONNX Runtime (see loadModel). */
-    engine: z.enum(['tfjs', 'onnx', 'auto']),
+    /** auto = webgpu on a hardware adapter, tfjs when tfjs-node-gpu sees a GPU, else ONNX Runtime (see loadModel). */
+    engine: z.enum(['tfjs', 'onnx', 'webgpu', 'auto']),
     backend: z.string().min(1).optional(),
     cameras: z.array(CameraSchema),
     /** Inline labels; or `vocabulary`: a file path or a preset name from config/vocabularies. */

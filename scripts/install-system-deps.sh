@@ -3,6 +3,7 @@
 #   - ffmpeg/ffprobe (Debian)                 -> PATH          (the service: --main)
 #   - Apache Kafka jars (Maven Central)       -> $CACHE/kafka/<version>/libs       (tests: --test)
 #   - mediamtx RTSP server (Go module source) -> $CACHE/mediamtx/<version>/mediamtx (tests: --test)
+#   - Mesa lavapipe from bookworm-backports   -> a software Vulkan device for the webgpu engine's tests (--test)
 # $CACHE is $ACTIONCLIP_CACHE or <repo>/.cache. Idempotent: each step is skipped when
 # its output is already complete, so a warm run takes about a second.
 #
@@ -57,6 +58,7 @@ check() {
   if command -v java >/dev/null; then report java 0 "$(java -version 2>&1 | head -n1)"; else report java 1 "JDK 17+"; fi
   if kafka_present; then report kafka 0 "$KAFKA_VERSION in $KAFKA_LIBS ($(find "$KAFKA_LIBS" -name '*.jar' | wc -l) jars)"; else report kafka 1 "$KAFKA_VERSION in $KAFKA_LIBS"; fi
   if mediamtx_present; then report mediamtx 0 "$MEDIAMTX_VERSION at $MEDIAMTX_BIN"; else report mediamtx 1 "$MEDIAMTX_VERSION at $MEDIAMTX_BIN"; fi
+  if lavapipe_present; then report lavapipe 0 "mesa-vulkan-drivers $(dpkg-query -W -f='${Version}' mesa-vulkan-drivers)"; else report lavapipe 1 "mesa-vulkan-drivers from bookworm-backports"; fi
   return "$missing"
 }
 
@@ -142,6 +144,44 @@ install_mediamtx() {
   log "mediamtx: $("$MEDIAMTX_BIN" --version 2>/dev/null || echo built)"
 }
 
+# --- WebGPU on lavapipe (the webgpu engine's tests) ------------------------------------------
+# Dawn (npm `webgpu`) rejects bookworm's Mesa 22.3 lavapipe (no adapter); Mesa 25 from
+# bookworm-backports gives it "llvmpipe". The backports source goes in its own sources.list.d file
+# and is used only with `-t bookworm-backports` for these packages: apt never prefers backports by
+# default, so the machine's default suite and every other package stay as they were.
+LAVAPIPE_SOURCE=/etc/apt/sources.list.d/actionclip-bookworm-backports.sources
+APT_LOCK=(-o DPkg::Lock::Timeout=300)
+
+lavapipe_present() {
+  local v
+  v="$(dpkg-query -W -f='${Status} ${Version}' mesa-vulkan-drivers 2>/dev/null || true)"
+  [[ "$v" == "install ok installed "* ]] && [[ "${v##* }" != 22.* ]] && compgen -G "/usr/share/vulkan/icd.d/lvp_icd*.json" >/dev/null
+}
+
+install_lavapipe() {
+  if lavapipe_present; then
+    log "lavapipe present: mesa-vulkan-drivers $(dpkg-query -W -f='${Version}' mesa-vulkan-drivers)"
+    return
+  fi
+  if ! grep -qs '^VERSION_CODENAME=bookworm$' /etc/os-release; then
+    log "lavapipe: not Debian bookworm; install Mesa >= 24 lavapipe (mesa-vulkan-drivers) and libvulkan1 by hand"
+    return
+  fi
+  if ! grep -rqs 'bookworm-backports' /etc/apt/sources.list /etc/apt/sources.list.d/; then
+    log "adding bookworm-backports (not preferred by apt; used only with -t) -> $LAVAPIPE_SOURCE"
+    printf '%s\n' 'Types: deb' 'URIs: http://deb.debian.org/debian' 'Suites: bookworm-backports' 'Components: main' \
+      'Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg' | $SUDO tee "$LAVAPIPE_SOURCE" >/dev/null
+  fi
+  log "apt-get update (for bookworm-backports)"
+  $SUDO apt-get "${APT_LOCK[@]}" update -q
+  apt_updated=1
+  log "apt-get install -t bookworm-backports mesa-vulkan-drivers libdrm2 libdrm-amdgpu1 (+ libvulkan1 libllvm15 from bookworm)"
+  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get "${APT_LOCK[@]}" install -y -q --no-install-recommends \
+    -t bookworm-backports mesa-vulkan-drivers libdrm2 libdrm-amdgpu1 libvulkan1/bookworm libllvm15/bookworm
+  lavapipe_present || { log "error: lavapipe from bookworm-backports did not install"; exit 1; }
+}
+# ----------------------------------------------------------------------------------------------
+
 what=all
 case "${1:-}" in
   --check)
@@ -152,7 +192,7 @@ case "${1:-}" in
   --main) what=main ;;
   --test) what=test ;;
   -h | --help)
-    sed -n '2,14p' "$0"
+    sed -n '2,15p' "$0"
     exit 0
     ;;
   *)
@@ -166,6 +206,7 @@ install_ffmpeg
 if [ "$what" != main ]; then
   install_kafka
   install_mediamtx
+  install_lavapipe
 fi
 log "done in $((SECONDS - start))s"
 if [ "$what" = main ]; then

@@ -3,8 +3,8 @@ import type { HeadName } from '../model/heads.js';
 import type { TensorMap } from '../model/weights/tensor-map.js';
 
 export interface EngineInfo {
-  /** Which implementation computes: TensorFlow.js or ONNX Runtime. */
-  readonly engine: 'tfjs' | 'onnx';
+  /** Which implementation computes: TensorFlow.js, ONNX Runtime, or the tfjs network on Dawn WebGPU. */
+  readonly engine: 'tfjs' | 'onnx' | 'webgpu';
   /** tfjs backend (tensorflow, wasm, cpu...) or ONNX execution provider (cpu, cuda, tensorrt). */
   readonly backend: string;
   readonly clip: ClipConfig;

@@ -1,5 +1,5 @@
 /** GPU probes that load neither engine (the engine choice runs before either is imported). */
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 
 const require = createRequire(import.meta.url);
@@ -19,4 +19,30 @@ export function tfjsGpuUsable(): boolean {
   } catch {
     return false;
   }
+}
+
+/** A GPU device node Dawn could open: DRM render nodes, NVIDIA's, WSL's; other platforms are asked directly. */
+function gpuDeviceNodes(): boolean {
+  if (process.platform !== 'linux') return true;
+  try {
+    if (readdirSync('/dev/dri').some((n) => n.startsWith('renderD'))) return true;
+  } catch {
+    // no /dev/dri
+  }
+  return existsSync('/dev/nvidia0') || existsSync('/dev/dxg');
+}
+
+/**
+ * For engine auto: Dawn (the optional `webgpu` package) sees a hardware adapter. The cheap checks
+ * come first, so a machine without the package or a GPU device node never loads dawn.node.
+ */
+export async function webgpuHardwarePresent(): Promise<boolean> {
+  try {
+    require.resolve('webgpu');
+  } catch {
+    return false;
+  }
+  if (!gpuDeviceNodes()) return false;
+  const { hardwareAdapterPresent } = await import('./webgpu/dawn.js');
+  return hardwareAdapterPresent();
 }

@@ -5,7 +5,8 @@ import { resolveWeights } from '../models/resolve-weights.js';
 import { checkpointTemplates } from '../training/trainer-state.js';
 import { ActionClipModel } from './action-clip-model.js';
 import type { Engine, EngineWeights } from './engine.js';
-import { parseHeadOption, resolveModelSpec, type EngineChoice, type ModelSpec } from './model-spec.js';
+import { webgpuHardwarePresent } from './gpu.js';
+import { parseHeadOption, requestedEngine, resolveModelSpec, systemProbe, type EngineChoice, type ModelSpec } from './model-spec.js';
 
 export interface LoadModelOptions {
   /** A `.safetensors` file (OpenAI or Hugging Face layout), a directory holding one, an ActionCLIP `.pt` checkpoint, or a catalogue name (`vit-b-32`: pulled into the cache on first use). */
@@ -18,11 +19,11 @@ export interface LoadModelOptions {
   readonly frames?: number;
   /** tfjs backend: tensorflow-gpu, tensorflow, wasm, cpu or auto (ACTIONCLIP_BACKEND also overrides). */
   readonly backend?: string;
-  /** Compute engine; auto = tfjs when tfjs-node-gpu sees a GPU (or Joint/Shift or a backend is asked for), else ONNX Runtime. ACTIONCLIP_ENGINE overrides auto. */
+  /** Compute engine; auto = webgpu on a hardware adapter, tfjs when tfjs-node-gpu sees a GPU (or Joint/Shift or a backend is asked for), else ONNX Runtime. ACTIONCLIP_ENGINE overrides auto. */
   readonly engine?: EngineChoice;
   readonly joint?: boolean;
   readonly shift?: boolean;
-  /** Engine-specific settings (for example ONNX execution provider and threads). */
+  /** Engine-specific settings (ONNX execution provider and threads; webgpu `allowSoftware`). */
   readonly engineOptions?: Record<string, unknown>;
   /**
    * Prompt embeddings kept on disk by weights hash and engine (default: on, under
@@ -41,7 +42,7 @@ export async function loadModel(opts: LoadModelOptions): Promise<ActionClipModel
   const weightsPath = await resolveWeights(opts.weights);
   const templates = await checkpointTemplates(weightsPath);
   const weights = await loadWeights(weightsPath, { fusion: opts.fusion });
-  const spec = resolveModelSpec(weights, opts);
+  const spec = resolveModelSpec(weights, opts, systemProbe(await autoMayPickWebGpu(opts)));
   const engine = await buildEngine(weights, spec, opts);
   try {
     return new ActionClipModel(engine, { templates, textCache: await textCacheFor(weights, engine, opts.textCache) });
@@ -49,6 +50,12 @@ export async function loadModel(opts: LoadModelOptions): Promise<ActionClipModel
     engine.dispose();
     throw err;
   }
+}
+
+/** Only engine auto without a tfjs backend asked for looks for a WebGPU adapter (it loads dawn.node). */
+async function autoMayPickWebGpu(opts: LoadModelOptions): Promise<boolean> {
+  if (requestedEngine(opts) !== 'auto' || opts.backend !== undefined) return false;
+  return webgpuHardwarePresent();
 }
 
 function textCacheFor(weights: LoadedWeights, engine: Engine, opts: TextCacheOptions | false | undefined): Promise<TextEmbeddingCache | null> {
@@ -62,6 +69,10 @@ async function buildEngine(weights: EngineWeights, spec: ModelSpec, opts: LoadMo
   if (spec.engine === 'tfjs') {
     const { buildTfjsEngine } = await import('./tfjs/tfjs-engine.js');
     return buildTfjsEngine(weights, spec, { backend: opts.backend });
+  }
+  if (spec.engine === 'webgpu') {
+    const { buildWebGpuEngine } = await import('./webgpu/webgpu-engine.js');
+    return buildWebGpuEngine(weights, spec, (opts.engineOptions ?? {}) as import('./webgpu/webgpu-engine.js').WebGpuEngineOptions);
   }
   const { buildOnnxEngine } = await import('./onnx/onnx-engine.js');
   // engineOptions is the ONNX engine's settings as the config carries them (provider, threads...).

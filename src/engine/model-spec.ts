@@ -8,7 +8,7 @@ import { detectFusionHead, stripModulePrefix } from '../model/weights/key-maps.j
 import type { EngineOptions, EngineWeights } from './engine.js';
 import { tfjsGpuUsable } from './gpu.js';
 
-export type EngineKind = 'tfjs' | 'onnx';
+export type EngineKind = 'tfjs' | 'onnx' | 'webgpu';
 export type EngineChoice = EngineKind | 'auto';
 export const ENGINE_ENV = 'ACTIONCLIP_ENGINE';
 const DEFAULT_FRAMES = 8;
@@ -25,7 +25,7 @@ export interface ModelSpec {
 export interface ModelRequest extends Omit<EngineOptions, 'head'> {
   /** A head name in any spelling parseHeadName accepts. */
   readonly head?: string;
-  /** tfjs, onnx or auto (the default: ACTIONCLIP_ENGINE, else auto). */
+  /** tfjs, onnx, webgpu or auto (the default: ACTIONCLIP_ENGINE, else auto). */
   readonly engine?: string;
   /** A tfjs backend asked for by name: with engine auto, that means tfjs. */
   readonly backend?: string;
@@ -36,10 +36,15 @@ export interface EngineProbe {
   /** ACTIONCLIP_ENGINE, read when the request names no engine. */
   readonly envEngine?: string;
   tfjsGpuUsable(): boolean;
+  /**
+   * Dawn sees a hardware (not software) WebGPU adapter. Finding out is asynchronous, so loadModel
+   * asks first (webgpuProbe in gpu.ts) and passes the answer; absent means no.
+   */
+  readonly webgpuHardware?: boolean;
 }
 
-function systemProbe(): EngineProbe {
-  return { envEngine: process.env[ENGINE_ENV], tfjsGpuUsable };
+export function systemProbe(webgpuHardware = false): EngineProbe {
+  return { envEngine: process.env[ENGINE_ENV], tfjsGpuUsable, webgpuHardware };
 }
 
 /**
@@ -54,7 +59,7 @@ export function resolveModelSpec(weights: EngineWeights, request: ModelRequest =
   const joint = request.joint ?? weights.clip.has('visual.time_embedding');
   const shift = request.shift ?? false;
   if (joint && headDefinition(head).learned) throw new ConfigError('Joint yields one embedding per video; use it with the meanP head');
-  // Joint and Shift change the image encoder's graph; only the tfjs engine implements them.
+  // Joint and Shift change the image encoder's graph; only the tfjs network (tfjs and webgpu engines) implements them.
   const needsTfjs = joint || shift || weights.clip.has('visual.time_embedding');
   return { engine: resolveEngine(request, needsTfjs, probe), head, frames, joint, shift };
 }
@@ -96,10 +101,24 @@ function resolveFrames(weights: EngineWeights, head: HeadName, requested: number
   return frames;
 }
 
+export const ENGINE_NAMES = ['tfjs', 'onnx', 'webgpu', 'auto'] as const;
+
+/** The engine asked for (option, else ACTIONCLIP_ENGINE, else auto), checked. */
+export function requestedEngine(request: Pick<ModelRequest, 'engine'>, envEngine: string | undefined = process.env[ENGINE_ENV]): EngineChoice {
+  const requested = request.engine ?? envEngine ?? 'auto';
+  if (!(ENGINE_NAMES as readonly string[]).includes(requested)) throw new ConfigError(`unknown engine "${requested}"; use ${ENGINE_NAMES.join(', ')}`);
+  return requested as EngineChoice;
+}
+
+/**
+ * auto: a tfjs backend asked for by name means tfjs; then webgpu on a hardware adapter; then tfjs
+ * where tfjs-node-gpu sees a CUDA GPU (or for Joint/Shift); else ONNX Runtime.
+ */
 function resolveEngine(request: ModelRequest, needsTfjs: boolean, probe: EngineProbe): EngineKind {
-  const requested = request.engine ?? probe.envEngine ?? 'auto';
-  if (requested !== 'tfjs' && requested !== 'onnx' && requested !== 'auto') throw new ConfigError(`unknown engine "${requested}"; use tfjs, onnx or auto`);
-  if (requested === 'onnx' && needsTfjs) throw new ConfigError('the onnx engine builds the plain ViT image encoder; Joint and Shift models need the tfjs engine');
+  const requested = requestedEngine(request, probe.envEngine);
+  if (requested === 'onnx' && needsTfjs) throw new ConfigError('the onnx engine builds the plain ViT image encoder; Joint and Shift models need the tfjs or webgpu engine');
   if (requested !== 'auto') return requested;
-  return needsTfjs || request.backend !== undefined || probe.tfjsGpuUsable() ? 'tfjs' : 'onnx';
+  if (request.backend !== undefined) return 'tfjs';
+  if (probe.webgpuHardware === true) return 'webgpu';
+  return needsTfjs || probe.tfjsGpuUsable() ? 'tfjs' : 'onnx';
 }

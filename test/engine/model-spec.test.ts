@@ -40,12 +40,22 @@ describe('resolveModelSpec', () => {
     expect(resolveModelSpec(weights(), { engine: 'onnx' }, { envEngine: 'tfjs', tfjsGpuUsable: () => true }).engine).toBe('onnx');
   });
 
+  it('auto takes webgpu only on a hardware adapter (before tfjs-node-gpu), never over a named tfjs backend; webgpu runs Joint and Shift', () => {
+    const hw: EngineProbe = { tfjsGpuUsable: () => true, webgpuHardware: true };
+    expect(resolveModelSpec(weights(), {}, hw).engine).toBe('webgpu');
+    expect(resolveModelSpec(weights(), {}, { ...noGpu, webgpuHardware: false }).engine).toBe('onnx');
+    expect(resolveModelSpec(weights(), { backend: 'wasm' }, hw).engine).toBe('tfjs');
+    expect(resolveModelSpec(weights({ timeEmbedding: true }), {}, hw)).toMatchObject({ engine: 'webgpu', joint: true });
+    expect(resolveModelSpec(weights(), { engine: 'webgpu', shift: true }, noGpu)).toMatchObject({ engine: 'webgpu', shift: true });
+    expect(resolveModelSpec(weights(), {}, { envEngine: 'webgpu', tfjsGpuUsable: () => false }).engine).toBe('webgpu');
+  });
+
   it.each<[string, EngineWeights, ModelRequest, typeof ConfigError | typeof WeightsError, RegExp]>([
     ['an unknown head name', weights(), { head: 'GRU' }, ConfigError, /unknown head "GRU"; use meanP, Conv_1D, LSTM, Transf or Transf_cls/],
     ['frames that are not a positive integer', weights(), { frames: 0 }, ConfigError, /frames must be a positive integer, got 0/],
     ['an unknown engine', weights(), { engine: 'gpu' }, ConfigError, /unknown engine "gpu"/],
     ['Joint with a learned head', weights({ head: 'Transf', fusionOf: 'Transf' }), { joint: true }, ConfigError, /Joint .* meanP/],
-    ['Shift on the onnx engine', weights(), { engine: 'onnx', shift: true }, ConfigError, /need the tfjs engine/],
+    ['Shift on the onnx engine', weights(), { engine: 'onnx', shift: true }, ConfigError, /need the tfjs or webgpu engine/],
     ['a learned head without fusion weights', weights(), { head: 'LSTM' }, WeightsError, /the LSTM head needs fusion weights.*file: clip\.safetensors/],
     ["another head's fusion weights", weights({ head: 'Transf', fusionOf: 'Transf' }), { head: 'LSTM' }, WeightsError, /head LSTM was requested but the fusion weights are a Transf head/],
     ['a T the weights do not fit', weights({ fusionOf: 'Transf_cls' }), { frames: 16 }, WeightsError, /trained for T=8 frames; 16 were requested.*file: fusion\.safetensors/],

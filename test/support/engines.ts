@@ -17,6 +17,18 @@ export interface EngineFactory {
   create(weights: EngineWeights, opts: EngineFactoryOptions): Promise<Engine>;
 }
 
+/**
+ * The webgpu engine runs wherever the reference fixtures are (CI installs lavapipe with
+ * scripts/install-system-deps.sh --test), on a software adapter if that is all there is. A machine
+ * without Dawn or an adapter FAILS these tests, naming what to install; only an explicit
+ * ACTIONCLIP_SKIP_WEBGPU=1 (a machine known to lack the GPU stack) skips them, and says so.
+ */
+export const SKIP_WEBGPU_ENV = 'ACTIONCLIP_SKIP_WEBGPU';
+export function webgpuSkipReason(env: NodeJS.ProcessEnv = process.env): string | null {
+  const v = env[SKIP_WEBGPU_ENV];
+  return v !== undefined && v !== '' && v !== '0' ? `${SKIP_WEBGPU_ENV}=${v}: the webgpu engine's tests are SKIPPED on this machine` : null;
+}
+
 const quiet = { info: () => {}, warn: (m: string) => console.warn(`[onnx] ${m}`) };
 
 export const ENGINE_FACTORIES: EngineFactory[] = [
@@ -44,6 +56,15 @@ export const ENGINE_FACTORIES: EngineFactory[] = [
     async create(weights, opts) {
       const { createOnnxEngine } = await import('../../src/engine/onnx/index.js');
       return createOnnxEngine(weights, { ...opts, provider: 'cpu', impl: 'onnx', cacheDir: opts.tmpDir, logger: quiet });
+    },
+  },
+  {
+    // The tfjs network on Dawn WebGPU: lavapipe in CI, a GPU where there is one.
+    name: 'webgpu',
+    unavailable: async () => webgpuSkipReason(),
+    async create(weights, opts) {
+      const { createWebGpuEngine } = await import('../../src/engine/webgpu/webgpu-engine.js');
+      return createWebGpuEngine(weights, { ...opts, allowSoftware: true });
     },
   },
 ];

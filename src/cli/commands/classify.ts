@@ -15,7 +15,7 @@ interface ClassifyFlags extends TextCacheFlags {
   labelsFile?: string;
   templatesFile?: string;
   backend?: string;
-  engine?: 'tfjs' | 'onnx' | 'auto';
+  engine?: 'tfjs' | 'onnx' | 'webgpu' | 'auto';
   fps?: string;
   top: string;
   json?: boolean;
@@ -44,7 +44,7 @@ export function registerClassify(program: Command): void {
     .option('--labels-file <path>', 'labels, one per line or id,name CSV')
     .option('--templates-file <path>', "prompt templates, one per line with {} for the label (default: the checkpoint's, else the 16 ActionCLIP templates)")
     .option('--backend <name>', 'tfjs backend: auto, tensorflow-gpu, tensorflow, wasm, cpu')
-    .option('--engine <name>', 'tfjs, onnx or auto')
+    .option('--engine <name>', 'tfjs, onnx, webgpu or auto (webgpu: Dawn; on a software adapter only with ACTIONCLIP_WEBGPU_ALLOW_SOFTWARE=1)')
     .option('--fps <f>', 'decode videos at this frame rate before sampling')
     .option('-k, --top <n>', 'labels to print per input', '5')
     .option('--json', 'print JSON instead of a table');

@@ -16,7 +16,7 @@ export function registerDemo(program: Command): void {
     .command('demo')
     .description('Offline demo: train a tiny model on synthetic shapes (once, cached), run the service on two synthetic cameras, check its detections')
     .option('--dir <folder>', 'cache folder of the demo (model, clips, run config)', '.cache/demo')
-    .option('--engine <name>', 'engine of the service: tfjs, onnx or auto')
+    .option('--engine <name>', 'engine of the service: tfjs, onnx, webgpu or auto')
     .option('--backend <name>', 'tfjs backend or ONNX execution provider of the service')
     .option('--train-backend <name>', 'tfjs backend for training the demo model (default: the best available)')
     .option('--prepare-only', 'train (or reuse) the model and write the clips, linked as <dir>/model and <dir>/cam1.mp4, without running the service')

@@ -35,7 +35,7 @@ interface EvalFlags extends TextCacheFlags {
   seed?: string;
   output?: string;
   backend?: string;
-  engine?: 'tfjs' | 'onnx' | 'auto';
+  engine?: 'tfjs' | 'onnx' | 'webgpu' | 'auto';
   json?: boolean;
   scores?: boolean;
 }
@@ -74,7 +74,7 @@ export function registerEval(program: Command): void {
     .option('--seed <n>', 'few-shot subset and training seed')
     .option('-o, --output <dir>', 'write metrics.json (and the few-shot checkpoint) here')
     .option('--backend <name>', 'tfjs backend: auto, tensorflow-gpu, tensorflow, wasm, cpu')
-    .option('--engine <name>', 'tfjs, onnx or auto (few-shot always trains on tfjs)')
+    .option('--engine <name>', 'tfjs, onnx, webgpu or auto (few-shot always trains on tfjs)')
     .option('--json', 'print JSON instead of a table')
     .option('--scores', 'with --json: include every video\'s class scores');
   addTextCacheOptions(evalCommand).action(runEval);

@@ -98,7 +98,7 @@ export function registerRun(program: Command): void {
     .addOption(new Option('-w, --weights <path>', 'CLIP weights (.safetensors, directory, ActionCLIP .pt, or a model name such as vit-b-32, pulled on first use)').env('ACTIONCLIP_WEIGHTS'))
     .option('--fusion <path>', 'temporal head weights (fusion-*.safetensors)')
     .option('--head <name>', `temporal head: ${headChoices()} (not Joint or Shift: they mix a window's frames inside the image encoder, so live windows cannot share frame embeddings; classify takes them)`)
-    .option('--engine <name>', 'tfjs, onnx or auto')
+    .option('--engine <name>', 'tfjs, onnx, webgpu or auto (webgpu: Dawn; on a software adapter only with ACTIONCLIP_WEBGPU_ALLOW_SOFTWARE=1)')
     .option('--backend <name>', 'tfjs backend or ONNX execution provider')
     .option('--camera <ID=URL>', 'a camera (repeatable), e.g. door=rtsp://user:pass@10.0.0.5/stream', collect, [])
     .option('-l, --labels <list>', 'comma-separated labels, e.g. "walking,running,falling down"')

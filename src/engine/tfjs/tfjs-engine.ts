@@ -17,6 +17,20 @@ const FRAME_CHUNK = 32;
 const FUSE_CHUNK = 256;
 const TEXT_CHUNK = 128;
 
+/**
+ * Who runs this network: the tfjs engine itself, or an engine that reuses it on a backend it owns
+ * (the webgpu engine: `activate` makes its backend current before each call, `release` frees it).
+ */
+export interface TfjsHost {
+  readonly engine: EngineInfo['engine'];
+  readonly backend: string;
+  readonly precision?: string;
+  /** Rows per forward pass, where the host knows better than the defaults (a GPU's buffer limits). */
+  readonly chunks?: { readonly frames?: number; readonly text?: number };
+  activate?(): Promise<void>;
+  release?(): void;
+}
+
 export interface TfjsEngineOptions extends EngineOptions {
   /** tfjs backend override ('auto' or absent: best available). */
   readonly backend?: string;
@@ -34,13 +48,17 @@ export class TfjsEngine implements Engine {
   private readonly headKit: TfjsHeadKit;
   private disposed = false;
 
+  private readonly host: TfjsHost;
+
   constructor(
     readonly params: ParamStore,
     clip: ClipConfig,
     spec: ModelSpec,
-    backend: string,
+    backend: string | TfjsHost,
   ) {
-    this.info = { engine: 'tfjs', backend, clip, head: spec.head, frames: spec.frames, joint: spec.joint, shift: spec.shift, precision: 'float32' };
+    this.host = typeof backend === 'string' ? { engine: 'tfjs', backend } : backend;
+    const { engine, precision = 'float32' } = this.host;
+    this.info = { engine, backend: this.host.backend, clip, head: spec.head, frames: spec.frames, joint: spec.joint, shift: spec.shift, precision };
     this.mask = layers.causalMask(clip.contextLength);
     this.head = headDefinition(spec.head).tfjs;
     const param = (name: string, shape?: readonly (number | undefined)[]): tf.Tensor => params.get(FUSION_PREFIX + name, shape);
@@ -82,7 +100,7 @@ export class TfjsEngine implements Engine {
     if (videoLevel) this.check(n % this.info.frames === 0, `encodeFrames: with Joint/Shift, n (${n}) must be a multiple of T (${this.info.frames})`);
     // Joint/Shift mix the frames of a video: chunk by whole videos.
     const unit = videoLevel ? this.info.frames : 1;
-    return this.chunked(n, unit, FRAME_CHUNK, this.info.joint ? this.info.clip.embedDim / unit : this.info.clip.embedDim, (i, m) =>
+    return this.chunked(n, unit, this.host.chunks?.frames ?? FRAME_CHUNK, this.info.joint ? this.info.clip.embedDim / unit : this.info.clip.embedDim, (i, m) =>
       this.imageForward(tf.tensor4d(pixels.subarray(i * per, (i + m) * per), [m, 3, s, s])),
     );
   }
@@ -97,7 +115,7 @@ export class TfjsEngine implements Engine {
   async encodeText(tokens: Int32Array, n: number): Promise<Float32Array> {
     const l = this.info.clip.contextLength;
     this.check(tokens.length === n * l, `encodeText: expected ${n}×${l} token ids, got ${tokens.length}`);
-    return this.chunked(n, 1, TEXT_CHUNK, this.info.clip.embedDim, (i, m) => this.textForward(tf.tensor2d(tokens.subarray(i * l, (i + m) * l), [m, l], 'int32')));
+    return this.chunked(n, 1, this.host.chunks?.text ?? TEXT_CHUNK, this.info.clip.embedDim, (i, m) => this.textForward(tf.tensor2d(tokens.subarray(i * l, (i + m) * l), [m, l], 'int32')));
   }
 
   dispose(): void {
@@ -105,6 +123,7 @@ export class TfjsEngine implements Engine {
     this.disposed = true;
     this.mask.dispose();
     this.params.dispose();
+    this.host.release?.();
   }
 
   /** Refuses calls after dispose (a bug in the caller) and inputs of the wrong size (like the onnx engine). */
@@ -129,6 +148,7 @@ export class TfjsEngine implements Engine {
   }
 
   private async run(fn: () => tf.Tensor): Promise<Float32Array> {
+    await this.host.activate?.();
     const out = tf.tidy(fn);
     try {
       return (await out.data()) as Float32Array;
@@ -147,6 +167,11 @@ export async function createTfjsEngine(weights: EngineWeights, opts: TfjsEngineO
 export async function buildTfjsEngine(weights: EngineWeights, spec: ModelSpec, opts: Pick<TfjsEngineOptions, 'backend' | 'log'> = {}): Promise<TfjsEngine> {
   if (spec.engine !== 'tfjs') throw new ConfigError(`this model was specified for the ${spec.engine} engine`);
   const selection = await selectBackend(opts.backend, opts.log);
+  return assembleTfjsEngine(weights, spec, selection.choice);
+}
+
+/** Uploads the parameters to the active backend and checks every path's shapes with a tiny forward pass. */
+export function assembleTfjsEngine(weights: EngineWeights, spec: ModelSpec, host: string | TfjsHost): TfjsEngine {
   const clip = clipConfigFromWeights(weights.clip, weights.sources.clip);
   const params = new ParamStore(weights.sources.clip);
   try {
@@ -156,7 +181,7 @@ export async function buildTfjsEngine(weights: EngineWeights, spec: ModelSpec, o
       params.add('visual.time_embedding', [spec.frames, clip.visionWidth], new Float32Array(spec.frames * clip.visionWidth));
     }
     if (weights.fusion !== null && headDefinition(spec.head).learned) params.addAll(stripModulePrefix(weights.fusion), FUSION_PREFIX);
-    const engine = new TfjsEngine(params, clip, spec, selection.choice);
+    const engine = new TfjsEngine(params, clip, spec, host);
     validateShapes(engine, weights);
     return engine;
   } catch (err) {
