@@ -3,6 +3,7 @@ import type { Config } from './schema.js';
 /** Everything but the weights has a default; the loader deep-merges defaults < YAML < flags. */
 export const DEFAULTS: Omit<Config, 'weights'> = {
   engine: 'auto',
+  quantize: 'none',
   cameras: [],
   textCache: { enabled: true, maxMB: 256 },
   window: 8,

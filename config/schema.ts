@@ -272,6 +272,8 @@ export const ConfigSchema = z
     head: z.string().min(1).optional(),
     /** auto = webgpu on a hardware adapter, tfjs when tfjs-node-gpu sees a GPU, else ONNX Runtime (see loadModel). */
     engine: z.enum(['tfjs', 'onnx', 'webgpu', 'auto']),
+    /** int8: the ONNX engine with 8-bit matmul weights (engine auto then means ONNX). */
+    quantize: z.enum(['none', 'int8']),
     backend: z.string().min(1).optional(),
     cameras: z.array(CameraSchema),
     /** Inline labels; or `vocabulary`: a file path or a preset name from config/vocabularies. */

@@ -70,7 +70,7 @@ export async function startLive(opts: LiveOptions): Promise<LiveHandle> {
 
     // Model and vocabulary.
     const { loadModel } = await import('../src/engine/load-model.js');
-    const load = () => loadModel({ weights: config.weights, fusion: config.fusion, head: config.head, frames: config.window, backend: config.backend, engine: config.engine, textCache: textCacheOptions(config.textCache) });
+    const load = () => loadModel({ weights: config.weights, fusion: config.fusion, head: config.head, frames: config.window, backend: config.backend, engine: config.engine, quantize: config.quantize, textCache: textCacheOptions(config.textCache) });
     const model = opts.engine === undefined ? resources.defer(await load(), (m) => m.dispose()) : undefined;
     const engine = opts.engine ?? model!;
     instrumentation.emit('engine.ready', { engine: engine.info.engine, backend: engine.info.backend });

@@ -3,6 +3,7 @@ import { loadTextCacheConfig, textCacheOptions } from '../../config/load.js';
 import type { TextCacheOptions } from '../model/text-cache/text-embedding-cache.js';
 import { ConfigError } from '../errors.js';
 import { headChoices } from '../heads/registry.js';
+import type { Quantize } from '../engine/load-model.js';
 
 /** A numeric flag, or undefined when absent; a clear error naming the flag otherwise. */
 export function numberFlag(value: string | undefined, flag: string, opts: { integer?: boolean; positive?: boolean } = {}): number | undefined {
@@ -56,4 +57,11 @@ export function headFlag(value: string | undefined): { head?: string; joint?: tr
   if (v === 'joint') return { joint: true };
   if (v === 'shift') return { shift: true };
   return value === undefined ? {} : { head: value };
+}
+
+/** `--quantize none|int8`, named in the error when it is anything else. */
+export function quantizeFlag(value: string | undefined): Quantize | undefined {
+  if (value === undefined) return undefined;
+  if (value !== 'none' && value !== 'int8') throw new ConfigError(`--quantize must be none or int8, got ${JSON.stringify(value)}`);
+  return value;
 }

@@ -3,6 +3,7 @@ import type { TextCacheOptions, TextEmbeddingCache } from '../model/text-cache/t
 import { loadWeights, type LoadedWeights } from '../model/weights/load-weights.js';
 import { resolveWeights } from '../models/resolve-weights.js';
 import { checkpointTemplates } from '../training/trainer-state.js';
+import { ConfigError } from '../errors.js';
 import { ActionClipModel } from './action-clip-model.js';
 import type { Engine, EngineWeights } from './engine.js';
 import { webgpuHardwarePresent } from './gpu.js';
@@ -26,6 +27,11 @@ export interface LoadModelOptions {
   /** Engine-specific settings (ONNX execution provider and threads; webgpu `allowSoftware`). */
   readonly engineOptions?: Record<string, unknown>;
   /**
+   * `int8`: the ONNX engine's matmul weights quantised to 8 bits (about twice the frames/s on a CPU;
+   * the error it adds is measured in docs/cameras-per-machine.md). With engine auto it picks ONNX.
+   */
+  readonly quantize?: Quantize;
+  /**
    * Prompt embeddings kept on disk by weights hash and engine (default: on, under
    * `$ACTIONCLIP_HOME/text-embeddings`, 256 MiB); `false` turns it off.
    */
@@ -36,7 +42,8 @@ export interface LoadModelOptions {
  * Loads weights, decides engine, head and T (resolveModelSpec), and builds the model on that engine,
  * with the text cache for those weights and the templates of a `train` output folder.
  */
-export async function loadModel(opts: LoadModelOptions): Promise<ActionClipModel> {
+export async function loadModel(given: LoadModelOptions): Promise<ActionClipModel> {
+  const opts = withQuantize(given);
   // An unknown head fails before the weights (possibly gigabytes) are read.
   parseHeadOption(opts.head);
   const weightsPath = await resolveWeights(opts.weights);
@@ -50,6 +57,16 @@ export async function loadModel(opts: LoadModelOptions): Promise<ActionClipModel
     engine.dispose();
     throw err;
   }
+}
+
+export type Quantize = 'none' | 'int8';
+
+/** int8 is an ONNX Runtime graph: auto then means ONNX, and another engine asked for is refused. */
+function withQuantize(opts: LoadModelOptions): LoadModelOptions {
+  if ((opts.quantize ?? 'none') === 'none') return opts;
+  const engine = requestedEngine(opts);
+  if (engine !== 'auto' && engine !== 'onnx') throw new ConfigError(`quantize ${opts.quantize} runs on the onnx engine, not ${engine}: drop --quantize or use --engine onnx`);
+  return { ...opts, engine: 'onnx', engineOptions: { ...opts.engineOptions, quantize: opts.quantize } };
 }
 
 /** Only engine auto without a tfjs backend asked for looks for a WebGPU adapter (it loads dawn.node). */

@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { ConfigError } from '../../errors.js';
-import { addTextCacheOptions, positiveIntFlag, textCacheFromFlags, type TextCacheFlags } from '../flags.js';
+import { addTextCacheOptions, positiveIntFlag, quantizeFlag, textCacheFromFlags, type TextCacheFlags } from '../flags.js';
 import { evaluate, evaluationToJson, formatEvaluationTable, loadEvalList, parseViews, type EvaluationResult } from '../../evaluation/evaluator.js';
 import { loadModel } from '../../engine/load-model.js';
 import { ACTIONCLIP_TEMPLATES } from '../../model/prompts.js';
@@ -36,6 +36,7 @@ interface EvalFlags extends TextCacheFlags {
   output?: string;
   backend?: string;
   engine?: 'tfjs' | 'onnx' | 'webgpu' | 'auto';
+  quantize?: string;
   json?: boolean;
   scores?: boolean;
 }
@@ -75,6 +76,7 @@ export function registerEval(program: Command): void {
     .option('-o, --output <dir>', 'write metrics.json (and the few-shot checkpoint) here')
     .option('--backend <name>', 'tfjs backend: auto, tensorflow-gpu, tensorflow, wasm, cpu')
     .option('--engine <name>', 'tfjs, onnx, webgpu or auto (few-shot always trains on tfjs)')
+    .option('--quantize <mode>', 'none or int8 (ONNX engine: 8-bit matmul weights, about twice the frames/s on a CPU)')
     .option('--json', 'print JSON instead of a table')
     .option('--scores', 'with --json: include every video\'s class scores');
   addTextCacheOptions(evalCommand).action(runEval);
@@ -150,6 +152,7 @@ async function runCheckpoint(flags: EvalFlags, config: EvalConfig, given: Set<st
     frames: given.has('frames') ? config.frames : undefined,
     backend: flags.backend,
     engine: flags.engine,
+    quantize: quantizeFlag(flags.quantize),
     textCache: textCacheFromFlags(flags),
   });
   try {
@@ -170,6 +173,7 @@ async function runEval(flags: EvalFlags): Promise<void> {
   const templates = config.templates ?? (flags.fewShot === undefined ? await checkpointTemplates(config.weights) : undefined);
   const opts: EvaluateOptions = { labels, templates, views: config.views, batchSize: config.batchSize, source };
   const k = positiveIntFlag(flags.fewShot, '--few-shot');
+  if (k !== undefined && (quantizeFlag(flags.quantize) ?? 'none') !== 'none') throw new ConfigError('--few-shot trains on tfjs in float32: --quantize applies to a checkpoint or zero-shot evaluation');
   const { result, setting } = k !== undefined ? await runFewShot(k, flags, config, given, records, opts) : await runCheckpoint(flags, config, given, records, opts);
 
   const json = { setting, weights: config.weights, list: config.data.list, ...evaluationToJson(result, { scores: flags.scores }) };
