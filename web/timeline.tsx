@@ -5,6 +5,7 @@ import { labelColour } from './colours.js';
 import type { LiveStore, TimelineEvent } from './live-store.js';
 
 const RANGES: ReadonlyArray<[string, number]> = [
+  ['minute', 60_000],
   ['5 minutes', 5 * 60_000],
   ['30 minutes', 30 * 60_000],
   ['2 hours', 2 * 60 * 60_000],
