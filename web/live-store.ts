@@ -53,10 +53,11 @@ export class LiveStore {
     for (const fn of this.listeners) fn();
   }
 
-  /** The camera list from GET /cameras: new ones added, gone ones dropped. */
+  /** The camera list from GET /cameras: new ones added, gone ones dropped (cameras it never named, fed by Kafka, stay). */
   setCameras(list: readonly CameraInfo[]): void {
     const ids = new Set(list.map((c) => c.id));
-    for (const id of [...this.cameras.keys()]) if (!ids.has(id)) this.cameras.delete(id);
+    // Only cameras the list had named go when it stops naming them: a Kafka frames source is never in it.
+    for (const [id, view] of [...this.cameras]) if (view.url !== undefined && !ids.has(id)) this.cameras.delete(id);
     for (const c of list) {
       const view = this.camera(c.id);
       view.url = c.url;

@@ -76,7 +76,7 @@ function Tile({ cam, canAdmin, onRemoved }: { cam: CameraView; canAdmin: boolean
         ))}
       </ul>
       {cam.url !== undefined && <p class="url muted">{cam.url}</p>}
-      {canAdmin && (
+      {canAdmin && cam.url !== undefined && (
         <button type="button" class="secondary" onClick={() => void remove()} aria-label={`remove camera ${cam.id}`}>
           Remove
         </button>
