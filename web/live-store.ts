@@ -129,3 +129,16 @@ export class LiveStore {
     };
   }
 }
+
+/** Events that overlap in time go in separate lanes of their camera's row (first free lane, by start). */
+export function lanes(events: readonly TimelineEvent[], now: number): Array<[TimelineEvent, number]> {
+  const ends: number[] = [];
+  return [...events]
+    .sort((a, b) => a.start - b.start)
+    .map((ev) => {
+      let lane = ends.findIndex((end) => end < ev.start);
+      if (lane < 0) lane = ends.length;
+      ends[lane] = ev.end ?? now;
+      return [ev, lane];
+    });
+}

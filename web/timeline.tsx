@@ -2,7 +2,7 @@
 import { useState } from 'preact/hooks';
 import { Chart } from './chart.js';
 import { labelColour } from './colours.js';
-import type { LiveStore, TimelineEvent } from './live-store.js';
+import { lanes, type LiveStore, type TimelineEvent } from './live-store.js';
 
 const RANGES: ReadonlyArray<[string, number]> = [
   ['minute', 60_000],
@@ -15,19 +15,6 @@ const RANGES: ReadonlyArray<[string, number]> = [
 const LANE_REM = 1.1;
 
 const clock = (t: number): string => new Date(t).toLocaleTimeString([], { hour12: false });
-
-/** Events that overlap in time go in separate lanes of their camera's row (first free lane, by start). */
-export function lanes(events: readonly TimelineEvent[], now: number): Array<[TimelineEvent, number]> {
-  const ends: number[] = [];
-  return [...events]
-    .sort((a, b) => a.start - b.start)
-    .map((ev) => {
-      let lane = ends.findIndex((end) => end < ev.start);
-      if (lane < 0) lane = ends.length;
-      ends[lane] = ev.end ?? now;
-      return [ev, lane];
-    });
-}
 
 function Bar({ ev, lane, from, span, now, onOpen, selected }: { ev: TimelineEvent; lane: number; from: number; span: number; now: number; onOpen: () => void; selected: boolean }) {
   const start = Math.max(ev.start, from);
