@@ -81,7 +81,7 @@ export async function startLive(opts: LiveOptions): Promise<LiveHandle> {
 
     // Sinks.
     const { sinks, kafka: kafkaSink } = createSinks(config, { kafka, resources, instrumentation, logger: log });
-    const publish = fanOut([hub, ...sinks], { instrumentation });
+    const publish = fanOut([hub, view, ...sinks], { instrumentation });
 
     // The flow.
     const { batching, tracker } = config;

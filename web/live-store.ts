@@ -41,6 +41,8 @@ export class LiveStore {
   private readonly windows = new Map<string, WindowPoint[]>();
   /** The newest vocabulary version a window was scored with (the editor reloads when it grows). */
   vocabularyVersion = 0;
+  /** Capture time of the newest window or event seen: where a reconnect's catch-up starts. */
+  latest = 0;
   connected = false;
   private readonly listeners = new Set<() => void>();
 
@@ -88,18 +90,21 @@ export class LiveStore {
       if (m.state.status === 'stopped' && m.state.reason === 'removed') this.cameras.delete(m.camera);
       else this.camera(m.camera).status = m.state.status;
     } else if (m.type === 'window') {
+      const list = this.windows.get(m.camera) ?? [];
+      // Catch-up and live messages may overlap: a window not newer than the last one is a repeat.
+      if (list.length > 0 && m.windowEnd <= list.at(-1)!.end) return false;
       const view = this.camera(m.camera);
       view.topk = m.topk;
       view.lastWindowEnd = m.windowEnd;
       view.vocabularyVersion = m.vocabularyVersion;
       this.vocabularyVersion = Math.max(this.vocabularyVersion, m.vocabularyVersion);
-      const list = this.windows.get(m.camera) ?? [];
       list.push({ end: m.windowEnd, topk: m.topk });
       while (list.length > 0 && list[0]!.end < m.windowEnd - HISTORY_MS) list.shift();
       this.windows.set(m.camera, list);
     } else {
       this.onEvent(m);
     }
+    if (m.type !== 'camera') this.latest = Math.max(this.latest, m.windowEnd);
     return !known && !(m.type === 'camera' && m.state.reason === 'removed');
   }
 

@@ -31,32 +31,38 @@ function useLive(store: LiveStore): number {
 }
 
 /** Keeps /ws open (reconnecting with growing waits) and feeds the store; the camera list is re-read when a new one speaks. */
-function connect(store: LiveStore, reloadCameras: () => void): () => void {
+function connect(store: LiveStore, reloadCameras: () => Promise<void>): () => void {
   let ws: WebSocket | undefined;
   let wait = 500;
   let closed = false;
   let timer: ReturnType<typeof setTimeout> | undefined;
-  const open = (): void => {
+  const open = async (): Promise<void> => {
+    // What was published before (the page opened late, or the connection dropped): the timeline's past.
+    // Only for cameras still watched (the list first): a removed camera's past would make a tile of it.
+    await reloadCameras();
+    const past = await api<DetectionMessage[]>('GET', `/events?since=${store.latest}`).catch(() => []);
+    for (const m of past) if (store.cameras.has(m.camera)) store.receive(m);
+    store.changed();
+    if (closed) return;
     ws = openSocket();
     ws.onopen = () => {
       wait = 500;
       store.connected = true;
       ws!.send(JSON.stringify({ type: 'subscribe' }));
-      reloadCameras();
     };
     ws.onmessage = (e) => {
       const m = JSON.parse(String(e.data)) as DetectionMessage | { type: 'subscribed' | 'error'; camera?: undefined };
       if (m.camera === undefined) return; // replies to our own messages
-      if (store.receive(m as DetectionMessage)) reloadCameras();
+      if (store.receive(m as DetectionMessage)) void reloadCameras();
       store.changed();
     };
     ws.onclose = () => {
       store.connected = false;
       store.changed();
-      if (!closed) timer = setTimeout(open, (wait = Math.min(wait * 2, 10_000)));
+      if (!closed) timer = setTimeout(() => void open(), (wait = Math.min(wait * 2, 10_000)));
     };
   };
-  open();
+  void open();
   return () => {
     closed = true;
     clearTimeout(timer);
@@ -94,7 +100,7 @@ function Login({ me, onToken }: { me: Me | undefined; onToken: (t: string) => vo
 
 function Dashboard({ me }: { me: Me }) {
   const store = useMemo(() => new LiveStore(), []);
-  const reload = (): void => void api<CameraInfo[]>('GET', '/cameras').then((list) => store.setCameras(list), () => undefined);
+  const reload = (): Promise<void> => api<CameraInfo[]>('GET', '/cameras').then((list) => store.setCameras(list), () => undefined);
   useEffect(() => connect(store, reload), [store]);
   const now = useLive(store);
   const role = me.tokens ? me.role : 'admin';
@@ -104,7 +110,7 @@ function Dashboard({ me }: { me: Me }) {
       <p class="status muted" aria-live="polite">
         {store.connected ? 'live' : 'connecting…'}
       </p>
-      <CameraWall store={store} canAdmin={role === 'admin'} reload={reload} />
+      <CameraWall store={store} canAdmin={role === 'admin'} reload={() => void reload()} />
       <Timeline store={store} now={now} />
       <VocabularyEditor canEdit={canEdit} seenVersion={store.vocabularyVersion} />
       <HealthPanel />

@@ -56,6 +56,8 @@ export interface ControlPlane {
   snapshot?(id: string): Promise<Snapshot | undefined>;
   /** The versions applied so far, oldest first. */
   vocabularyHistory?(): readonly VocabularyVersion[];
+  /** Recent windows and events captured after `since` (epoch ms), oldest first, as a JSON array. */
+  recentEvents?(since: number): string;
   /** Each camera's newest window scored against a draft vocabulary; nothing is applied. @throws ConfigError on a bad draft */
   tryVocabulary?(update: VocabularyUpdate): Promise<DraftResult>;
 }
@@ -159,6 +161,10 @@ export class LiveControlPlane implements ControlPlane {
 
   async snapshot(id: string): Promise<Snapshot | undefined> {
     return this.opts.view?.snapshot(id);
+  }
+
+  recentEvents(since: number): string {
+    return this.opts.view?.recentJson(since) ?? '[]';
   }
 
   vocabularyHistory(): readonly VocabularyVersion[] {

@@ -54,6 +54,8 @@ export async function route(c: RouteContext): Promise<string | void> {
       return vocabularyRoute(c);
     case 'cameras':
       return camerasRoute(c);
+    case 'events':
+      return eventsRoute(c);
   }
   throw new NotFoundError(`no route ${c.method} ${c.url.pathname}`);
 }
@@ -142,6 +144,16 @@ async function camerasRoute(c: RouteContext): Promise<string | void> {
   }
   if (parts.length === 3 && parts[2] === 'snapshot') return snapshotRoute(c, id);
   throw new NotFoundError(`no route ${c.method} ${c.url.pathname}`);
+}
+
+/** Recent windows and events (`?since=<epoch ms>`), for a page that opens after they were published. */
+function eventsRoute(c: RouteContext): void {
+  allow(c, 'GET');
+  if (c.parts.length > 1) throw new NotFoundError(`no route ${c.method} ${c.url.pathname}`);
+  const raw = c.url.searchParams.get('since') ?? '0';
+  const since = Number(raw);
+  if (!Number.isFinite(since)) throw new RequestError(400, `since: "${raw}" is not a time in epoch milliseconds`);
+  send(c.res, 200, c.control.recentEvents?.(since) ?? '[]');
 }
 
 /**

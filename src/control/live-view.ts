@@ -1,11 +1,18 @@
 /**
- * What the dashboard looks at besides the detections: each camera's newest frame (served as a JPEG
- * snapshot) and its newest video embedding (scored against a draft vocabulary without touching the
- * pipeline). One reference per camera, nothing copied: frames and embeddings are immutable.
+ * What the dashboard looks at besides the live detections: each camera's newest frame (served as a
+ * JPEG snapshot), its newest video embedding (scored against a draft vocabulary without touching
+ * the pipeline), and the recent windows and events (so a page opened late still has its timeline).
+ * Frames and embeddings are kept by reference, one per camera: they are immutable.
  */
 import sharp from 'sharp';
 import { scoreEmbedding, topK } from '../model/scoring.js';
+import type { OutputEvent, Sink } from '../sinks/events.js';
 import type { Frame, LabelScore, VideoEmbedding, Vocabulary } from '../types.js';
+
+/** How far back the recent windows and events reach: the dashboard's longest timeline... */
+export const RECENT_MS = 2 * 60 * 60 * 1000;
+/** ...or this many messages (about 300 bytes each), whichever is less. */
+export const RECENT_MAX = 20_000;
 
 export interface Snapshot {
   readonly jpeg: Buffer;
@@ -24,8 +31,10 @@ export interface DraftScore {
   readonly scores: readonly LabelScore[];
 }
 
-export class LiveView {
+export class LiveView implements Sink {
   private readonly frames = new Map<string, Frame>();
+  /** Windows and events as published (their JSON), oldest first. */
+  private recent: OutputEvent[] = [];
   private readonly windows = new Map<string, VideoEmbedding>();
   /** The last JPEG made, per camera: several viewers polling the same frame cost one encode. */
   private readonly encoded = new Map<string, { seq: number; snapshot: Promise<Snapshot> }>();
@@ -57,6 +66,25 @@ export class LiveView {
       .then((jpeg) => ({ jpeg, captureTs: frame.captureTs }));
     this.encoded.set(camera, { seq: frame.seq, snapshot });
     return snapshot;
+  }
+
+  /** A sink of the pipeline's fan-out: keeps windows and events (camera states are in GET /cameras). */
+  publish(event: OutputEvent): void {
+    if (event.kind === 'camera') return;
+    this.recent.push(event);
+    // Trimmed in bulk, not per message: one copy per quarter of the bound.
+    if (this.recent.length > RECENT_MAX * 1.25) this.recent = this.recent.slice(-RECENT_MAX);
+  }
+
+  async close(): Promise<void> {
+    this.recent = [];
+  }
+
+  /** The recent windows and events captured after `since` (epoch ms), oldest first, as one JSON array. */
+  recentJson(since: number, now = Date.now()): string {
+    const from = Math.max(since, now - RECENT_MS);
+    const kept = this.recent.slice(-RECENT_MAX).filter((e) => (e.captureTs ?? 0) > from);
+    return `[${kept.map((e) => e.json).join(',')}]`;
   }
 
   /** Each camera's newest window scored against `vocabulary` (the live scoring, on the cached embeddings). */

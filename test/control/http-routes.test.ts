@@ -24,6 +24,7 @@ const control: ControlPlane = {
   vocabulary: () => ({ version: 2, labels: ['a', 'b'], templates: ['{}'] }),
   updateVocabulary: async () => 3,
   snapshot: async (id) => (id === 'door' ? { jpeg: JPEG, captureTs: 1234 } : undefined),
+  recentEvents: (since) => JSON.stringify([{ type: 'window', windowEnd: since + 1 }]),
   vocabularyHistory: () => [
     { version: 1, labels: ['a'], templates: ['{}'], createdAt: 1 },
     { version: 2, labels: ['a', 'b'], templates: ['{}'], createdAt: 2 },
@@ -115,6 +116,14 @@ describe('dashboard routes without tokens (loopback)', () => {
     expect(await (await get(`${url}/metrics`)).text()).toContain('actionclip_frames_in_total{camera="door",source="camera"} 3');
   });
 
+  it('recent windows and events since a time; a bad time is a 400 naming it', async () => {
+    expect(await (await get(`${base}/events?since=41`)).json()).toEqual([{ type: 'window', windowEnd: 42 }]);
+    expect(await (await get(`${base}/events`)).json()).toEqual([{ type: 'window', windowEnd: 1 }]);
+    const bad = await get(`${base}/events?since=yesterday`);
+    expect(bad.status).toBe(400);
+    expect(((await bad.json()) as { error: string }).error).toMatch(/^since: "yesterday"/);
+  });
+
   it('me: the local caller may do everything', async () => {
     expect(await (await get(`${base}/me`)).json()).toEqual({ tokens: false, name: 'local', role: 'admin' });
   });
@@ -138,6 +147,8 @@ describe('dashboard routes with tokens', () => {
     expect((await get(`${base}/cameras/door/snapshot`)).status).toBe(401);
     expect((await get(`${base}/cameras/door/snapshot`, tokens.viewer.token)).status).toBe(200);
     expect((await get(`${base}/vocabulary/history`)).status).toBe(401);
+    expect((await get(`${base}/events`)).status).toBe(401);
+    expect((await get(`${base}/events`, tokens.viewer.token)).status).toBe(200);
     const draft = { method: 'POST', body: JSON.stringify({ labels: ['wave'] }) };
     expect((await get(`${base}/vocabulary/try`, tokens.viewer.token, draft)).status).toBe(403);
     expect((await get(`${base}/vocabulary/try`, tokens.operator.token, draft)).status).toBe(200);
