@@ -38,6 +38,8 @@ interface WindowPoint {
 export class LiveStore {
   readonly cameras = new Map<string, CameraView>();
   readonly events = new Map<string, TimelineEvent>();
+  /** Cameras removed here or by the service: windows still in flight for them must not bring a tile back. */
+  private readonly removed = new Set<string>();
   private readonly windows = new Map<string, WindowPoint[]>();
   /** The newest vocabulary version a window was scored with (the editor reloads when it grows). */
   vocabularyVersion = 0;
@@ -61,6 +63,7 @@ export class LiveStore {
     // Only cameras the list had named go when it stops naming them: a Kafka frames source is never in it.
     for (const [id, view] of [...this.cameras]) if (view.url !== undefined && !ids.has(id)) this.cameras.delete(id);
     for (const c of list) {
+      this.removed.delete(c.id);
       const view = this.camera(c.id);
       view.url = c.url;
       view.status = c.state?.status ?? view.status;
@@ -69,6 +72,7 @@ export class LiveStore {
   }
 
   removeCamera(id: string): void {
+    this.removed.add(id);
     this.cameras.delete(id);
     this.changed();
   }
@@ -85,9 +89,15 @@ export class LiveStore {
   /** One /ws message; returns whether it named a camera the page did not know (the list is then re-read). */
   receive(m: DetectionMessage): boolean {
     const known = this.cameras.has(m.camera);
+    const removal = m.type === 'camera' && m.state.status === 'stopped' && m.state.reason === 'removed';
+    if (this.removed.has(m.camera)) {
+      // Only a new start (the id added again) brings a removed camera back.
+      if (m.type !== 'camera' || m.state.status === 'stopped') return false;
+      this.removed.delete(m.camera);
+    }
     if (m.type === 'camera') {
       // A removed camera says so once, with reason "removed": its tile goes.
-      if (m.state.status === 'stopped' && m.state.reason === 'removed') this.cameras.delete(m.camera);
+      if (removal) this.removeCamera(m.camera);
       else this.camera(m.camera).status = m.state.status;
     } else if (m.type === 'window') {
       const list = this.windows.get(m.camera) ?? [];
@@ -105,7 +115,7 @@ export class LiveStore {
       this.onEvent(m);
     }
     if (m.type !== 'camera') this.latest = Math.max(this.latest, m.windowEnd);
-    return !known && !(m.type === 'camera' && m.state.reason === 'removed');
+    return !known && !removal;
   }
 
   private onEvent(m: EventMessage): void {

@@ -13,7 +13,8 @@ function usePicture(camera: string): string | undefined {
     let current: string | undefined;
     let stop = false;
     const tick = async (): Promise<void> => {
-      const next = await snapshotUrl(camera).catch(() => undefined);
+      // A hidden tab asks for nothing: nobody sees the picture.
+      const next = document.hidden ? undefined : await snapshotUrl(camera).catch(() => undefined);
       if (stop) {
         if (next !== undefined) URL.revokeObjectURL(next);
         return;

@@ -28,6 +28,11 @@ describe('LiveStore', () => {
     expect(s.cameras.get('cam1')!.status).toBe('stalled');
     expect(s.receive({ type: 'camera', camera: 'cam1', state: { status: 'stopped', since: 2, reason: 'removed' } })).toBe(false);
     expect([...s.cameras.keys()]).toEqual(['kafka-cam']);
+    // A window still in flight after the removal does not bring the tile back; adding the id again does.
+    expect(s.receive(win('cam1', Date.now() + 1, [['run', 0.8]]))).toBe(false);
+    expect(s.cameras.has('cam1')).toBe(false);
+    expect(s.receive({ type: 'camera', camera: 'cam1', state: { status: 'connecting', since: 3 } })).toBe(true);
+    expect(s.cameras.get('cam1')!.status).toBe('connecting');
   });
 
   it('events open and close; the score curve is the label in each window between them, gaps where it left the top labels', () => {
