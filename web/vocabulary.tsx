@@ -87,7 +87,8 @@ function History({ history }: { history: readonly VocabularyView[] }) {
   );
 }
 
-export function VocabularyEditor({ canEdit, seenVersion }: { canEdit: boolean; seenVersion: number }) {
+/** The vocabulary as the API has it, the text being edited, and applying it. */
+function useVocabulary(seenVersion: number) {
   const [current, setCurrent] = useState<VocabularyView>();
   const [history, setHistory] = useState<readonly VocabularyView[]>([]);
   const [labels, setLabels] = useState('');
@@ -123,6 +124,11 @@ export function VocabularyEditor({ canEdit, seenVersion }: { canEdit: boolean; s
       setBusy(false);
     }
   };
+  return { current, history, labels, setLabels, templates, setTemplates, error, busy, apply };
+}
+
+export function VocabularyEditor({ canEdit, seenVersion }: { canEdit: boolean; seenVersion: number }) {
+  const { current, history, labels, setLabels, templates, setTemplates, error, busy, apply } = useVocabulary(seenVersion);
   const about = (field: string): string[] => (error instanceof ApiError ? error.about(field) : []);
   const general = error !== null && about('labels').length === 0 && about('templates').length === 0 ? error.message : '';
   const labelErrors = about('labels');
