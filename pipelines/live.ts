@@ -14,6 +14,7 @@ import { Subject, tap } from 'rxjs';
 import { resolveVocabulary, textCacheOptions } from '../config/load.js';
 import { CameraRegistry } from '../src/control/camera-registry.js';
 import { LiveControlPlane } from '../src/control/control-plane.js';
+import { LiveView } from '../src/control/live-view.js';
 import { startApiServer } from '../src/control/api-server.js';
 import { startKafkaControl } from '../src/control/kafka-control.js';
 import { PreviewRelay } from '../src/control/preview.js';
@@ -59,8 +60,9 @@ export async function startLive(opts: LiveOptions): Promise<LiveHandle> {
     const preview = config.preview.enabled ? resources.defer(new PreviewRelay({ basePort: config.preview.basePort, ffmpegPath: opts.ffmpegPath, logger: log }), (p) => p.stopAll()) : undefined;
     const ffmpegPath = opts.ffmpegPath ?? resolveFfmpeg().path;
     const cameraOptions = { fps: config.fps, width: config.decode.width, height: config.decode.height, tuning: config.decode, ffmpegPath, supervision: config.supervision, scheduler, logger: log };
-    const cameras = new CameraRegistry({ open: (c) => cameraFrames(c, cameraOptions), frames: frames$, states, onAdded: (c) => preview?.start(c), onRemoved: (id) => preview?.stop(id), instrumentation, logger: log });
-    const control = new LiveControlPlane({ cameras, preview, urlPolicy: config.security.cameraUrls, maxCameras: config.security.limits.maxCameras, instrumentation, logger: log });
+    const view = new LiveView(); // the dashboard's snapshots and draft scoring
+    const cameras = new CameraRegistry({ open: (c) => cameraFrames(c, cameraOptions), frames: frames$, states, onAdded: (c) => preview?.start(c), onRemoved: (id) => (preview?.stop(id), view.forget(id)), instrumentation, logger: log });
+    const control = new LiveControlPlane({ cameras, preview, view, urlPolicy: config.security.cameraUrls, maxCameras: config.security.limits.maxCameras, instrumentation, logger: log });
 
     // HTTP first, so /health answers and /ready says "no" while the model loads.
     const greeting = () => cameras.states().map((s) => cameraStateEvent(s));
@@ -79,15 +81,17 @@ export async function startLive(opts: LiveOptions): Promise<LiveHandle> {
 
     // Sinks.
     const { sinks, kafka: kafkaSink } = createSinks(config, { kafka, resources, instrumentation, logger: log });
-    const publish = fanOut([hub, ...sinks], { instrumentation });
+    const publish = fanOut([hub, view, ...sinks], { instrumentation });
 
     // The flow.
     const { batching, tracker } = config;
     const pipeline = frames$
+      .pipe(tap((f) => view.keepFrame(f))) // (a second pipe: pipe() is typed for at most nine stages)
       .pipe(
         embedFrames(engine, { ...batching, scheduler, stats: batchHooks(instrumentation, 'encoder'), cameraStates: states$ }),
         slidingWindows({ window: config.window, stride: config.stride, cameraStates: states$ }),
         fuseWindows(engine, { window: config.window, maxBatch: batching.maxBatch, scheduler, stats: batchHooks(instrumentation, 'fusion') }),
+        tap((v) => view.keepWindow(v)),
         scoreWindows(vocabulary.vocabulary$, { topk: config.topk }),
         tap((r) => instrumentation.emit('window.scored', { camera: r.camera })),
         trackEvents({ ...tracker, model: `${path.basename(config.weights).replace(/\.[^.]+$/, '')}+${engine.info.head}`, emitWindows: true, emitCameraStates: true, cameraStates: states$, vocabulary$: vocabulary.vocabulary$ }),

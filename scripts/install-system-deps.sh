@@ -4,12 +4,13 @@
 #   - Apache Kafka jars (Maven Central)       -> $CACHE/kafka/<version>/libs       (tests: --test)
 #   - mediamtx RTSP server (Go module source) -> $CACHE/mediamtx/<version>/mediamtx (tests: --test)
 #   - Mesa lavapipe from bookworm-backports   -> a software Vulkan device for the webgpu engine's tests (--test)
+#   - Chromium (Debian package `chromium`)    -> PATH          (the dashboard's browser tests: --test)
 # $CACHE is $ACTIONCLIP_CACHE or <repo>/.cache. Idempotent: each step is skipped when
 # its output is already complete, so a warm run takes about a second.
 #
 # Usage: scripts/install-system-deps.sh [--main | --test | --check]
 #   --main   only what the service needs to run (ffmpeg); scripts/setup.sh uses this
-#   --test   ffmpeg plus the test servers (Kafka, mediamtx); scripts/setup-test-infra.sh uses this
+#   --test   ffmpeg plus the test servers (Kafka, mediamtx) and Chromium; scripts/setup-test-infra.sh uses this
 #   (none)   everything
 #   --check  print what is present and exit 1 if anything is missing; installs nothing.
 set -euo pipefail
@@ -33,19 +34,22 @@ SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 
 apt_updated=0
+# Another apt (unattended upgrades, a second set-up on the same machine) may hold the lock: wait for it.
+APT_LOCK=(-o DPkg::Lock::Timeout=300)
 apt_install() {
   if [ "$apt_updated" -eq 0 ]; then
     log "apt-get update"
-    $SUDO apt-get update -q
+    $SUDO apt-get "${APT_LOCK[@]}" update -q
     apt_updated=1
   fi
   log "apt-get install $*"
-  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "$@"
+  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get "${APT_LOCK[@]}" install -y -q --no-install-recommends "$@"
 }
 
 # A marker written last means an interrupted download/build is redone instead of trusted.
 kafka_present() { [ -f "$KAFKA_LIBS/.complete" ]; }
 mediamtx_present() { [ -x "$MEDIAMTX_BIN" ]; }
+chromium_present() { command -v chromium >/dev/null; }
 
 check() {
   local missing=0
@@ -59,6 +63,7 @@ check() {
   if kafka_present; then report kafka 0 "$KAFKA_VERSION in $KAFKA_LIBS ($(find "$KAFKA_LIBS" -name '*.jar' | wc -l) jars)"; else report kafka 1 "$KAFKA_VERSION in $KAFKA_LIBS"; fi
   if mediamtx_present; then report mediamtx 0 "$MEDIAMTX_VERSION at $MEDIAMTX_BIN"; else report mediamtx 1 "$MEDIAMTX_VERSION at $MEDIAMTX_BIN"; fi
   if lavapipe_present; then report lavapipe 0 "mesa-vulkan-drivers $(dpkg-query -W -f='${Version}' mesa-vulkan-drivers)"; else report lavapipe 1 "mesa-vulkan-drivers from bookworm-backports"; fi
+  if chromium_present; then report chromium 0 "$(command -v chromium) ($(chromium --version 2>/dev/null | head -n1))"; else report chromium 1 "apt package chromium (dashboard browser tests)"; fi
   return "$missing"
 }
 
@@ -76,6 +81,15 @@ install_java_maven() {
   command -v java >/dev/null || pkgs+=(openjdk-17-jre-headless)
   command -v mvn >/dev/null || pkgs+=(maven)
   if [ "${#pkgs[@]}" -gt 0 ]; then apt_install "${pkgs[@]}"; fi
+}
+
+install_chromium() {
+  if chromium_present; then
+    log "chromium present: $(command -v chromium)"
+    return
+  fi
+  # Debian's build: no snap, no browser download by playwright; the tests pass its path to playwright-core.
+  apt_install chromium
 }
 
 install_kafka() {
@@ -207,6 +221,7 @@ if [ "$what" != main ]; then
   install_kafka
   install_mediamtx
   install_lavapipe
+  install_chromium
 fi
 log "done in $((SECONDS - start))s"
 if [ "$what" = main ]; then

@@ -5,7 +5,7 @@ import { redactUrl } from '../sources/redact.js';
 
 /**
  * The one line `run` logs once it is up: what runs (engine, backend, model, head, T), on what
- * (cameras, Kafka) and where to reach it. Camera URLs are redacted here, not only by the logger,
+ * (cameras, Kafka) and where to reach it (the dashboard first: it is what a person opens). Camera URLs are redacted here, not only by the logger,
  * because the line is also meant to be copied into tickets.
  */
 export function startupLine(config: Config, engine: EngineInfo, url: string): string {
@@ -13,5 +13,5 @@ export function startupLine(config: Config, engine: EngineInfo, url: string): st
   const cameras = config.cameras.length === 0 ? 'no cameras' : `${config.cameras.length} camera${config.cameras.length === 1 ? '' : 's'} (${config.cameras.map((c) => `${c.id}=${redactUrl(c.url)}`).join(', ')})`;
   const kafka = config.kafka === undefined ? '' : `; Kafka ${config.kafka.brokers.map(redactUrl).join(',')}`;
   const ws = url.replace(/^http/, 'ws');
-  return `running: engine ${engine.engine}, backend ${engine.backend}, model ${model} (head ${engine.head}, T=${engine.frames}); ${cameras}${kafka}; API ${url}, detections on ${ws}/ws`;
+  return `running: engine ${engine.engine}, backend ${engine.backend}, model ${model} (head ${engine.head}, T=${engine.frames}); ${cameras}${kafka}; dashboard ${url}/, API ${url}, detections on ${ws}/ws`;
 }

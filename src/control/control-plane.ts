@@ -2,7 +2,8 @@ import type { Logger } from 'pino';
 import type { CameraConfig, VocabularyUpdate } from '../../config/schema.js';
 import { ConfigError, NotFoundError, NotReadyError } from '../errors.js';
 import { checkCameraUrl, type CameraUrlPolicy, type Resolve } from '../security/url-policy.js';
-import type { VocabularyStore } from './vocabulary-store.js';
+import type { VocabularyStore, VocabularyVersion } from './vocabulary-store.js';
+import type { DraftScore, LiveView, Snapshot } from './live-view.js';
 import type { ConnectionStatus, Instrumentation, KafkaComponent } from '../instrumentation/instrumentation.js';
 import type { CameraInfo, CameraRegistry } from './camera-registry.js';
 
@@ -51,6 +52,21 @@ export interface ControlPlane {
   preview?(id: string): PreviewInfo;
   /** The Kafka clients' connection states, by component (empty without Kafka). */
   connections?(): Partial<Record<KafkaComponent, ConnectionView>>;
+  /** The camera's newest frame as a JPEG; undefined before its first frame (or for a camera not watched, e.g. one just removed). */
+  snapshot?(id: string): Promise<Snapshot | undefined>;
+  /** The versions applied so far, oldest first. */
+  vocabularyHistory?(): readonly VocabularyVersion[];
+  /** Recent windows and events captured after `since` (epoch ms), oldest first, as a JSON array. */
+  recentEvents?(since: number): string;
+  /** Each camera's newest window scored against a draft vocabulary; nothing is applied. @throws ConfigError on a bad draft */
+  tryVocabulary?(update: VocabularyUpdate): Promise<DraftResult>;
+}
+
+/** What `tryVocabulary` answers: the draft as it would be applied, and each camera's scores under it. */
+export interface DraftResult {
+  readonly labels: readonly string[];
+  readonly templates: readonly string[];
+  readonly cameras: readonly DraftScore[];
 }
 
 export interface LiveControlPlaneOptions {
@@ -60,6 +76,8 @@ export interface LiveControlPlaneOptions {
   readonly urlPolicy?: CameraUrlPolicy;
   /** Most cameras this process watches. */
   readonly maxCameras?: number;
+  /** Newest frame and window per camera (snapshots, draft scoring); absent: neither is offered. */
+  readonly view?: LiveView;
   /** Host name lookups for the URL policy (default: the system resolver). */
   readonly resolve?: Resolve;
   readonly instrumentation?: Instrumentation;
@@ -141,6 +159,24 @@ export class LiveControlPlane implements ControlPlane {
   vocabulary(): VocabularyView | undefined {
     const v = this.store?.current;
     return v === undefined ? undefined : { version: v.version, labels: v.labels, templates: v.templates };
+  }
+
+  async snapshot(id: string): Promise<Snapshot | undefined> {
+    return this.opts.view?.snapshot(id);
+  }
+
+  recentEvents(since: number): string {
+    return this.opts.view?.recentJson(since) ?? '[]';
+  }
+
+  vocabularyHistory(): readonly VocabularyVersion[] {
+    return this.store?.history() ?? [];
+  }
+
+  async tryVocabulary(update: VocabularyUpdate): Promise<DraftResult> {
+    if (this.store === undefined) throw new NotReadyError('the model is still loading: try again when /ready says so');
+    const draft = await this.store.draft(update);
+    return { labels: draft.labels, templates: draft.templates, cameras: this.opts.view?.score(draft) ?? [] };
   }
 
   async updateVocabulary(update: VocabularyUpdate): Promise<number> {

@@ -1,13 +1,16 @@
 import { createServer, type IncomingMessage, type Server, type ServerOptions, type ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
-import { z } from 'zod';
-import { CameraSchema, VocabularyUpdateSchema, type CameraConfig, type VocabularyUpdate } from '../../config/schema.js';
-import { classify, ConfigError, ForbiddenError, issueList, NotFoundError, NotReadyError } from '../errors.js';
+import { classify, ForbiddenError } from '../errors.js';
 import { corsOrigin, identify, originAllowed, presentedToken, requireRole, type AccessPolicy, type Requirement } from '../security/access.js';
 import type { AuditLog } from '../security/audit.js';
 import type { Principal } from '../security/tokens.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { ControlPlane } from './control-plane.js';
+import { findDashboardDir } from './dashboard-assets.js';
+import { RequestError, send } from './http-io.js';
+import { route } from './http-routes.js';
+
+export { jsonDepth } from './http-io.js';
 
 export interface HttpApiOptions {
   readonly control: ControlPlane;
@@ -25,13 +28,14 @@ export interface HttpApiOptions {
   readonly headersTimeoutMs?: number;
   /** ... and its whole request within this. Default 30 s. */
   readonly requestTimeoutMs?: number;
+  /** The built dashboard served at `/`. Default: this package's dist/dashboard when built; null: none. */
+  readonly dashboardDir?: string | null;
 }
-
-/** Deepest JSON nesting a body may have: no control body needs more, and deep nesting is a parser attack. */
-const MAX_JSON_DEPTH = 16;
 
 /** What each route needs: reading is for viewers, the vocabulary for operators, cameras for admins. */
 function requirement(method: string, parts: readonly string[], access: AccessPolicy): Requirement {
+  // The dashboard's files hold no data (the page asks for a token before it reads anything), and `me` says who the token is.
+  if (parts.length === 0 || parts[0] === 'dashboard' || parts[0] === 'me') return 'open';
   if (parts[0] === 'health' || parts[0] === 'ready') return 'open';
   if (parts[0] === 'metrics') return access.metricsRequireToken === true ? 'viewer' : 'open';
   if (method === 'GET' || method === 'HEAD') return 'viewer';
@@ -40,70 +44,10 @@ function requirement(method: string, parts: readonly string[], access: AccessPol
 
 /** The audit name of a control action, or undefined for reads. */
 function actionOf(method: string, parts: readonly string[]): string | undefined {
-  if (parts[0] === 'vocabulary' && method === 'PUT') return 'vocabulary.update';
+  if (parts[0] === 'vocabulary' && parts.length === 1 && method === 'PUT') return 'vocabulary.update';
   if (parts[0] === 'cameras' && parts.length === 1 && method === 'POST') return 'camera.add';
   if (parts[0] === 'cameras' && parts.length === 2 && method === 'DELETE') return `camera.remove`;
   return undefined;
-}
-
-/** A request the protocol itself refuses (body too big, not JSON, wrong method): its status is its own. */
-class RequestError extends ConfigError {
-  constructor(
-    readonly status: number,
-    message: string,
-    readonly details?: unknown,
-  ) {
-    super(message);
-  }
-}
-
-function send(res: ServerResponse, status: number, body: unknown, contentType = 'application/json'): void {
-  const text = typeof body === 'string' ? body : JSON.stringify(body);
-  res.writeHead(status, { 'content-type': contentType, 'cache-control': 'no-store' });
-  res.end(text);
-}
-
-async function readJson(req: IncomingMessage, max: number): Promise<unknown> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > max) throw new RequestError(413, `request body larger than ${max} bytes`);
-    chunks.push(chunk);
-  }
-  const text = Buffer.concat(chunks).toString('utf8');
-  if (text.trim() === '') throw new RequestError(400, 'request body is empty: a JSON object is expected');
-  if (jsonDepth(text) > MAX_JSON_DEPTH) throw new RequestError(400, `request body nests deeper than ${MAX_JSON_DEPTH} levels`);
-  try {
-    return JSON.parse(text);
-  } catch (err) {
-    throw new RequestError(400, `request body is not JSON: ${(err as Error).message}`);
-  }
-}
-
-/** Deepest bracket nesting outside strings, found before parsing so a deep body costs nothing. */
-export function jsonDepth(text: string): number {
-  let depth = 0;
-  let max = 0;
-  let inString = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i];
-    if (inString) {
-      if (c === '\\') i++;
-      else if (c === '"') inString = false;
-    } else if (c === '"') inString = true;
-    else if (c === '{' || c === '[') max = Math.max(max, ++depth);
-    else if (c === '}' || c === ']') depth--;
-  }
-  return max;
-}
-
-/** Zod issues as `{field, message}` with a one-line summary naming each field. */
-function validate<S extends z.ZodType>(schema: S, body: unknown): z.infer<S> {
-  const r = schema.safeParse(body);
-  if (r.success) return r.data;
-  const issues = issueList(r.error, { root: '<body>', indices: 'dots' });
-  throw new RequestError(400, issues.map((i) => `${i.field}: ${i.message}`).join('; '), issues);
 }
 
 /**
@@ -118,20 +62,29 @@ function validate<S extends z.ZodType>(schema: S, body: unknown): z.infer<S> {
  *   GET    /cameras/:id/preview    {camera, wsPort} when the preview relay is enabled
  *   GET    /vocabulary             {version, labels, templates}
  *   PUT    /vocabulary             {labels, templates?} -> {version}
+ *   GET    /cameras/:id/snapshot   the camera's newest frame as a JPEG (204 when there is none)
+ *   GET    /events?since=<ms>      recent windows and events (last 2 h, at most 20 000), oldest first
+ *   GET    /vocabulary/history     the versions applied so far [{version, labels, templates, createdAt}]
+ *   POST   /vocabulary/try         {labels, templates?} -> each camera's newest window scored against
+ *                                  this draft ({labels, templates, cameras}); nothing is applied
  *   GET    /metrics                Prometheus text format
+ *   GET    /metrics/json           the same series as prom-client JSON
+ *   GET    /me                     {tokens, name?, role?}: who the presented token belongs to (open)
+ *   GET    /, /dashboard/:file     the dashboard (open: static files, no data)
  *
  * Errors are JSON `{error, issues?}`; 400s name the offending field. With tokens configured,
- * /health and /ready are open, /metrics is open unless `metricsRequireToken`, reads need a viewer
+ * /health, /ready, /me and the dashboard's files are open, /metrics is open unless `metricsRequireToken`, reads need a viewer
  * token, the vocabulary an operator's and cameras an admin's (401 without a valid token, 403 below
  * the role). Control actions, accepted or refused, go to the audit log.
  */
 export function createHttpApi(opts: HttpApiOptions): Server {
+  const dashboardDir = opts.dashboardDir === null ? undefined : (opts.dashboardDir ?? findDashboardDir());
   const options = httpServerOptions(opts);
   const server = opts.server ?? createServer(options);
   // A server made elsewhere gets the same timeouts (its checking interval is its maker's to set).
   server.headersTimeout = options.headersTimeout!;
   server.requestTimeout = options.requestTimeout!;
-  return server.on('request', (req: IncomingMessage, res: ServerResponse) => serve(opts, req, res));
+  return server.on('request', (req: IncomingMessage, res: ServerResponse) => serve(opts, dashboardDir, req, res));
 }
 
 /**
@@ -145,7 +98,7 @@ export function httpServerOptions(o: Pick<HttpApiOptions, 'headersTimeoutMs' | '
 }
 
 /** One request: the origin and role checks, the route, the audit record, errors as JSON. */
-function serve(opts: HttpApiOptions, req: IncomingMessage, res: ServerResponse): void {
+function serve(opts: HttpApiOptions, dashboardDir: string | undefined, req: IncomingMessage, res: ServerResponse): void {
   const access = opts.access ?? {};
   let url: URL;
   let parts: string[];
@@ -169,7 +122,8 @@ function serve(opts: HttpApiOptions, req: IncomingMessage, res: ServerResponse):
     principal = identify(req, access);
     if (!originAllowed(req, access)) throw new ForbiddenError(`origin ${req.headers.origin} is not allowed (security.allowedOrigins)`);
     requireRole(principal, requirement(method, parts, access), access, presentedToken(req) !== undefined);
-    const target = await route(opts, req, res, url, parts);
+    const context = { ...opts, req, res, url, parts, method, maxBodyBytes: opts.maxBodyBytes ?? 1 << 20, principal, tokens: access.tokens !== undefined, dashboardDir };
+    const target = await route(context);
     audit(principal, 'accepted', undefined, target ?? undefined);
   };
   handle().catch((err: unknown) => {
@@ -189,77 +143,6 @@ function sendError(opts: HttpApiOptions, res: ServerResponse, url: URL, err: unk
   if (res.headersSent) return void res.end();
   if (kind === 'unauthorized') res.setHeader('www-authenticate', 'Bearer realm="actionclip-stream"');
   send(res, err instanceof RequestError ? err.status : status, body);
-}
-
-/** Answers the request; returns what a control action acted on, for the audit log. */
-async function route(opts: HttpApiOptions, req: IncomingMessage, res: ServerResponse, url: URL, parts: readonly string[]): Promise<string | void> {
-  const { control } = opts;
-  const max = opts.maxBodyBytes ?? 1 << 20;
-  const method = req.method ?? 'GET';
-  const allow = (...methods: string[]): void => {
-    if (!methods.includes(method)) throw new RequestError(405, `${method} is not allowed on ${url.pathname} (allowed: ${methods.join(', ')})`);
-  };
-
-  switch (parts[0]) {
-    case 'health': {
-      allow('GET');
-      // Still 200 when Kafka is away: restarting the process would not bring the broker back.
-      const kafka = control.connections?.() ?? {};
-      const down = Object.values(kafka).some((c) => c.status !== 'connected');
-      return send(res, 200, { status: down ? 'degraded' : 'ok', ...(Object.keys(kafka).length > 0 ? { kafka } : {}) });
-    }
-    case 'ready': {
-      allow('GET');
-      const r = control.readiness();
-      return send(res, r.model && r.vocabulary ? 200 : 503, { ready: r.model && r.vocabulary, ...r });
-    }
-    case 'metrics':
-      allow('GET');
-      if (opts.metrics === undefined) throw new NotFoundError('metrics are not enabled');
-      return send(res, 200, await opts.metrics.text(), opts.metrics.registry.contentType);
-    case 'vocabulary': {
-      if (parts.length > 1) break;
-      allow('GET', 'PUT');
-      if (method === 'GET') {
-        const v = control.vocabulary();
-        if (v === undefined) throw new NotReadyError('the vocabulary is not ready yet');
-        return send(res, 200, v);
-      }
-      const update = validate(VocabularyUpdateSchema, await readJson(req, max));
-      const version = await control.updateVocabulary(update);
-      send(res, 200, { version });
-      return `version ${version}: ${update.labels.length} labels`;
-    }
-    case 'cameras': {
-      if (parts.length === 1) {
-        allow('GET', 'POST');
-        if (method === 'GET') return send(res, 200, control.cameras());
-        const camera = validate(CameraSchema, await readJson(req, max));
-        const added = await control.addCamera(camera);
-        send(res, 201, added);
-        return `${added.id} ${added.url}`;
-      }
-      const id = parts[1]!;
-      if (parts.length === 2) {
-        allow('GET', 'DELETE');
-        if (method === 'GET') {
-          const cam = control.cameras().find((c) => c.id === id);
-          if (cam === undefined) throw new NotFoundError(`no camera "${id}"`);
-          return send(res, 200, cam);
-        }
-        if (!control.removeCamera(id)) throw new NotFoundError(`no camera "${id}"`);
-        res.writeHead(204).end();
-        return id;
-      }
-      if (parts.length === 3 && parts[2] === 'preview') {
-        allow('GET');
-        if (control.preview === undefined) throw new NotFoundError('the preview relay is not enabled (preview.enabled)');
-        return send(res, 200, control.preview(id));
-      }
-      break;
-    }
-  }
-  throw new NotFoundError(`no route ${method} ${url.pathname}`);
 }
 
 /** CORS preflight for a configured origin. */

@@ -8,6 +8,14 @@ import type { TextEmbeddingCache } from '../model/text-cache/text-embedding-cach
 import { vocabularyEmbeddings } from '../model/vocabulary-embeddings.js';
 import type { Vocabulary } from '../types.js';
 
+/** Versions `history()` keeps: enough to see what changed lately. */
+const HISTORY_LENGTH = 20;
+
+/** A version as the history keeps it: its names, not its embeddings (megabytes for a large vocabulary). */
+export type VocabularyVersion = Pick<Vocabulary, 'version' | 'labels' | 'templates' | 'createdAt'>;
+
+const versionOf = (v: Vocabulary): VocabularyVersion => ({ version: v.version, labels: v.labels, templates: v.templates, createdAt: v.createdAt });
+
 export type VocabularyInput = z.input<typeof VocabularyUpdateSchema>;
 
 export interface VocabularyStoreOptions {
@@ -96,6 +104,8 @@ export function vocabularyFromEmbeddings(args: {
  */
 export class VocabularyStore {
   private readonly subject: BehaviorSubject<Vocabulary>;
+  /** The versions applied so far, newest last (at most HISTORY_LENGTH), without their embeddings. */
+  private readonly past: VocabularyVersion[] = [];
   private queue: Promise<unknown> = Promise.resolve();
   private disposed = false;
 
@@ -116,6 +126,7 @@ export class VocabularyStore {
     private readonly now: () => number,
   ) {
     this.subject = new BehaviorSubject(first);
+    this.past.push(versionOf(first));
   }
 
   /** Current version, replayed on subscribe; completes on dispose. */
@@ -135,6 +146,22 @@ export class VocabularyStore {
     const run = this.queue.then(() => this.apply(input));
     this.queue = run.catch(() => undefined); // a failed update must not block the next one
     return run;
+  }
+
+  /** Versions applied so far, oldest first, the current one last (at most the last 20). */
+  history(): readonly VocabularyVersion[] {
+    return [...this.past];
+  }
+
+  /**
+   * A vocabulary encoded as `update` would encode it (templates omitted: the current ones) but never
+   * applied: version 0, nothing changes for the cameras. Rejects as `update` does on a bad one.
+   */
+  async draft(input: VocabularyInput): Promise<Vocabulary> {
+    const parsed = parseInput(input);
+    const templates = parsed.templates ?? [...this.current.templates];
+    const textEmbeddings = await encodeVocabulary(this.how, parsed.labels, templates);
+    return Object.freeze({ version: 0, labels: Object.freeze(parsed.labels), templates: Object.freeze(templates), textEmbeddings, dim: this.how.engine.info.clip.embedDim, createdAt: this.now() });
   }
 
   /** Completes `vocabulary$`; later updates reject. */
@@ -159,6 +186,8 @@ export class VocabularyStore {
       createdAt: this.now(),
     });
     this.subject.next(next);
+    this.past.push(versionOf(next));
+    if (this.past.length > HISTORY_LENGTH) this.past.shift();
     return next;
   }
 }

@@ -7,6 +7,7 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { createServer } from 'node:net';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
@@ -38,8 +39,19 @@ export function findCliEntry(from = path.dirname(fileURLToPath(import.meta.url))
   throw new DemoError(`cannot find bin/actionclip-stream.js in a folder above ${from}`);
 }
 
+/** A port free on loopback now (the kernel's pick), so the demo can say where its dashboard is before the service starts. */
+export function freeLoopbackPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer().once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as import('node:net').AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
 /** The service configuration of the demo: the run command's YAML, written into the cache. */
-export async function writeRunConfig(opts: CameraDemoOptions): Promise<string> {
+export async function writeRunConfig(opts: CameraDemoOptions, port = 0): Promise<string> {
   const { model, cameras } = opts;
   const doc = {
     weights: model.dir,
@@ -51,7 +63,7 @@ export async function writeRunConfig(opts: CameraDemoOptions): Promise<string> {
     templates: [...model.templates],
     ...DEMO_CAMERAS.run,
     decode: { width: 40, height: 32 },
-    port: 0,
+    port,
     host: '127.0.0.1',
     jsonl: '-',
     logLevel: 'warn',
@@ -63,7 +75,8 @@ export async function writeRunConfig(opts: CameraDemoOptions): Promise<string> {
 
 /** Runs the service on the demo cameras until each has played its file; returns what it published. */
 export async function runCameraDemo(opts: CameraDemoOptions): Promise<DetectionMessage[]> {
-  const config = await writeRunConfig(opts);
+  const port = await freeLoopbackPort();
+  const config = await writeRunConfig(opts, port);
   const child = spawn(process.execPath, [findCliEntry(), 'run', '--config', config], { stdio: ['ignore', 'pipe', 'pipe'] });
   const messages: DetectionMessage[] = [];
   const stopped = new Set<string>();
@@ -77,6 +90,8 @@ export async function runCameraDemo(opts: CameraDemoOptions): Promise<DetectionM
     const parsed = DetectionMessageSchema.safeParse(safeJson(line));
     if (!parsed.success) return;
     const m = parsed.data;
+    // The first message says the service is up: its dashboard shows these cameras while they play.
+    if (messages.length === 0) opts.print(`demo: dashboard at http://127.0.0.1:${port}/ (live while the demo cameras play; \`actionclip-stream run\` prints its own)`);
     messages.push(m);
     if (m.type === 'start' || m.type === 'update' || m.type === 'end') opts.print(describeDetection(m));
     if (m.type === 'camera' && m.state.status === 'stopped') {

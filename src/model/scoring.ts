@@ -1,3 +1,6 @@
+import { EngineError } from '../errors.js';
+import type { LabelScore, Vocabulary } from '../types.js';
+
 /**
  * ActionCLIP's test-time scoring on host arrays:
  * `(100 · v̂ t̂ᵀ).view(b, M, L).softmax(-1).mean(1)` with prompts template-major (prompt i = template
@@ -60,4 +63,27 @@ export function templateAveragedProbs(cosines: ArrayLike<number>, b: number, lab
 export function scoreVideos(videos: Float32Array, b: number, promptEmbeddings: Float32Array, labels: number, templates: number): Float32Array {
   const p = labels * templates;
   return templateAveragedProbs(cosineMatrix(normalizeRows(videos, b), b, normalizeRows(promptEmbeddings, p), p), b, labels, templates);
+}
+
+/** ActionCLIP scales cosine similarities by 100 at test time (not the learned logit_scale). */
+export const TEST_LOGIT_SCALE = TEST_TIME_SCALE;
+
+/**
+ * ActionCLIP's test-time scoring of one video embedding against a vocabulary:
+ * v̂ = v/|v|, logits = 100 · v̂ · t̂ᵀ over all M·L prompts, viewed as [M templates, L labels],
+ * softmax over labels within each template, mean over templates. Returns `[L]` probabilities.
+ */
+export function scoreEmbedding(embedding: Float32Array, vocabulary: Vocabulary): Float32Array {
+  const { dim, labels, templates, textEmbeddings } = vocabulary;
+  if (embedding.length !== dim) throw new EngineError(`video embedding has dimension ${embedding.length}, the vocabulary ${dim}`, false);
+  // The vocabulary's text embeddings are stored L2-normalised already.
+  const cosines = cosineMatrix(normalizeRows(embedding, 1), 1, textEmbeddings, labels.length * templates.length);
+  return templateAveragedProbs(cosines, 1, labels.length, templates.length, TEST_LOGIT_SCALE);
+}
+
+/** The `k` best labels, highest first (ties: vocabulary order). */
+export function topK(scores: Float32Array, labels: readonly string[], k: number): LabelScore[] {
+  const idx = Array.from(scores, (_, i) => i);
+  idx.sort((a, b) => scores[b] - scores[a] || a - b);
+  return idx.slice(0, Math.max(0, Math.min(k, labels.length))).map((i) => ({ label: labels[i], score: scores[i] }));
 }

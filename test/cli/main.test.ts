@@ -83,7 +83,7 @@ describe('actionclip-stream run start-up', () => {
     const records = lines.map((l) => JSON.parse(l) as { msg: string });
     const startup = records.filter((r) => r.msg.startsWith('running:'));
     expect(startup).toHaveLength(1);
-    expect(startup[0]!.msg).toMatch(/^running: engine onnx, backend cpu, model tiny\.safetensors \(head meanP, T=8\); 1 camera \(door=rtsp:\/\/\*\*\*@127\.0\.0\.1:1\/stream\); API http:\/\/127\.0\.0\.1:\d+, detections on ws:\/\/127\.0\.0\.1:\d+\/ws$/);
+    expect(startup[0]!.msg).toMatch(/^running: engine onnx, backend cpu, model tiny\.safetensors \(head meanP, T=8\); 1 camera \(door=rtsp:\/\/\*\*\*@127\.0\.0\.1:1\/stream\); dashboard http:\/\/127\.0\.0\.1:\d+\/, API http:\/\/127\.0\.0\.1:\d+, detections on ws:\/\/127\.0\.0\.1:\d+\/ws$/);
     expect(stderr).not.toContain('hunter2');
   }, 120_000);
 });

@@ -158,3 +158,31 @@ describe('VocabularyStore', () => {
     }
   });
 });
+
+describe('VocabularyStore drafts and history', () => {
+  it('a draft is encoded like an update, scores like one, and changes nothing', async () => {
+    const engine = new DeterministicEngine();
+    const store = await VocabularyStore.create(engine, { labels: ['run', 'jump'], templates: ['a {}'] });
+    const seen: number[] = [];
+    const sub = store.vocabulary$.subscribe((v) => seen.push(v.version));
+    const draft = await store.draft({ labels: ['run', 'jump', 'wave'] });
+    expect(draft).toMatchObject({ version: 0, labels: ['run', 'jump', 'wave'], templates: ['a {}'] });
+    const applied = await store.update({ labels: ['run', 'jump', 'wave'] });
+    expect(Array.from(draft.textEmbeddings)).toEqual(Array.from(applied.textEmbeddings));
+    expect(seen).toEqual([1, 2]);
+    await expect(store.draft({ labels: ['x'], templates: ['no placeholder'] })).rejects.toThrow(/templates\.0/);
+    expect(store.current.version).toBe(2);
+    sub.unsubscribe();
+  });
+
+  it('keeps the last 20 versions, names only, oldest first', async () => {
+    const store = await VocabularyStore.create(new DeterministicEngine(), { labels: ['a'] }, { now: () => 7 });
+    for (let i = 0; i < 22; i++) await store.update({ labels: [`l${i}`] });
+    const history = store.history();
+    expect(history.map((v) => v.version)).toEqual(Array.from({ length: 20 }, (_, i) => i + 4));
+    expect(history.at(-1)).toEqual({ version: 23, labels: ['l21'], templates: [...ACTIONCLIP_TEMPLATES], createdAt: 7 });
+    expect(history[0]).not.toHaveProperty('textEmbeddings');
+    await expect(store.update({ labels: [] })).rejects.toThrow();
+    expect(store.history().at(-1)!.version).toBe(23);
+  });
+});

@@ -5,10 +5,10 @@ import { Kafka, Partitioners, logLevel, type Consumer, type IHeaders } from 'kaf
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
-import { loadConfig } from '../../config/load.js';
+import { referenceLiveConfig } from '../support/reference-live.js';
 import { startLive, type LiveHandle } from '../../pipelines/live.js';
 import { silentLogger } from '../../src/observability/logger.js';
-import { fixture, HAVE_FIXTURES } from '../support/fixtures.js';
+import { HAVE_FIXTURES } from '../support/fixtures.js';
 import { startKafka, type KafkaBroker } from '../support/kafka-broker.js';
 import { publishTestPattern, startRtspServer, type Publisher, type RtspServer } from '../support/rtsp-server.js';
 
@@ -64,24 +64,11 @@ describe.skipIf(!HAVE_FIXTURES)('live pipeline (real Kafka, RTSP server, referen
     });
     await admin.disconnect();
 
-    const config = loadConfig({
-      overrides: {
-        weights: fixture('clip.safetensors'),
-        fusion: fixture('fusion-Transf.safetensors'),
-        head: 'Transf',
-        engine: 'tfjs',
-        cameras: [{ id: 'cam1', url: rtsp.url('cam1') }],
-        labels: ['walking', 'running', 'jumping'],
-        window: 8,
-        stride: 4,
-        fps: 4,
-        decode: { width: SIZE, height: SIZE },
-        port: 0,
-        host: '127.0.0.1',
-        kafka: { brokers: [broker.brokers], framesTopic: TOPICS.frames, detectionsTopic: TOPICS.detections, controlTopic: TOPICS.control, deadLetterTopic: TOPICS.dlq, groupId: 'it-workers' },
-        supervision: { stallTimeoutSec: 3, connectTimeoutSec: 20, backoff: { initialMs: 200, maxMs: 2000, jitter: 0.2 } },
-        logLevel: 'silent',
-      },
+    const config = referenceLiveConfig({
+      cameras: [{ id: 'cam1', url: rtsp.url('cam1') }],
+      decode: { width: SIZE, height: SIZE },
+      kafka: { brokers: [broker.brokers], framesTopic: TOPICS.frames, detectionsTopic: TOPICS.detections, controlTopic: TOPICS.control, deadLetterTopic: TOPICS.dlq, groupId: 'it-workers' },
+      supervision: { stallTimeoutSec: 3, connectTimeoutSec: 20, backoff: { initialMs: 200, maxMs: 2000, jitter: 0.2 } },
     });
     live = await startLive({ config, logger: silentLogger() });
     detectionsConsumer = await startConsumer(TOPICS.detections, (v) => fromKafka.push(JSON.parse(v) as Msg));
