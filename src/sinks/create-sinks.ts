@@ -15,7 +15,7 @@ export interface ConfiguredSinks {
 
 /** The sinks the configuration asks for besides the WebSocket hub; each is closed by `resources`. */
 export function createSinks(
-  config: Pick<Config, 'kafka' | 'jsonl'>,
+  config: Pick<Config, 'kafka' | 'jsonl' | 'jsonlRotation'>,
   deps: { kafka?: Kafka; resources: ResourceStack; instrumentation?: Instrumentation; logger?: Logger },
 ): ConfiguredSinks {
   const { resources, instrumentation, logger } = deps;
@@ -26,6 +26,6 @@ export function createSinks(
     kafka = resources.defer(new KafkaDetectionsSink({ kafka: deps.kafka, topic, bufferSize: config.kafka?.producerBufferSize, instrumentation, logger }), (s) => s.close());
     sinks.push(kafka);
   }
-  if (config.jsonl !== undefined) sinks.push(resources.defer(new JsonlSink({ path: config.jsonl, instrumentation, logger }), (s) => s.close()));
+  if (config.jsonl !== undefined) sinks.push(resources.defer(new JsonlSink({ path: config.jsonl, rotation: config.jsonlRotation, instrumentation, logger }), (s) => s.close()));
   return { sinks, ...(kafka === undefined ? {} : { kafka }) };
 }
