@@ -128,17 +128,32 @@ export function registerRun(program: Command): void {
       const live = await startLive({ config, logger });
       // The message alone: on a terminal, fields would add lines below the one line this is meant to be.
       logger.info(startupLine(config, live.engine, live.url));
-      // Exit 0 after a signal; 1 when the pipeline stopped on a fatal error (already logged).
-      process.exitCode = await new Promise<number>((resolve) => {
-        const shutdown = (signal: string): void => {
-          logger.info({ signal }, 'shutting down');
-          // A second signal while stopping means "now".
-          process.once(signal, () => process.exit(130));
-          void live.stop().then(() => resolve(0));
+      // Exit 0 after a signal; 1 when the pipeline stopped on a fatal error (already logged, once).
+      const code = await new Promise<number>((resolve) => {
+        const stop = (exitCode: number): void => {
+          // Past shutdown.timeoutSec the process goes anyway, and says so.
+          const limit = setTimeout(() => {
+            logger.error({ timeoutSec: config.shutdown.timeoutSec }, 'shutdown took longer than shutdown.timeoutSec; exiting now');
+            process.exit(1);
+          }, config.shutdown.timeoutSec * 1000);
+          limit.unref();
+          void live.stop().then(() => resolve(exitCode));
         };
-        process.once('SIGINT', () => shutdown('SIGINT'));
-        process.once('SIGTERM', () => shutdown('SIGTERM'));
-        void live.failed.then(() => live.stop().then(() => resolve(1)));
+        const onSignal = (signal: NodeJS.Signals): void => {
+          logger.info({ signal, timeoutSec: config.shutdown.timeoutSec }, 'shutting down: finishing the windows in flight');
+          // A second signal while stopping means "now".
+          for (const s of ['SIGINT', 'SIGTERM'] as const) {
+            process.off(s, onSignal);
+            process.once(s, () => process.exit(130));
+          }
+          stop(0);
+        };
+        process.once('SIGINT', onSignal);
+        process.once('SIGTERM', onSignal);
+        void live.failed.then(() => stop(1));
       });
+      process.exitCode = code;
+      // Everything was released; a handle some library left open must not keep the process up.
+      setTimeout(() => process.exit(code), 1000).unref();
     });
 }

@@ -1,0 +1,104 @@
+/**
+ * At-least-once for the Kafka frames topic: a partition's offset is committed only past frames no
+ * window still needs. kafkajs' auto-commit would commit a frame as soon as it was consumed, so a
+ * crash lost the windows of every frame then in the pipeline (issue 15).
+ *
+ * A frame is needed until a window of its camera that starts after it has been delivered: windows
+ * of one camera are delivered in order, so every window holding an earlier frame came before.
+ * Messages that are not frames (dead-lettered) are done at once. A camera that stops sending holds
+ * back its partition's commits at its last frames, which are then read again after a restart (they
+ * may complete a window with the frames that follow): duplicates, never a lost window.
+ */
+interface Entry {
+  readonly offset: number;
+  done: boolean;
+}
+
+interface FrameRef {
+  readonly captureTs: number;
+  readonly entry: Entry;
+}
+
+interface PartitionTrack {
+  /** Entries in the order consumed: offset order, except after a rejoin re-reads from the last commit. */
+  readonly entries: Entry[];
+  /** The offset last committed (or undefined). */
+  committed?: number;
+  /** The offset after the last message seen. */
+  next: number;
+}
+
+export interface OffsetCommit {
+  readonly partition: number;
+  /** The next offset to read, as kafkajs wants it. */
+  readonly offset: string;
+}
+
+export class FrameOffsets {
+  private readonly partitions = new Map<number, PartitionTrack>();
+  private readonly cameras = new Map<string, FrameRef[]>();
+
+  /** A message was consumed; `frame` when it carried a camera's frame (it waits for its windows). */
+  consumed(partition: number, offset: string, frame?: { camera: string; captureTs: number }): void {
+    const track = this.partitions.get(partition) ?? { entries: [], next: 0 };
+    this.partitions.set(partition, track);
+    const entry: Entry = { offset: Number(offset), done: frame === undefined };
+    track.entries.push(entry);
+    track.next = Math.max(track.next, entry.offset + 1);
+    if (frame === undefined) return;
+    const refs = this.cameras.get(frame.camera) ?? [];
+    this.cameras.set(frame.camera, refs);
+    refs.push({ captureTs: frame.captureTs, entry });
+  }
+
+  /** A window of `camera` starting at `windowStart` was delivered: earlier frames are needed no more. */
+  delivered(camera: string, windowStart: number): void {
+    const refs = this.cameras.get(camera);
+    if (refs === undefined) return;
+    let n = 0;
+    while (n < refs.length && refs[n]!.captureTs < windowStart) refs[n++]!.entry.done = true;
+    refs.splice(0, n);
+  }
+
+  /** Per partition, the offset to commit when it moved since the last call. */
+  commits(): OffsetCommit[] {
+    const out: OffsetCommit[] = [];
+    for (const [partition, track] of this.partitions) {
+      let n = 0;
+      while (n < track.entries.length && track.entries[n]!.done) n++;
+      track.entries.splice(0, n);
+      let offset = track.next;
+      for (const e of track.entries) if (!e.done && e.offset < offset) offset = e.offset;
+      if (offset === track.committed) continue;
+      track.committed = offset;
+      out.push({ partition, offset: String(offset) });
+    }
+    return out;
+  }
+
+  /** A commit failed: offer these offsets again at the next call. */
+  retryCommits(failed: readonly OffsetCommit[]): void {
+    for (const c of failed) {
+      const track = this.partitions.get(c.partition);
+      if (track !== undefined && track.committed === Number(c.offset)) track.committed = undefined;
+    }
+  }
+
+  /** Partitions this worker no longer owns (a rebalance): another worker reads them from their commits. */
+  forget(keep: (partition: number) => boolean): void {
+    for (const p of [...this.partitions.keys()]) if (!keep(p)) this.partitions.delete(p);
+    const kept = new Set<Entry>([...this.partitions.values()].flatMap((t) => t.entries));
+    for (const [camera, refs] of this.cameras) {
+      const left = refs.filter((r) => kept.has(r.entry));
+      if (left.length === 0) this.cameras.delete(camera);
+      else this.cameras.set(camera, left);
+    }
+  }
+
+  /** Messages consumed and not yet committable (a gauge's worth). */
+  get pending(): number {
+    let n = 0;
+    for (const t of this.partitions.values()) n += t.entries.filter((e) => !e.done).length;
+    return n;
+  }
+}
