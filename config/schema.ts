@@ -116,6 +116,8 @@ export const KafkaSchema = z.strictObject({
   deadLetterTopic: z.string().min(1),
   /** Frames consumer group: workers sharing it split the frame partitions between them. */
   groupId: z.string().min(1),
+  /** How soon the group gives a crashed worker's partitions to another (kafkajs default 30000; the broker's minimum is 6000). */
+  sessionTimeoutMs: z.number().int().positive().optional(),
   /** Messages held while the broker is unreachable; beyond it the oldest are dropped and counted. */
   producerBufferSize: z.number().int().positive(),
 });

@@ -102,7 +102,7 @@ export async function startLive(opts: LiveOptions): Promise<LiveHandle> {
 
     // Sources last: frames only flow once everything downstream is listening.
     const kafkaIn = kafka === undefined ? undefined : config.kafka;
-    framesIn = kafkaIn?.framesTopic === undefined ? undefined : resources.defer(startKafkaFrames({ kafka: kafka!, topic: kafkaIn.framesTopic, groupId: kafkaIn.groupId, deadLetterTopic: kafkaIn.deadLetterTopic, resize: config.decode, frames: frames$, instrumentation, logger: log }), (k) => k.stop());
+    framesIn = kafkaIn?.framesTopic === undefined ? undefined : resources.defer(startKafkaFrames({ kafka: kafka!, topic: kafkaIn.framesTopic, groupId: kafkaIn.groupId, sessionTimeoutMs: kafkaIn.sessionTimeoutMs, deadLetterTopic: kafkaIn.deadLetterTopic, resize: config.decode, frames: frames$, instrumentation, logger: log }), (k) => k.stop());
     const controlIn = kafkaIn?.controlTopic === undefined ? undefined : resources.defer(startKafkaControl({ kafka: kafka!, topic: kafkaIn.controlTopic, groupIdPrefix: kafkaIn.groupId, onVocabulary: (u) => control.updateVocabulary(u), instrumentation, logger: log }), (k) => k.stop());
     resources.defer(cameras, (c) => c.close());
     for (const cam of config.cameras) cameras.add(cam);

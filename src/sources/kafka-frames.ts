@@ -111,6 +111,7 @@ export interface KafkaFramesOptions {
   readonly topic: string;
   /** Workers sharing a group id split the topic's partitions (scale-out). */
   readonly groupId: string;
+  readonly sessionTimeoutMs?: number;
   readonly deadLetterTopic: string;
   /** Resize every frame to this size (sharp), like the ffmpeg sources do. */
   readonly resize?: { width: number; height: number };
@@ -180,7 +181,7 @@ export function kafkaFrames(opts: KafkaFramesOptions): Observable<Frame> {
     // A consumer that cannot connect, or that kafkajs gave up on, is replaced after a back-off.
     const supervised = superviseConsumer({
       component: 'kafka-frames',
-      make: () => opts.kafka.consumer({ groupId: opts.groupId, retry: FOREVER_CONSUMER_RETRY }),
+      make: () => opts.kafka.consumer({ groupId: opts.groupId, retry: FOREVER_CONSUMER_RETRY, ...(opts.sessionTimeoutMs === undefined ? {} : { sessionTimeout: opts.sessionTimeoutMs }) }),
       start: async (c) => {
         consumer = c;
         // A rejoin may move partitions to another worker: what it no longer owns is not ours to commit.
