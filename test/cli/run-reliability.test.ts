@@ -209,3 +209,29 @@ describe('actionclip-stream run: stopping and crashing (real Kafka)', () => {
     }
   }, 240_000);
 });
+
+describe('actionclip-stream run: a fatal fault', () => {
+  it('exits non-zero once, with one clear fatal line, instead of restarting in a loop', async () => {
+    const own = mkdtempSync(path.join(tmpdir(), 'actionclip-fatal-'));
+    try {
+      // Weights cut short, as an interrupted copy leaves them: no restart can mend that.
+      const weights = path.join(own, 'cut.safetensors');
+      const tiny = { name: 'tiny-random', patch: 16, resolution: 32, visionWidth: 64, visionLayers: 1, embedDim: 32, textWidth: 64, textLayers: 1 };
+      await writeSafetensors(weights, syntheticClipWeights(tiny));
+      writeFileSync(weights, readFileSync(weights).subarray(0, 5000));
+      const config = path.join(own, 'fatal.yaml');
+      writeFileSync(config, JSON.stringify({ weights, engine: 'onnx', labels: ['a', 'b'], port: 0, host: '127.0.0.1', textCache: { enabled: false }, logLevel: 'info' }));
+      const run = startRun(config);
+      const code = await run.exited;
+      expect(code).not.toBe(0);
+      expect(code).not.toBeNull();
+      const log = run.log();
+      // Said once, naming the file and the fault: the model load is not retried.
+      expect(log.match(/truncated safetensors file/g)).toHaveLength(1);
+      expect(log).toMatch(/truncated safetensors file: .*cut\.safetensors/);
+      expect(log).not.toContain('restarting');
+    } finally {
+      rmSync(own, { recursive: true, force: true });
+    }
+  }, 120_000);
+});
