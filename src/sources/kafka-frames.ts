@@ -7,7 +7,7 @@ import { MalformedInputError } from '../errors.js';
 import type { Instrumentation } from '../instrumentation/instrumentation.js';
 import { FOREVER_CONSUMER_RETRY } from './kafka-client.js';
 import { superviseConsumer } from './kafka-connection.js';
-import { FrameOffsets } from './kafka-offsets.js';
+import { FrameOffsets, startCommitter } from './kafka-offsets.js';
 import type { Frame } from '../types.js';
 
 /**
@@ -166,17 +166,7 @@ export function kafkaFrames(opts: KafkaFramesOptions): Observable<Frame> {
       subscriber.next({ ...decoded, seq });
     };
 
-    const commit = async (): Promise<void> => {
-      const list = offsets?.commits() ?? [];
-      if (list.length === 0 || consumer === undefined) return;
-      try {
-        await consumer.commitOffsets(list.map((c) => ({ topic: opts.topic, ...c })));
-      } catch (err) {
-        offsets?.retryCommits(list);
-        log?.warn({ err }, 'could not commit frame offsets; trying again');
-      }
-    };
-    const committer = offsets === undefined ? undefined : setInterval(() => void commit(), opts.commitIntervalMs ?? 1000);
+    const committer = offsets === undefined ? undefined : startCommitter({ offsets, topic: opts.topic, consumer: () => consumer, intervalMs: opts.commitIntervalMs, logger: log });
 
     // A consumer that cannot connect, or that kafkajs gave up on, is replaced after a back-off.
     const supervised = superviseConsumer({
@@ -203,8 +193,7 @@ export function kafkaFrames(opts: KafkaFramesOptions): Observable<Frame> {
 
     return () => {
       closed = true;
-      clearInterval(committer);
-      const stopped = commit().then(() => supervised.stop());
+      const stopped = (committer?.stop() ?? Promise.resolve()).then(() => supervised.stop());
       opts.onStopping?.(stopped);
       void dlq.disconnect().catch(() => undefined);
     };

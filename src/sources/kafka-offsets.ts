@@ -9,6 +9,9 @@
  * back its partition's commits at its last frames, which are then read again after a restart (they
  * may complete a window with the frames that follow): duplicates, never a lost window.
  */
+import type { Consumer } from 'kafkajs';
+import type { Logger } from 'pino';
+
 interface Entry {
   readonly offset: number;
   done: boolean;
@@ -101,4 +104,36 @@ export class FrameOffsets {
     for (const t of this.partitions.values()) n += t.entries.filter((e) => !e.done).length;
     return n;
   }
+}
+
+export interface CommitterOptions {
+  readonly offsets: FrameOffsets;
+  readonly topic: string;
+  /** The consumer now running (a supervised consumer may be replaced). */
+  readonly consumer: () => Consumer | undefined;
+  /** Default 1000. */
+  readonly intervalMs?: number;
+  readonly logger?: Logger;
+}
+
+/** Commits what `offsets` allows every `intervalMs`; `stop()` commits a last time. A failed commit is tried again. */
+export function startCommitter(o: CommitterOptions): { stop(): Promise<void> } {
+  const commit = async (): Promise<void> => {
+    const consumer = o.consumer();
+    const list = consumer === undefined ? [] : o.offsets.commits();
+    if (list.length === 0) return;
+    try {
+      await consumer!.commitOffsets(list.map((c) => ({ topic: o.topic, ...c })));
+    } catch (err) {
+      o.offsets.retryCommits(list);
+      o.logger?.warn({ err }, 'could not commit frame offsets; trying again');
+    }
+  };
+  const timer = setInterval(() => void commit(), o.intervalMs ?? 1000);
+  return {
+    stop: () => {
+      clearInterval(timer);
+      return commit();
+    },
+  };
 }
