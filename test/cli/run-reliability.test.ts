@@ -215,7 +215,7 @@ describe('actionclip-stream run: stopping and crashing (real Kafka)', () => {
   }, 240_000);
 });
 
-describe('actionclip-stream run: a fatal fault', () => {
+describe('actionclip-stream run without Kafka: a fatal fault, a second signal', () => {
   it('exits non-zero once, with one clear fatal line, instead of restarting in a loop', async () => {
     const own = mkdtempSync(path.join(tmpdir(), 'actionclip-fatal-'));
     try {
@@ -235,6 +235,25 @@ describe('actionclip-stream run: a fatal fault', () => {
       expect(log.match(/truncated safetensors file/g)).toHaveLength(1);
       expect(log).toMatch(/truncated safetensors file: .*cut\.safetensors/);
       expect(log).not.toContain('restarting');
+    } finally {
+      rmSync(own, { recursive: true, force: true });
+    }
+  }, 120_000);
+
+  it('a second signal while stopping exits at once (130)', async () => {
+    const own = mkdtempSync(path.join(tmpdir(), 'actionclip-second-'));
+    try {
+      const tiny = { name: 'tiny-random', patch: 16, resolution: 32, visionWidth: 64, visionLayers: 1, embedDim: 32, textWidth: 64, textLayers: 1 };
+      await writeSafetensors(path.join(own, 'tiny.safetensors'), syntheticClipWeights(tiny));
+      const config = path.join(own, 'run.yaml');
+      writeFileSync(config, JSON.stringify({ weights: path.join(own, 'tiny.safetensors'), engine: 'onnx', labels: ['a', 'b'], port: 0, host: '127.0.0.1', textCache: { enabled: false }, logLevel: 'info' }));
+      const run = startRun(config);
+      await run.waitFor('"msg":"running:');
+      // Two different signals: two of the same kind may merge into one before delivery.
+      run.child.kill('SIGTERM');
+      run.child.kill('SIGINT');
+      expect(await run.exited).toBe(130);
+      expect(run.log()).toContain('shutting down: finishing the windows in flight');
     } finally {
       rmSync(own, { recursive: true, force: true });
     }

@@ -142,7 +142,9 @@ export function registerRun(program: Command): void {
  */
 function untilStopped(live: LiveHandle, timeoutSec: number, logger: Logger): Promise<number> {
   return new Promise<number>((resolve) => {
+    let stopping = false;
     const stop = (exitCode: number): void => {
+      stopping = true;
       const limit = setTimeout(() => {
         logger.error({ timeoutSec }, 'shutdown took longer than shutdown.timeoutSec; exiting now');
         process.exit(1);
@@ -150,16 +152,14 @@ function untilStopped(live: LiveHandle, timeoutSec: number, logger: Logger): Pro
       limit.unref();
       void live.stop().then(() => resolve(exitCode));
     };
+    // The listeners stay: removing one may drop a signal already caught for it.
     const onSignal = (signal: NodeJS.Signals): void => {
+      if (stopping) process.exit(130);
       logger.info({ signal, timeoutSec }, 'shutting down: finishing the windows in flight');
-      for (const s of ['SIGINT', 'SIGTERM'] as const) {
-        process.off(s, onSignal);
-        process.once(s, () => process.exit(130));
-      }
       stop(0);
     };
-    process.once('SIGINT', onSignal);
-    process.once('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
     void live.failed.then(() => stop(1));
   });
 }
