@@ -57,7 +57,8 @@ export function pruneRotated(file: string, keep: number, logger?: Logger): void 
   const dir = path.dirname(file);
   const prefix = `${path.basename(file)}.`;
   // ISO times sort as strings; a ".n" suffix sorts after its base.
-  const rotated = readdirSync(dir).filter((n) => n.startsWith(prefix)).sort();
+  // Only names rotatedName made: another file that merely starts alike is not ours to delete.
+  const rotated = readdirSync(dir).filter((n) => n.startsWith(prefix) && /^\d{4}-\d\d-\d\dT\d\d-\d\d-\d\d\.\d{3}Z(\.\d+)?$/.test(n.slice(prefix.length))).sort();
   for (const name of rotated.slice(0, Math.max(0, rotated.length - keep))) {
     try {
       unlinkSync(path.join(dir, name));

@@ -72,6 +72,7 @@ describe('JsonlSink after a crash and on rotation', () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'jsonl-'));
     const file = path.join(dir, 'out.jsonl');
     let now = Date.parse('2026-01-01T00:00:00Z');
+    writeFileSync(`${file}.bak`, 'not a rotated file');
     const sink = new JsonlSink({ path: file, rotation: { everySec: 60, keep: 2 }, now: () => now });
     for (let i = 0; i < 5; i++) {
       sink.publish(event(i));
@@ -79,7 +80,7 @@ describe('JsonlSink after a crash and on rotation', () => {
     }
     await sink.close();
     const rotated = readdirSync(dir).filter((f) => f !== 'out.jsonl').sort();
-    expect(rotated).toEqual(['out.jsonl.2026-01-01T00-03-03.000Z', 'out.jsonl.2026-01-01T00-04-04.000Z']);
+    expect(rotated).toEqual(['out.jsonl.2026-01-01T00-03-03.000Z', 'out.jsonl.2026-01-01T00-04-04.000Z', 'out.jsonl.bak']);
     expect(lineNumbers(readFileSync(file, 'utf8'))).toEqual([4]);
   });
 });
