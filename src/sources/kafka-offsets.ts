@@ -13,8 +13,8 @@ import type { Consumer } from 'kafkajs';
 import type { Logger } from 'pino';
 
 interface Entry {
+  readonly partition: number;
   readonly offset: number;
-  done: boolean;
 }
 
 interface FrameRef {
@@ -23,8 +23,11 @@ interface FrameRef {
 }
 
 interface PartitionTrack {
-  /** Entries in the order consumed: offset order, except after a rejoin re-reads from the last commit. */
-  readonly entries: Entry[];
+  /**
+   * Frames still needed, and only those: memory stays bounded by the frames in flight even when a
+   * camera stops for good and holds its partition's commit back.
+   */
+  readonly pending: Set<Entry>;
   /** The offset last committed (or undefined). */
   committed?: number;
   /** The offset after the last message seen. */
@@ -43,12 +46,13 @@ export class FrameOffsets {
 
   /** A message was consumed; `frame` when it carried a camera's frame (it waits for its windows). */
   consumed(partition: number, offset: string, frame?: { camera: string; captureTs: number }): void {
-    const track = this.partitions.get(partition) ?? { entries: [], next: 0 };
+    const track = this.partitions.get(partition) ?? { pending: new Set<Entry>(), next: 0 };
     this.partitions.set(partition, track);
-    const entry: Entry = { offset: Number(offset), done: frame === undefined };
-    track.entries.push(entry);
+    const entry: Entry = { partition, offset: Number(offset) };
+    // A rejoin re-reads from the last commit: `next` never moves back.
     track.next = Math.max(track.next, entry.offset + 1);
     if (frame === undefined) return;
+    track.pending.add(entry);
     const refs = this.cameras.get(frame.camera) ?? [];
     this.cameras.set(frame.camera, refs);
     refs.push({ captureTs: frame.captureTs, entry });
@@ -59,19 +63,16 @@ export class FrameOffsets {
     const refs = this.cameras.get(camera);
     if (refs === undefined) return;
     let n = 0;
-    while (n < refs.length && refs[n]!.captureTs < windowStart) refs[n++]!.entry.done = true;
+    for (; n < refs.length && refs[n]!.captureTs < windowStart; n++) this.partitions.get(refs[n]!.entry.partition)?.pending.delete(refs[n]!.entry);
     refs.splice(0, n);
   }
 
-  /** Per partition, the offset to commit when it moved since the last call. */
+  /** Per partition, the offset to commit when it moved since the last call: the oldest frame still needed. */
   commits(): OffsetCommit[] {
     const out: OffsetCommit[] = [];
     for (const [partition, track] of this.partitions) {
-      let n = 0;
-      while (n < track.entries.length && track.entries[n]!.done) n++;
-      track.entries.splice(0, n);
       let offset = track.next;
-      for (const e of track.entries) if (!e.done && e.offset < offset) offset = e.offset;
+      for (const e of track.pending) if (e.offset < offset) offset = e.offset;
       if (offset === track.committed) continue;
       track.committed = offset;
       out.push({ partition, offset: String(offset) });
@@ -90,18 +91,17 @@ export class FrameOffsets {
   /** Partitions this worker no longer owns (a rebalance): another worker reads them from their commits. */
   forget(keep: (partition: number) => boolean): void {
     for (const p of [...this.partitions.keys()]) if (!keep(p)) this.partitions.delete(p);
-    const kept = new Set<Entry>([...this.partitions.values()].flatMap((t) => t.entries));
     for (const [camera, refs] of this.cameras) {
-      const left = refs.filter((r) => kept.has(r.entry));
+      const left = refs.filter((r) => this.partitions.has(r.entry.partition));
       if (left.length === 0) this.cameras.delete(camera);
       else this.cameras.set(camera, left);
     }
   }
 
-  /** Messages consumed and not yet committable (a gauge's worth). */
+  /** Frames consumed and still needed. */
   get pending(): number {
     let n = 0;
-    for (const t of this.partitions.values()) n += t.entries.filter((e) => !e.done).length;
+    for (const t of this.partitions.values()) n += t.pending.size;
     return n;
   }
 }

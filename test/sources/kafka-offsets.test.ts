@@ -40,4 +40,16 @@ describe('FrameOffsets (at-least-once commits of Kafka frames)', () => {
     expect(o.commits()).toEqual([]);
     expect(o.pending).toBe(0);
   });
+
+  it('a camera that stopped holds its partition back, but memory stays bounded by the frames still needed', () => {
+    const o = new FrameOffsets();
+    for (let i = 0; i < 3; i++) o.consumed(0, String(i), { camera: 'gone', captureTs: i }); // never completes a window
+    for (let i = 3; i < 10_003; i++) {
+      o.consumed(0, String(i), { camera: 'live', captureTs: i });
+      if (i % 4 === 3 && i >= 10) o.delivered('live', i - 7);
+    }
+    expect(o.commits()).toEqual([{ partition: 0, offset: '0' }]);
+    expect(o.pending).toBeLessThan(20);
+  });
 });
+
