@@ -2,7 +2,7 @@
 // source), a real KRaft broker, a real WebSocket client and a real JSONL file. Frames come in over
 // Kafka, so which frames were captured before a signal is known exactly: window k of camera `k`
 // starts at frame 4k (window 8, stride 4) and is identified by its first frame's capture time.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -11,7 +11,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { writeSafetensors } from '../../src/model/weights/safetensors.js';
 import { syntheticClipWeights } from '../../src/model/weights/synthetic-weights.js';
+import { resolveFfmpeg } from '../../src/sources/ffmpeg-path.js';
 import { REPO_ROOT } from '../support/fixtures.js';
+import { freePort } from '../support/processes.js';
 import { startKafka, type KafkaBroker } from '../support/kafka-broker.js';
 
 const BIN = path.join(REPO_ROOT, 'bin', 'actionclip-stream.js');
@@ -215,7 +217,7 @@ describe('actionclip-stream run: stopping and crashing (real Kafka)', () => {
   }, 240_000);
 });
 
-describe('actionclip-stream run without Kafka: a fatal fault, a second signal', () => {
+describe('actionclip-stream run without a broker: a fatal fault, a second signal, the shutdown timeout', () => {
   it('exits non-zero once, with one clear fatal line, instead of restarting in a loop', async () => {
     const own = mkdtempSync(path.join(tmpdir(), 'actionclip-fatal-'));
     try {
@@ -258,4 +260,27 @@ describe('actionclip-stream run without Kafka: a fatal fault, a second signal', 
       rmSync(own, { recursive: true, force: true });
     }
   }, 120_000);
+
+  it('past shutdown.timeoutSec it exits 1 and says so (the Kafka producer cannot flush: no broker)', async () => {
+    const own = mkdtempSync(path.join(tmpdir(), 'actionclip-timeout-'));
+    try {
+      const tiny = { name: 'tiny-random', patch: 16, resolution: 32, visionWidth: 64, visionLayers: 1, embedDim: 32, textWidth: 64, textLayers: 1 };
+      await writeSafetensors(path.join(own, 'tiny.safetensors'), syntheticClipWeights(tiny));
+      const clip = path.join(own, 'clip.mp4');
+      execFileSync(resolveFfmpeg().path, ['-hide_banner', '-loglevel', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc=duration=20:size=64x48:rate=8', '-pix_fmt', 'yuv420p', clip]);
+      const config = path.join(own, 'run.yaml');
+      const noBroker = `127.0.0.1:${await freePort()}`;
+      writeFileSync(config, JSON.stringify({ weights: path.join(own, 'tiny.safetensors'), engine: 'onnx', labels: ['a', 'b'], cameras: [{ id: 'clip', url: clip }], decode: { width: SIZE, height: SIZE }, port: 0, host: '127.0.0.1', kafka: { brokers: [noBroker], detectionsTopic: 'nowhere' }, shutdown: { timeoutSec: 2 }, textCache: { enabled: false }, logLevel: 'info' }));
+      const run = startRun(config);
+      await run.waitFor('"msg":"running:');
+      const buffered = async (): Promise<number> => Number(/^actionclip_sink_buffered\{sink="kafka"\} (\d+)/m.exec(await (await fetch(`${run.url()}/metrics`)).text())?.[1] ?? 0);
+      while ((await buffered()) === 0) await new Promise((r) => setTimeout(r, 100));
+      run.child.kill('SIGTERM');
+      expect(await run.exited).toBe(1);
+      expect(run.log()).toContain('shutdown took longer than shutdown.timeoutSec; exiting now');
+    } finally {
+      rmSync(own, { recursive: true, force: true });
+    }
+  }, 120_000);
 });
+
