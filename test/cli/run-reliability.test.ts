@@ -21,6 +21,8 @@ const ENV = { ...process.env, ACTIONCLIP_FROM_SOURCE: '1', ACTIONCLIP_LOG_FORMAT
 const SIZE = 32;
 const T0 = Date.parse('2026-01-01T00:00:00Z');
 const FRAME_MS = 250;
+/** A tiny random CLIP: the real loading path, seconds to start. */
+const TINY = { name: 'tiny-random', patch: 16, resolution: 32, visionWidth: 64, visionLayers: 1, embedDim: 32, textWidth: 64, textLayers: 1 };
 
 let dir: string;
 let broker: KafkaBroker;
@@ -114,8 +116,7 @@ async function framesIn(url: string): Promise<number> {
 describe('actionclip-stream run: stopping and crashing (real Kafka)', () => {
   beforeAll(async () => {
     dir = mkdtempSync(path.join(tmpdir(), 'actionclip-reliability-'));
-    const tiny = { name: 'tiny-random', patch: 16, resolution: 32, visionWidth: 64, visionLayers: 1, embedDim: 32, textWidth: 64, textLayers: 1 };
-    [broker] = await Promise.all([startKafka(), writeSafetensors(path.join(dir, 'tiny.safetensors'), syntheticClipWeights(tiny))]);
+    [broker] = await Promise.all([startKafka(), writeSafetensors(path.join(dir, 'tiny.safetensors'), syntheticClipWeights(TINY))]);
     kafka = new Kafka({ clientId: 'reliability-test', brokers: [broker.brokers], logLevel: logLevel.NOTHING });
     const admin = kafka.admin();
     await admin.connect();
@@ -218,69 +219,55 @@ describe('actionclip-stream run: stopping and crashing (real Kafka)', () => {
 });
 
 describe('actionclip-stream run without a broker: a fatal fault, a second signal, the shutdown timeout', () => {
+  let own: string;
+  beforeAll(async () => {
+    own = mkdtempSync(path.join(tmpdir(), 'actionclip-run-'));
+    await writeSafetensors(path.join(own, 'tiny.safetensors'), syntheticClipWeights(TINY));
+  });
+  afterAll(() => rmSync(own, { recursive: true, force: true }));
+
+  /** A run of the tiny model with these config keys on top. */
+  function runWith(name: string, extra: Record<string, unknown>): Run {
+    const config = path.join(own, `${name}.yaml`);
+    writeFileSync(config, JSON.stringify({ weights: path.join(own, 'tiny.safetensors'), engine: 'onnx', labels: ['a', 'b'], port: 0, host: '127.0.0.1', textCache: { enabled: false }, logLevel: 'info', ...extra }));
+    return startRun(config);
+  }
+
   it('exits non-zero once, with one clear fatal line, instead of restarting in a loop', async () => {
-    const own = mkdtempSync(path.join(tmpdir(), 'actionclip-fatal-'));
-    try {
-      // Weights cut short, as an interrupted copy leaves them: no restart can mend that.
-      const weights = path.join(own, 'cut.safetensors');
-      const tiny = { name: 'tiny-random', patch: 16, resolution: 32, visionWidth: 64, visionLayers: 1, embedDim: 32, textWidth: 64, textLayers: 1 };
-      await writeSafetensors(weights, syntheticClipWeights(tiny));
-      writeFileSync(weights, readFileSync(weights).subarray(0, 5000));
-      const config = path.join(own, 'fatal.yaml');
-      writeFileSync(config, JSON.stringify({ weights, engine: 'onnx', labels: ['a', 'b'], port: 0, host: '127.0.0.1', textCache: { enabled: false }, logLevel: 'info' }));
-      const run = startRun(config);
-      const code = await run.exited;
-      expect(code).not.toBe(0);
-      expect(code).not.toBeNull();
-      const log = run.log();
-      // Said once, naming the file and the fault: the model load is not retried.
-      expect(log.match(/truncated safetensors file/g)).toHaveLength(1);
-      expect(log).toMatch(/truncated safetensors file: .*cut\.safetensors/);
-      expect(log).not.toContain('restarting');
-    } finally {
-      rmSync(own, { recursive: true, force: true });
-    }
+    // Weights cut short, as an interrupted copy leaves them: no restart can mend that.
+    const weights = path.join(own, 'cut.safetensors');
+    writeFileSync(weights, readFileSync(path.join(own, 'tiny.safetensors')).subarray(0, 5000));
+    const run = runWith('fatal', { weights });
+    const code = await run.exited;
+    expect(code).not.toBe(0);
+    expect(code).not.toBeNull();
+    const log = run.log();
+    // Said once, naming the file and the fault: the model load is not retried.
+    expect(log.match(/truncated safetensors file/g)).toHaveLength(1);
+    expect(log).toMatch(/truncated safetensors file: .*cut\.safetensors/);
+    expect(log).not.toContain('restarting');
   }, 120_000);
 
   it('a second signal while stopping exits at once (130)', async () => {
-    const own = mkdtempSync(path.join(tmpdir(), 'actionclip-second-'));
-    try {
-      const tiny = { name: 'tiny-random', patch: 16, resolution: 32, visionWidth: 64, visionLayers: 1, embedDim: 32, textWidth: 64, textLayers: 1 };
-      await writeSafetensors(path.join(own, 'tiny.safetensors'), syntheticClipWeights(tiny));
-      const config = path.join(own, 'run.yaml');
-      writeFileSync(config, JSON.stringify({ weights: path.join(own, 'tiny.safetensors'), engine: 'onnx', labels: ['a', 'b'], port: 0, host: '127.0.0.1', textCache: { enabled: false }, logLevel: 'info' }));
-      const run = startRun(config);
-      await run.waitFor('"msg":"running:');
-      // Two different signals: two of the same kind may merge into one before delivery.
-      run.child.kill('SIGTERM');
-      run.child.kill('SIGINT');
-      expect(await run.exited).toBe(130);
-      expect(run.log()).toContain('shutting down: finishing the windows in flight');
-    } finally {
-      rmSync(own, { recursive: true, force: true });
-    }
+    const run = runWith('second', {});
+    await run.waitFor('"msg":"running:');
+    // Two different signals: two of the same kind may merge into one before delivery.
+    run.child.kill('SIGTERM');
+    run.child.kill('SIGINT');
+    expect(await run.exited).toBe(130);
+    expect(run.log()).toContain('shutting down: finishing the windows in flight');
   }, 120_000);
 
   it('past shutdown.timeoutSec it exits 1 and says so (the Kafka producer cannot flush: no broker)', async () => {
-    const own = mkdtempSync(path.join(tmpdir(), 'actionclip-timeout-'));
-    try {
-      const tiny = { name: 'tiny-random', patch: 16, resolution: 32, visionWidth: 64, visionLayers: 1, embedDim: 32, textWidth: 64, textLayers: 1 };
-      await writeSafetensors(path.join(own, 'tiny.safetensors'), syntheticClipWeights(tiny));
-      const clip = path.join(own, 'clip.mp4');
-      execFileSync(resolveFfmpeg().path, ['-hide_banner', '-loglevel', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc=duration=20:size=64x48:rate=8', '-pix_fmt', 'yuv420p', clip]);
-      const config = path.join(own, 'run.yaml');
-      const noBroker = `127.0.0.1:${await freePort()}`;
-      writeFileSync(config, JSON.stringify({ weights: path.join(own, 'tiny.safetensors'), engine: 'onnx', labels: ['a', 'b'], cameras: [{ id: 'clip', url: clip }], decode: { width: SIZE, height: SIZE }, port: 0, host: '127.0.0.1', kafka: { brokers: [noBroker], detectionsTopic: 'nowhere' }, shutdown: { timeoutSec: 2 }, textCache: { enabled: false }, logLevel: 'info' }));
-      const run = startRun(config);
-      await run.waitFor('"msg":"running:');
-      const buffered = async (): Promise<number> => Number(/^actionclip_sink_buffered\{sink="kafka"\} (\d+)/m.exec(await (await fetch(`${run.url()}/metrics`)).text())?.[1] ?? 0);
-      while ((await buffered()) === 0) await new Promise((r) => setTimeout(r, 100));
-      run.child.kill('SIGTERM');
-      expect(await run.exited).toBe(1);
-      expect(run.log()).toContain('shutdown took longer than shutdown.timeoutSec; exiting now');
-    } finally {
-      rmSync(own, { recursive: true, force: true });
-    }
+    const clip = path.join(own, 'clip.mp4');
+    execFileSync(resolveFfmpeg().path, ['-hide_banner', '-loglevel', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc=duration=20:size=64x48:rate=8', '-pix_fmt', 'yuv420p', clip]);
+    const noBroker = `127.0.0.1:${await freePort()}`;
+    const run = runWith('timeout', { cameras: [{ id: 'clip', url: clip }], decode: { width: SIZE, height: SIZE }, kafka: { brokers: [noBroker], detectionsTopic: 'nowhere' }, shutdown: { timeoutSec: 2 } });
+    await run.waitFor('"msg":"running:');
+    const buffered = async (): Promise<number> => Number(/^actionclip_sink_buffered\{sink="kafka"\} (\d+)/m.exec(await (await fetch(`${run.url()}/metrics`)).text())?.[1] ?? 0);
+    while ((await buffered()) === 0) await new Promise((r) => setTimeout(r, 100));
+    run.child.kill('SIGTERM');
+    expect(await run.exited).toBe(1);
+    expect(run.log()).toContain('shutdown took longer than shutdown.timeoutSec; exiting now');
   }, 120_000);
 });
-
