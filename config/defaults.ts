@@ -21,9 +21,10 @@ export const DEFAULTS: Omit<Config, 'weights'> = {
   batching: { maxBatch: 16, maxWaitMs: 50, queueCapacity: 32 },
   tracker: { enterThreshold: 0.5, exitThreshold: 0.3, minWindows: 2, cooldownWindows: 2, updateEvery: 1 },
   topk: 5,
-  supervision: { stallTimeoutSec: 10, connectTimeoutSec: 30, backoff: { initialMs: 500, maxMs: 30_000, jitter: 0.2 } },
+  supervision: { stallTimeoutSec: 10, connectTimeoutSec: 30, backoff: { initialMs: 500, maxMs: 30_000, jitter: 0.2 }, failedAfter: 5 },
   preview: { enabled: false, basePort: 9999 },
   websocket: { maxQueue: 256, maxBufferedBytes: 1 << 20, heartbeatMs: 15_000 },
+  shutdown: { timeoutSec: 30 },
   logLevel: 'info',
 };
 

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { PLACEHOLDER } from '../src/model/prompts.js';
 import { cidrList } from '../src/security/url-policy.js';
 import { describeUrl } from '../src/sources/registry.js';
+import { JsonlRotationSchema, ShutdownSchema, SupervisionSchema } from './schema-reliability.js';
 
 /**
  * The service configuration: the single source of truth. YAML files, CLI flags, HTTP bodies and
@@ -95,24 +96,7 @@ export const VocabularyUpdateSchema = z.strictObject({
 });
 export type VocabularyUpdate = z.infer<typeof VocabularyUpdateSchema>;
 
-export const BackoffSchema = z.strictObject({
-  initialMs: z.number().int().positive(),
-  maxMs: z.number().int().positive(),
-  /** 0..1: each delay is scaled by a random factor in [1-jitter, 1+jitter]. */
-  jitter: z.number().min(0).max(1),
-});
-
-export const SupervisionSchema = z.strictObject({
-  /** Restart ffmpeg when no frame arrived for this long while streaming. */
-  stallTimeoutSec: z.number().positive(),
-  /**
-   * Time allowed from starting ffmpeg to its first frame: opening a network stream includes
-   * ffmpeg's probing (about 5 s for RTSP), which must not count as a stall.
-   */
-  connectTimeoutSec: z.number().positive(),
-  backoff: BackoffSchema,
-});
-export type SupervisionConfig = z.infer<typeof SupervisionSchema>;
+export { BackoffSchema, SupervisionSchema, type SupervisionConfig } from './schema-reliability.js';
 
 /**
  * SASL towards the brokers. The password is never part of the configuration (files end up in
@@ -160,6 +144,8 @@ export const KafkaSchema = z.strictObject({
   deadLetterTopic: z.string().min(1),
   /** Frames consumer group: workers sharing it split the frame partitions between them. */
   groupId: z.string().min(1),
+  /** How soon the group gives a crashed worker's partitions to another (kafkajs default 30000; the broker's minimum is 6000). */
+  sessionTimeoutMs: z.number().int().positive().optional(),
   /** Messages held while the broker is unreachable; beyond it the oldest are dropped and counted. */
   producerBufferSize: z.number().int().positive(),
 });
@@ -296,6 +282,8 @@ export const ConfigSchema = z
     topk: z.number().int().positive(),
     /** JSONL output: a path, or '-' for stdout. */
     jsonl: z.string().min(1).optional(),
+    jsonlRotation: JsonlRotationSchema.optional(),
+    shutdown: ShutdownSchema,
     supervision: SupervisionSchema,
     preview: PreviewSchema,
     websocket: z.strictObject({

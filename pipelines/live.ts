@@ -7,7 +7,7 @@
  *
  * Control on the side (`src/control`): the HTTP API, WebSocket and Kafka control messages call one
  * control plane that changes the camera set and the vocabulary. Every part reports to one
- * Instrumentation; `/metrics` observes it. `stop()` releases everything in reverse order.
+ * Instrumentation; `/metrics` observes it. `stop()` drains gracefully (src/lifecycle/graceful-stop.ts).
  */
 import path from 'node:path';
 import { Subject, tap } from 'rxjs';
@@ -26,16 +26,17 @@ import { fuseWindows } from '../src/stages/fuse-windows.js';
 import { Instrumentation } from '../src/instrumentation/instrumentation.js';
 import { batchHooks } from '../src/instrumentation/stats.js';
 import { ResourceStack } from '../src/lifecycle/resource-stack.js';
+import { gracefulStopper, retried } from '../src/lifecycle/graceful-stop.js';
 import type { LiveHandle, LiveOptions } from '../src/control/live-handle.js';
 import { createLogger } from '../src/observability/logger.js';
 import { Metrics } from '../src/observability/metrics.js';
 import { observeMetrics } from '../src/observability/metrics-observer.js';
 import { createSinks } from '../src/sinks/create-sinks.js';
-import { cameraStateEvent, fanOut } from '../src/sinks/fan-out.js';
+import { cameraStateEvent } from '../src/sinks/fan-out.js';
 import { cameraFrames } from '../src/sources/camera-source.js';
 import { resolveFfmpeg } from '../src/sources/ffmpeg-path.js';
 import { connectKafka } from '../src/sources/kafka-client.js';
-import { startKafkaFrames } from '../src/sources/kafka-frames.js';
+import { startKafkaFrames, type KafkaFrameIntake } from '../src/sources/kafka-frames.js';
 import { CameraStates } from '../src/stages/camera-states.js';
 import { oncePerCameraState } from '../src/stages/once-per-camera-state.js';
 import { retryRetriable } from '../src/stages/retry-retriable.js';
@@ -55,8 +56,7 @@ export async function startLive(opts: LiveOptions): Promise<LiveHandle> {
     // Kafka logs in first (wrong credentials stop the start at once); then the control plane: cameras, vocabulary.
     const kafka = config.kafka === undefined ? undefined : await connectKafka(config.kafka, log);
     const frames$ = new Subject<Frame>();
-    const states = new CameraStates();
-    const states$ = states.states$;
+    const states = new CameraStates(), states$ = states.states$;
     const preview = config.preview.enabled ? resources.defer(new PreviewRelay({ basePort: config.preview.basePort, ffmpegPath: opts.ffmpegPath, logger: log }), (p) => p.stopAll()) : undefined;
     const ffmpegPath = opts.ffmpegPath ?? resolveFfmpeg().path;
     const cameraOptions = { fps: config.fps, width: config.decode.width, height: config.decode.height, tuning: config.decode, ffmpegPath, supervision: config.supervision, scheduler, logger: log };
@@ -79,12 +79,13 @@ export async function startLive(opts: LiveOptions): Promise<LiveHandle> {
     const vocabulary = resources.defer(await VocabularyStore.create(engine, resolveVocabulary(config), { textCache: model?.textCache, templates: model?.info.templates }), (v) => v.dispose());
     control.attach(vocabulary);
 
-    // Sinks.
-    const { sinks, kafka: kafkaSink } = createSinks(config, { kafka, resources, instrumentation, logger: log });
-    const publish = fanOut([hub, view, ...sinks], { instrumentation });
-
+    // Sinks. Kafka frame offsets are committed once their windows are delivered (at-least-once).
+    let framesIn: KafkaFrameIntake | undefined;
+    const { publish, kafka: kafkaSink } = createSinks(config, { hub, local: [view], kafka, resources, instrumentation, logger: log, onWindowDelivered: (c, t) => framesIn?.delivered(c, t) });
     // The flow.
     const { batching, tracker } = config;
+    let drained!: () => void;
+    const done = new Promise<void>((resolve) => (drained = resolve));
     const pipeline = frames$
       .pipe(tap((f) => view.keepFrame(f))) // (a second pipe: pipe() is typed for at most nine stages)
       .pipe(
@@ -95,20 +96,21 @@ export async function startLive(opts: LiveOptions): Promise<LiveHandle> {
         scoreWindows(vocabulary.vocabulary$, { topk: config.topk }),
         tap((r) => instrumentation.emit('window.scored', { camera: r.camera })),
         trackEvents({ ...tracker, model: `${path.basename(config.weights).replace(/\.[^.]+$/, '')}+${engine.info.head}`, emitWindows: true, emitCameraStates: true, cameraStates: states$, vocabulary$: vocabulary.vocabulary$ }),
-        retryRetriable({ scheduler, onRetry: (err, attempt) => log.error({ err, attempt }, 'pipeline failed; restarting it') }),
+        retryRetriable({ scheduler, onRetry: (err, attempt) => retried(instrumentation, log, err, attempt) }),
         oncePerCameraState(),
       )
-      .subscribe({ next: publish, error: (err: Error) => control.fail(err) });
+      .subscribe({ next: publish, error: (err: Error) => (control.fail(err), drained()), complete: () => drained() });
     resources.defer(pipeline, (p) => p.unsubscribe());
-
     // Sources last: frames only flow once everything downstream is listening.
     const kafkaIn = kafka === undefined ? undefined : config.kafka;
-    const framesIn = kafkaIn?.framesTopic === undefined ? undefined : resources.defer(startKafkaFrames({ kafka: kafka!, topic: kafkaIn.framesTopic, groupId: kafkaIn.groupId, deadLetterTopic: kafkaIn.deadLetterTopic, resize: config.decode, frames: frames$, instrumentation, logger: log }), (k) => k.stop());
+    framesIn = kafkaIn?.framesTopic === undefined ? undefined : resources.defer(startKafkaFrames({ kafka: kafka!, topic: kafkaIn.framesTopic, groupId: kafkaIn.groupId, sessionTimeoutMs: kafkaIn.sessionTimeoutMs, deadLetterTopic: kafkaIn.deadLetterTopic, resize: config.decode, frames: frames$, instrumentation, logger: log }), (k) => k.stop());
     const controlIn = kafkaIn?.controlTopic === undefined ? undefined : resources.defer(startKafkaControl({ kafka: kafka!, topic: kafkaIn.controlTopic, groupIdPrefix: kafkaIn.groupId, onVocabulary: (u) => control.updateVocabulary(u), instrumentation, logger: log }), (k) => k.stop());
     resources.defer(cameras, (c) => c.close());
     for (const cam of config.cameras) cameras.add(cam);
 
-    const stop = () => resources.close().then(() => log.info('live pipeline stopped'));
+    // Stopping drains the windows in flight first (the order: src/lifecycle/graceful-stop.ts).
+    const flush = async (): Promise<void> => { await kafkaSink?.flush(); await framesIn?.stop(); };
+    const stop = gracefulStopper({ refuse: () => control.beginShutdown(), stopSources: () => (cameras.halt(), framesIn?.pause()), drain: () => (frames$.complete(), done), flush, release: () => resources.close() }, { drainTimeoutMs: config.shutdown.timeoutSec * 1000, logger: log });
     return { port, url: api.url, engine: engine.info, metrics, control, vocabulary, hub, kafkaSink, kafkaFramesReady: framesIn?.ready, kafkaControlReady: controlIn?.ready, failed: control.failed, stop };
   } catch (err) {
     await resources.close();

@@ -56,7 +56,8 @@ export interface WindowResult {
 }
 
 /** Every state a camera's supervision can be in: the one list the rest derives from. */
-export const CAMERA_STATUSES = ['connecting', 'streaming', 'stalled', 'reconnecting', 'stopped'] as const;
+/** `failed`: reconnecting after `supervision.failedAfter` failures in a row (still retried, at the capped back-off). */
+export const CAMERA_STATUSES = ['connecting', 'streaming', 'stalled', 'reconnecting', 'failed', 'stopped'] as const;
 export type CameraStatus = (typeof CAMERA_STATUSES)[number];
 
 export interface CameraState {

@@ -95,6 +95,14 @@ export class CameraRegistry {
     return true;
   }
 
+  /** Stops every camera's source but keeps the cameras (shutdown): frames already captured stay in the pipeline and finish their windows. */
+  halt(): void {
+    for (const e of this.entries.values()) {
+      e.sub?.unsubscribe();
+      e.sub = undefined;
+    }
+  }
+
   /** Removes every camera. */
   close(): void {
     for (const id of [...this.entries.keys()]) this.remove(id);

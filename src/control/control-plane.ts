@@ -18,6 +18,8 @@ export interface Readiness {
   readonly vocabulary: boolean;
   /** Set once the pipeline stopped on a fatal error: the service will not become ready again. */
   readonly error?: string;
+  /** Set once a graceful shutdown began: a load balancer should stop sending. */
+  readonly stopping?: boolean;
 }
 
 /** One Kafka client's connection as /health shows it. */
@@ -93,6 +95,7 @@ export class LiveControlPlane implements ControlPlane {
   private store: VocabularyStore | undefined;
   private modelReady = false;
   private fatal: string | undefined;
+  private stopping = false;
   private markFailed!: (err: Error) => void;
   /** Resolves with the error that stopped the pipeline for good; never otherwise. */
   readonly failed = new Promise<Error>((resolve) => (this.markFailed = resolve));
@@ -130,9 +133,18 @@ export class LiveControlPlane implements ControlPlane {
     this.markFailed(err);
   }
 
+  /** Shutdown's first step: /ready turns 503 and camera and vocabulary changes are refused. */
+  beginShutdown(): void {
+    this.stopping = true;
+  }
+
   readiness(): Readiness {
-    const ok = this.fatal === undefined;
-    return { model: ok && this.modelReady, vocabulary: ok && this.store !== undefined, ...(ok ? {} : { error: this.fatal }) };
+    const ok = this.fatal === undefined && !this.stopping;
+    return { model: ok && this.modelReady, vocabulary: ok && this.store !== undefined, ...(this.fatal === undefined ? {} : { error: this.fatal }), ...(this.stopping ? { stopping: true } : {}) };
+  }
+
+  private refuseWhileStopping(): void {
+    if (this.stopping) throw new NotReadyError('the service is shutting down');
   }
 
   connections(): Partial<Record<KafkaComponent, ConnectionView>> {
@@ -144,6 +156,7 @@ export class LiveControlPlane implements ControlPlane {
   }
 
   async addCamera(camera: CameraConfig): Promise<CameraInfo> {
+    this.refuseWhileStopping();
     const { maxCameras, urlPolicy } = this.opts;
     if (maxCameras !== undefined && this.opts.cameras.list().length >= maxCameras) throw new ConfigError(`at most ${maxCameras} cameras (security.limits.maxCameras)`);
     if (urlPolicy !== undefined) {
@@ -153,6 +166,7 @@ export class LiveControlPlane implements ControlPlane {
   }
 
   removeCamera(id: string): boolean {
+    this.refuseWhileStopping();
     return this.opts.cameras.remove(id);
   }
 
@@ -180,6 +194,7 @@ export class LiveControlPlane implements ControlPlane {
   }
 
   async updateVocabulary(update: VocabularyUpdate): Promise<number> {
+    this.refuseWhileStopping();
     if (this.store === undefined) throw new NotReadyError('the model is still loading: try again when /ready says so');
     const v = await this.store.update(update);
     this.opts.instrumentation?.emit('vocabulary.changed', { version: v.version, labels: v.labels.length });

@@ -41,6 +41,10 @@ export interface InstrumentationEvents {
   'engine.ready': { readonly engine: string; readonly backend: string };
   /** A Kafka client of the service changed connection state; `error` (redacted) says why it is not connected. */
   'kafka.connection': { readonly component: KafkaComponent; readonly status: ConnectionStatus; readonly error?: string };
+  /** A retriable fault that is being retried; `reason` is a short fixed word (a metric label). */
+  'fault.retried': { readonly component: string; readonly reason: string };
+  /** A sink could not write (`code`: ENOSPC, EIO…); the message is lost, the other sinks go on. */
+  'sink.error': { readonly sink: SinkName; readonly code: string };
 }
 
 /** The service's Kafka clients: frames consumer, control consumer, detections producer. */

@@ -13,7 +13,9 @@ export function observeMetrics(instrumentation: Instrumentation, metrics: Metric
       metrics.setCameraState(s.camera, s.status);
       // A stall is followed by its reconnect: count the restart once, on the reconnect (a stall
       // only makes sure the series exists).
-      if (s.status === 'reconnecting' || s.status === 'stalled') metrics.cameraRestarts.inc({ camera: s.camera }, s.status === 'stalled' ? 0 : 1);
+      const restart = s.status === 'reconnecting' || s.status === 'failed';
+      if (restart || s.status === 'stalled') metrics.cameraRestarts.inc({ camera: s.camera }, restart ? 1 : 0);
+      if (restart) metrics.faultsRetried.inc({ component: 'camera', reason: cameraRetryReason(s.reason) });
     }),
     instrumentation.on('camera.removed', (e) => metrics.forgetCamera(e.camera)),
     instrumentation.on('queue.dropped', (e) => metrics.framesDropped.inc({ camera: e.camera, stage: e.stage }, e.count)),
@@ -34,8 +36,18 @@ export function observeMetrics(instrumentation: Instrumentation, metrics: Metric
     instrumentation.on('vocabulary.changed', (e) => metrics.vocabularyVersion.set(e.version)),
     instrumentation.on('engine.ready', (e) => metrics.backend.set({ engine: e.engine, backend: e.backend }, 1)),
     instrumentation.on('kafka.connection', (e) => metrics.kafkaConnected.set({ component: e.component }, e.status === 'connected' ? 1 : 0)),
+    instrumentation.on('fault.retried', (e) => metrics.faultsRetried.inc({ component: e.component, reason: e.reason })),
+    instrumentation.on('sink.error', (e) => metrics.sinkErrors.inc({ sink: e.sink, code: e.code })),
   ];
   return () => {
     for (const off of offs) off();
   };
+}
+
+/** A camera's free-text reconnect reason as one of a few label values (labels must stay few). */
+function cameraRetryReason(reason: string | undefined): string {
+  if (reason === undefined) return 'unknown';
+  if (reason.startsWith('stalled')) return 'stall';
+  if (reason.startsWith('no first frame')) return 'connect_timeout';
+  return 'source_error';
 }

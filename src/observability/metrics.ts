@@ -27,6 +27,9 @@ export class Metrics {
   readonly vocabularyVersion: Gauge;
   readonly backend: Gauge<'engine' | 'backend'>;
   readonly kafkaConnected: Gauge<'component'>;
+  // Reliability (issue 15): retried faults and sink write errors.
+  readonly faultsRetried: Counter<'component' | 'reason'>;
+  readonly sinkErrors: Counter<'sink' | 'code'>;
 
   constructor(opts: { defaultMetrics?: boolean } = {}) {
     const registers = [(this.registry = new Registry())];
@@ -50,6 +53,8 @@ export class Metrics {
     this.vocabularyVersion = new Gauge({ name: 'actionclip_vocabulary_version', help: 'Active vocabulary version', registers });
     this.backend = new Gauge({ name: 'actionclip_engine_info', help: 'Engine and backend in use (value 1)', labelNames: ['engine', 'backend'], registers });
     this.kafkaConnected = new Gauge({ name: 'actionclip_kafka_connected', help: '1 while a Kafka client (frames, control, detections) is connected, else 0', labelNames: ['component'], registers });
+    this.faultsRetried = new Counter({ name: 'actionclip_faults_retried_total', help: 'Retriable faults retried after a back-off, by component and reason', labelNames: ['component', 'reason'], registers });
+    this.sinkErrors = new Counter({ name: 'actionclip_sink_errors_total', help: 'Sink write errors by errno code (e.g. ENOSPC); the other sinks go on', labelNames: ['sink', 'code'], registers });
   }
 
   setCameraState(camera: string, status: CameraStatus): void {

@@ -14,6 +14,8 @@ export interface OutputEvent {
   readonly score?: number;
   /** Capture time of the newest frame behind the event (latency metric), epoch ms. */
   readonly captureTs?: number;
+  /** A window's first frame's capture time (what Kafka frame offsets are committed by). */
+  readonly windowStart?: number;
   /** The JSON message as sent on the wire. */
   readonly json: string;
 }

@@ -13,6 +13,7 @@ export function toOutputEvent(msg: DetectionMessage): OutputEvent {
     labels: msg.type === 'window' ? msg.topk.map((t) => t.label) : [msg.label],
     score: msg.score,
     captureTs: msg.windowEnd,
+    ...(msg.type === 'window' ? { windowStart: msg.windowStart } : {}),
     json: JSON.stringify(msg),
   };
 }

@@ -14,6 +14,8 @@ export interface KafkaDetectionsSinkOptions {
   readonly maxBatch?: number;
   readonly instrumentation?: Instrumentation;
   readonly logger?: Logger;
+  /** Events the broker acknowledged, in order (Kafka frame offsets are committed after this). */
+  readonly onAcknowledged?: (events: readonly OutputEvent[]) => void;
 }
 
 /**
@@ -30,6 +32,7 @@ export interface KafkaDetectionsSinkOptions {
  */
 export class KafkaDetectionsSink implements Sink {
   private readonly buffer: Message[] = [];
+  private readonly events = new WeakMap<Message, OutputEvent>();
   private readonly bufferSize: number;
   private readonly maxBatch: number;
   private producer: Producer;
@@ -77,7 +80,9 @@ export class KafkaDetectionsSink implements Sink {
 
   publish(event: OutputEvent): void {
     if (this.closed) return;
-    this.buffer.push({ key: event.camera, value: event.json, headers: { type: event.kind } });
+    const message: Message = { key: event.camera, value: event.json, headers: { type: event.kind } };
+    this.buffer.push(message);
+    if (this.opts.onAcknowledged !== undefined) this.events.set(message, event);
     if (this.buffer.length > this.bufferSize) {
       const n = this.buffer.length - this.bufferSize;
       this.buffer.splice(0, n);
@@ -111,6 +116,7 @@ export class KafkaDetectionsSink implements Sink {
           while (n < this.buffer.length && inBatch.has(this.buffer[n]!)) n++;
           this.buffer.splice(0, n);
           this.sent += batch.length;
+          this.opts.onAcknowledged?.(batch.flatMap((m) => this.events.get(m) ?? []));
           this.opts.instrumentation?.emit('sink.delivered', { sink: 'kafka', count: batch.length });
           this.opts.instrumentation?.emit('sink.buffered', { sink: 'kafka', depth: this.buffer.length });
           this.report('connected');
@@ -120,6 +126,7 @@ export class KafkaDetectionsSink implements Sink {
           failures++;
           if (batch.length > 0) this.sendFailures++;
           this.report('disconnected', err);
+          if (batch.length > 0) this.opts.instrumentation?.emit('fault.retried', { component: 'kafka-detections', reason: isSaslAuthenticationError(err) ? 'auth' : 'send' });
           // Refused credentials are not an outage: say so at error level, where operators look, even
           // while idle; an idle connection attempt that fails is reported by the state alone.
           const refused = isSaslAuthenticationError(err);

@@ -86,6 +86,7 @@ export function superviseConsumer(opts: SupervisedConsumerOptions): SupervisedCo
     if (stopped || consumer !== current) return;
     failures++;
     report('disconnected', err);
+    opts.instrumentation?.emit('fault.retried', { component: opts.component, reason: 'consumer' });
     current = undefined;
     void consumer.disconnect().catch(() => undefined);
     timer = setTimeout(launch, backoffDelay(failures, { initialMs, maxMs, jitter: 0.2 }));

@@ -1,4 +1,4 @@
-import { Partitioners, type IHeaders, type Kafka, type KafkaMessage, type Producer } from 'kafkajs';
+import { Partitioners, type Consumer, type EachMessagePayload, type IHeaders, type Kafka, type KafkaMessage, type Producer } from 'kafkajs';
 import { Observable } from 'rxjs';
 import sharp from 'sharp';
 import type { Logger } from 'pino';
@@ -7,6 +7,7 @@ import { MalformedInputError } from '../errors.js';
 import type { Instrumentation } from '../instrumentation/instrumentation.js';
 import { FOREVER_CONSUMER_RETRY } from './kafka-client.js';
 import { superviseConsumer } from './kafka-connection.js';
+import { FrameOffsets, startCommitter } from './kafka-offsets.js';
 import type { Frame } from '../types.js';
 
 /**
@@ -118,6 +119,7 @@ export interface KafkaFramesOptions {
   readonly topic: string;
   /** Workers sharing a group id split the topic's partitions (scale-out). */
   readonly groupId: string;
+  readonly sessionTimeoutMs?: number;
   readonly deadLetterTopic: string;
   /** Resize every frame to this size (sharp), like the ffmpeg sources do. */
   readonly resize?: FrameResize;
@@ -126,6 +128,14 @@ export interface KafkaFramesOptions {
   readonly logger?: Logger;
   /** Called once the consumer has joined its group and got partitions. */
   readonly onReady?: () => void;
+  /**
+   * At-least-once: offsets are committed (every `commitIntervalMs` and on unsubscribe) only past
+   * frames `offsets` says are done (their windows delivered). Absent: kafkajs auto-commits as frames are consumed.
+   */
+  readonly offsets?: FrameOffsets;
+  readonly commitIntervalMs?: number;
+  /** Gets the promise of the last commit and disconnect, when unsubscribed. */
+  readonly onStopping?: (stopped: Promise<void>) => void;
 }
 
 /**
@@ -141,32 +151,42 @@ export function kafkaFrames(opts: KafkaFramesOptions): Observable<Frame> {
     // Connected on the first malformed message, so an unreachable broker never blocks the frames consumer.
     const dlq: Producer = opts.kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner, allowAutoTopicCreation: true, retry: { retries: 5 } });
     const seqs = new Map<string, number>();
+    const { offsets } = opts;
     let closed = false;
     let readySignalled = false;
+    let consumer: Consumer | undefined;
 
-    const eachMessage = async ({ message }: { message: KafkaMessage }): Promise<void> => {
+    const eachMessage = async ({ partition, message }: EachMessagePayload): Promise<void> => {
       if (closed) return;
       let decoded: DecodedFrame;
       try {
         decoded = await decodeFrameMessage(message, opts.resize);
       } catch (err) {
-        if (err instanceof MalformedFrameError) return deadLetter({ dlq, topic: opts.deadLetterTopic, instrumentation: opts.instrumentation, log }, message, err);
-        throw err;
+        if (!(err instanceof MalformedFrameError)) throw err;
+        await deadLetter({ dlq, topic: opts.deadLetterTopic, instrumentation: opts.instrumentation, log }, message, err);
+        return offsets?.consumed(partition, message.offset);
       }
+      if (closed) return;
       const seq = seqs.get(decoded.camera) ?? 0;
       seqs.set(decoded.camera, seq + 1);
+      offsets?.consumed(partition, message.offset, decoded);
       opts.instrumentation?.emit('source.frame', { camera: decoded.camera, source: 'kafka' });
-      if (!closed) subscriber.next({ ...decoded, seq });
+      subscriber.next({ ...decoded, seq });
     };
+
+    const committer = offsets === undefined ? undefined : startCommitter({ offsets, topic: opts.topic, consumer: () => consumer, intervalMs: opts.commitIntervalMs, logger: log });
 
     // A consumer that cannot connect, or that kafkajs gave up on, is replaced after a back-off.
     const supervised = superviseConsumer({
       component: 'kafka-frames',
-      make: () => opts.kafka.consumer({ groupId: opts.groupId, retry: FOREVER_CONSUMER_RETRY }),
-      start: async (consumer) => {
-        await consumer.connect();
-        await consumer.subscribe({ topic: opts.topic, fromBeginning: opts.fromBeginning ?? false });
-        await consumer.run({ eachMessage });
+      make: () => opts.kafka.consumer({ groupId: opts.groupId, retry: FOREVER_CONSUMER_RETRY, ...(opts.sessionTimeoutMs === undefined ? {} : { sessionTimeout: opts.sessionTimeoutMs }) }),
+      start: async (c) => {
+        consumer = c;
+        // A rejoin may move partitions to another worker: what it no longer owns is not ours to commit.
+        c.on(c.events.GROUP_JOIN, (e) => offsets?.forget((p) => (e.payload.memberAssignment[opts.topic] ?? []).includes(p)));
+        await c.connect();
+        await c.subscribe({ topic: opts.topic, fromBeginning: opts.fromBeginning ?? false });
+        await c.run({ eachMessage, autoCommit: offsets === undefined });
         log?.info({ groupId: opts.groupId }, 'consuming frames');
       },
       onJoin: () => {
@@ -181,7 +201,8 @@ export function kafkaFrames(opts: KafkaFramesOptions): Observable<Frame> {
 
     return () => {
       closed = true;
-      void supervised.stop();
+      const stopped = (committer?.stop() ?? Promise.resolve()).then(() => supervised.stop());
+      opts.onStopping?.(stopped);
       void dlq.disconnect().catch(() => undefined);
     };
   });
@@ -190,16 +211,34 @@ export function kafkaFrames(opts: KafkaFramesOptions): Observable<Frame> {
 export interface KafkaFrameIntake {
   /** Resolves once the consumer joined its group. */
   readonly ready: Promise<void>;
-  stop(): void;
+  /** A window of `camera` starting at `windowStart` (capture time) was delivered: its earlier frames may be committed. */
+  delivered(camera: string, windowStart: number): void;
+  /** Stops passing frames on (shutdown): they stay uncommitted and are read again after a restart. */
+  pause(): void;
+  /** Commits what was delivered, then disconnects. */
+  stop(): Promise<void>;
 }
 
-/** Consumes `kafkaFrames` into `frames` (the pipeline's input) until stopped; failures are logged. */
-export function startKafkaFrames(opts: Omit<KafkaFramesOptions, 'onReady'> & { frames: { next(frame: Frame): void } }): KafkaFrameIntake {
+/** Consumes `kafkaFrames` into `frames` (the pipeline's input) until stopped, at-least-once; failures are logged. */
+export function startKafkaFrames(opts: Omit<KafkaFramesOptions, 'onReady' | 'offsets' | 'onStopping'> & { frames: { next(frame: Frame): void } }): KafkaFrameIntake {
   let onReady!: () => void;
   const ready = new Promise<void>((resolve) => (onReady = resolve));
-  const sub = kafkaFrames({ ...opts, onReady }).subscribe({
-    next: (f) => opts.frames.next(f),
+  const offsets = new FrameOffsets();
+  let paused = false;
+  let stopped: Promise<void> = Promise.resolve();
+  const sub = kafkaFrames({ ...opts, onReady, offsets, onStopping: (p) => (stopped = p) }).subscribe({
+    next: (f) => {
+      if (!paused) opts.frames.next(f);
+    },
     error: (err: unknown) => opts.logger?.error({ err }, 'Kafka frame source failed'),
   });
-  return { ready, stop: () => sub.unsubscribe() };
+  return {
+    ready,
+    delivered: (camera, windowStart) => offsets.delivered(camera, windowStart),
+    pause: () => (paused = true),
+    stop: () => {
+      sub.unsubscribe();
+      return stopped;
+    },
+  };
 }

@@ -6,6 +6,7 @@
  *        │                          │                                              ▼
  *        └──connection fails (retriable)──┴──────────────────────────────▶ reconnecting
  *   reconnecting ──backoff, connect again, first frame──▶ streaming
+ *   reconnecting ──`failedAfter` failures in a row──▶ failed (retried all the same, at the capped back-off)
  *
  * `stopped` is emitted when the input ends for good (the source completes) or fails in a way a
  * retry cannot mend (a fatal error); the stream then completes. Back-off grows per failed attempt
@@ -121,7 +122,8 @@ class Supervisor {
     if (this.done) return;
     this.watchdog?.unsubscribe();
     this.attempt += 1;
-    this.setState('reconnecting', reason);
+    // Still retried, but told apart: a camera that keeps failing is an operator's problem.
+    this.setState(this.attempt >= (this.opts.supervision.failedAfter ?? Infinity) ? 'failed' : 'reconnecting', reason);
     const delay = backoffDelay(this.attempt, this.opts.supervision.backoff, this.opts.random ?? Math.random);
     this.retry = this.scheduler.schedule(() => this.connect(), delay);
   }

@@ -9,6 +9,7 @@
  */
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
+import type { Readable } from 'node:stream';
 import sharp from 'sharp';
 import { SourceError } from '../errors.js';
 import { resolveFfmpeg } from './ffmpeg-path.js';
@@ -116,6 +117,7 @@ export async function* decodeVideo(url: string, opts: DecodeOptions = {}): Async
   const ffmpeg = opts.ffmpegPath ?? resolveFfmpeg().path;
   const header = new OutputHeader(opts);
   const proc = FfmpegProcess.spawn(ffmpeg, buildFfmpegArgs(url, opts), { onStderrLine: (l) => header.line(l), tailLines: STDERR_LINES });
+  const stdout = readingAtOnce(proc.stdout);
   const onAbort = () => proc.kill('SIGKILL');
   opts.signal?.addEventListener('abort', onAbort, { once: true });
   const failure = async (what: string): Promise<SourceError> => {
@@ -130,7 +132,7 @@ export async function* decodeVideo(url: string, opts: DecodeOptions = {}): Async
     if (opts.signal?.aborted) throw opts.signal.reason;
     if (!info) throw await failure('produced no video output');
     // Stopped at maxFrames: done, whatever ffmpeg does next (it is killed below).
-    if (yield* rawFrames(proc.stdout as AsyncIterable<Buffer>, info, opts)) return;
+    if (yield* rawFrames(stdout, info, opts)) return;
     if (opts.signal?.aborted) throw opts.signal.reason;
     const exit = await proc.exited;
     if (exit.code !== 0) throw await failure('failed');
@@ -139,6 +141,30 @@ export async function* decodeVideo(url: string, opts: DecodeOptions = {}): Async
     proc.kill('SIGKILL');
     proc.stdout.destroy();
   }
+}
+
+/**
+ * Reads `stdout` from now on, one chunk ahead (back-pressure kept). Node discards the output of a
+ * child whose exit it handles before anyone listens to its stdout (child_process's flushStdio
+ * resumes unread pipes). A short clip's ffmpeg can run start to end while the event loop is busy,
+ * and when libuv reaps it together with another child's SIGCHLD before its stderr header was read,
+ * the frames were dropped and the clip "decoded to no frames" with exit code 0.
+ */
+function readingAtOnce(stream: Readable): AsyncIterable<Buffer> {
+  const it = stream[Symbol.asyncIterator]() as AsyncIterator<Buffer, undefined>;
+  // The first next() attaches the stream's 'readable' listener at once, which stops the flush.
+  let first: Promise<IteratorResult<Buffer, undefined>> | undefined = it.next();
+  // A failure path that never iterates must not leave an unhandled rejection (premature close).
+  first.catch(() => undefined);
+  const iterator: AsyncIterator<Buffer, undefined> = {
+    next: () => {
+      const r = first ?? it.next();
+      first = undefined;
+      return r;
+    },
+    return: async () => (await it.return?.()) ?? { done: true, value: undefined },
+  };
+  return { [Symbol.asyncIterator]: () => iterator };
 }
 
 /** Collects stderr from "Output #0" until the rawvideo stream line names the frame size. */

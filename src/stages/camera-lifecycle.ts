@@ -13,7 +13,7 @@ export interface LifecycleEffect {
 /**
  * The one camera-lifecycle policy, read by `embedFrames`, `slidingWindows` and `trackEvents`:
  * - stopped: the camera is gone; free everything it holds.
- * - reconnecting: the stream broke; queued frames are still real and get encoded, but no window
+ * - reconnecting (failed: the same, after many failures in a row): the stream broke; queued frames are still real and get encoded, but no window
  *   may span the outage and what was happening is not known to go on.
  * - connecting: a (re)start; a window must not join frames from before it.
  * - stalled: always followed by reconnecting, which acts; streaming: nothing to undo.
@@ -23,6 +23,7 @@ export const CAMERA_LIFECYCLE: Readonly<Record<CameraStatus, LifecycleEffect>> =
   streaming: { discardQueuedFrames: false, resetWindows: false, endEvents: false },
   stalled: { discardQueuedFrames: false, resetWindows: false, endEvents: false },
   reconnecting: { discardQueuedFrames: false, resetWindows: true, endEvents: true },
+  failed: { discardQueuedFrames: false, resetWindows: true, endEvents: true },
   stopped: { discardQueuedFrames: true, resetWindows: true, endEvents: true },
 };
 

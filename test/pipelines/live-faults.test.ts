@@ -54,6 +54,8 @@ describe('live pipeline under engine faults', () => {
     await until('windows after the fault', () => run.windows() >= before + 3);
     expect(engine.failNext).toBeUndefined(); // the fault was hit
     expect((await fetch(`${run.live.url}/ready`)).status).toBe(200);
+    // Counted, with its kind as the reason.
+    expect(await (await fetch(`${run.live.url}/metrics`)).text()).toMatch(/^actionclip_faults_retried_total\{component="pipeline",reason="[a-z-]+"\} [1-9]/m);
     const settled = await Promise.race([run.live.failed.then(() => 'failed'), new Promise((r) => setTimeout(() => r('running'), 100))]);
     expect(settled).toBe('running');
     // The restarted flow re-reads the replaying camera states; subscribers see each change once.

@@ -75,6 +75,8 @@ describe('camera lifecycle policy, every state through every stage', () => {
       streaming: [],
       stalled: [],
       reconnecting: ['resetWindows', 'endEvents'],
+      // Added with issue 15: reconnecting after many failures in a row, the same effects.
+      failed: ['resetWindows', 'endEvents'],
       stopped: ['discardQueuedFrames', 'resetWindows', 'endEvents'],
     });
   });

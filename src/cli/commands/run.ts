@@ -1,6 +1,7 @@
 import { Option, type Command } from 'commander';
+import type { Logger } from 'pino';
 import { loadConfig, parseCameraFlag, splitList, type ConfigInput } from '../../../config/load.js';
-import { startLive } from '../../../pipelines/live.js';
+import { startLive, type LiveHandle } from '../../../pipelines/live.js';
 import { ConfigError } from '../../errors.js';
 import { headChoices } from '../../heads/registry.js';
 import { createLogger } from '../../observability/logger.js';
@@ -131,17 +132,37 @@ export function registerRun(program: Command): void {
       const live = await startLive({ config, logger });
       // The message alone: on a terminal, fields would add lines below the one line this is meant to be.
       logger.info(startupLine(config, live.engine, live.url));
-      // Exit 0 after a signal; 1 when the pipeline stopped on a fatal error (already logged).
-      process.exitCode = await new Promise<number>((resolve) => {
-        const shutdown = (signal: string): void => {
-          logger.info({ signal }, 'shutting down');
-          // A second signal while stopping means "now".
-          process.once(signal, () => process.exit(130));
-          void live.stop().then(() => resolve(0));
-        };
-        process.once('SIGINT', () => shutdown('SIGINT'));
-        process.once('SIGTERM', () => shutdown('SIGTERM'));
-        void live.failed.then(() => live.stop().then(() => resolve(1)));
-      });
+      const code = await untilStopped(live, config.shutdown.timeoutSec, logger);
+      process.exitCode = code;
+      // Everything was released; a handle some library left open must not keep the process up.
+      setTimeout(() => process.exit(code), 1000).unref();
     });
+}
+
+/**
+ * Waits for SIGTERM/SIGINT (then stops gracefully: 0) or a fatal error (already logged, once: 1).
+ * Past `timeoutSec` the process exits 1 anyway, and says so; a second signal exits at once (130).
+ */
+function untilStopped(live: LiveHandle, timeoutSec: number, logger: Logger): Promise<number> {
+  return new Promise<number>((resolve) => {
+    let stopping = false;
+    const stop = (exitCode: number): void => {
+      stopping = true;
+      const limit = setTimeout(() => {
+        logger.error({ timeoutSec }, 'shutdown took longer than shutdown.timeoutSec; exiting now');
+        process.exit(1);
+      }, timeoutSec * 1000);
+      limit.unref();
+      void live.stop().then(() => resolve(exitCode));
+    };
+    // The listeners stay: removing one may drop a signal already caught for it.
+    const onSignal = (signal: NodeJS.Signals): void => {
+      if (stopping) process.exit(130);
+      logger.info({ signal, timeoutSec }, 'shutting down: finishing the windows in flight');
+      stop(0);
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+    void live.failed.then(() => stop(1));
+  });
 }

@@ -60,7 +60,10 @@ export class FfmpegProcess {
     }
   }
 
-  /** rawvideo output. */
+  /**
+   * rawvideo output. Read it (attach a listener, or start iterating) in the tick that spawned the
+   * process: Node discards the unread stdout of a child whose exit it has handled (flushStdio).
+   */
   get stdout(): Readable {
     return this.child.stdout;
   }
