@@ -1,6 +1,6 @@
 // `--engine webgpu` through the CLI as a user runs it (a child process, from source), on the
-// reference model: classify agrees with the ONNX engine, and eval runs on it. On lavapipe in CI.
-import { execFile, execFileSync } from 'node:child_process';
+// reference model: classify agrees with the ONNX engine, eval and run work on it. On lavapipe in CI.
+import { execFile, execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -70,4 +70,18 @@ describe.skipIf(!HAVE_FIXTURES || skip !== null)('CLI on the webgpu engine', () 
     expect(out.samples).toBe(2);
     expect(out.top1).toBeGreaterThanOrEqual(0);
   });
+
+  it('run --engine webgpu starts and says so in its start-up line', async () => {
+    // Nothing listens on port 1: the camera only retries.
+    const args = ['run', '--weights', FIXTURE_DIR, '--labels', 'a,b', '--engine', 'webgpu', '--port', '0', '--host', '127.0.0.1', '--no-text-cache', '--camera', 'door=rtsp://127.0.0.1:1/stream'];
+    const child = spawn(process.execPath, [BIN, ...args], { cwd: REPO_ROOT, env: ENV, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    const deadline = Date.now() + 90_000;
+    while (!stderr.includes('"msg":"running:') && Date.now() < deadline && child.exitCode === null) await new Promise((r) => setTimeout(r, 200));
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    expect(stderr).toMatch(/"msg":"running: engine webgpu, backend webgpu \(software: [^"]*\), model [^"]*\(head meanP, T=8\)/);
+  }, 120_000);
 });

@@ -42,7 +42,9 @@ export async function buildWebGpuEngine(weights: EngineWeights, spec: ModelSpec,
   try {
     await lease.activate();
     const backend = `${WEBGPU_BACKEND} (${lease.device.software ? 'software: ' : ''}${lease.device.adapter})`;
-    const chunks = chunkSizes(weights, lease.device.maxBindingBytes);
+    const perFrame = chunkSizes(weights, lease.device.maxBindingBytes);
+    // Joint attends all T·N tokens of a video at once: T times the attention of T separate frames.
+    const chunks = spec.joint ? { ...perFrame, frames: Math.max(1, Math.floor(perFrame.frames / spec.frames)) } : perFrame;
     const engine = assembleTfjsEngine(weights, spec, { engine: 'webgpu', backend, precision: 'float32', chunks, activate: lease.activate, release: lease.release });
     return Object.assign(engine, { gpu: { ...lease.device, liveBuffers: lease.liveBuffers } });
   } catch (err) {
