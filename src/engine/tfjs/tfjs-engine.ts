@@ -177,7 +177,11 @@ export async function createTfjsEngine(weights: EngineWeights, opts: TfjsEngineO
 export async function buildTfjsEngine(weights: EngineWeights, spec: ModelSpec, opts: Pick<TfjsEngineOptions, 'backend' | 'log'> = {}): Promise<TfjsEngine> {
   if (spec.engine !== 'tfjs') throw new ConfigError(`this model was specified for the ${spec.engine} engine`);
   const selection = await selectBackend(opts.backend, opts.log);
-  return assembleTfjsEngine(weights, spec, selection.choice);
+  // Another engine in the process (webgpu) may make its backend current; each call takes this one back.
+  const activate = async (): Promise<void> => {
+    if (tf.getBackend() !== selection.tfBackend) await tf.setBackend(selection.tfBackend);
+  };
+  return assembleTfjsEngine(weights, spec, { engine: 'tfjs', backend: selection.choice, activate });
 }
 
 /** Uploads the parameters to the active backend and checks every path's shapes with a tiny forward pass. */
