@@ -83,7 +83,7 @@ stage_app() {
   fi
   node dist/bench/gpu-parity.js pack "$FIXTURES" "$STAGE/app/fixtures"
   log "compressing app.tar.xz"
-  tar -C "$STAGE" -cf - app | xz -T0 -6 >"$OUT/app.tar.xz.partial"
+  tar -C "$STAGE" -cf - app | xz -T0 -3 >"$OUT/app.tar.xz.partial"
   mv "$OUT/app.tar.xz.partial" "$OUT/app.tar.xz"
 }
 

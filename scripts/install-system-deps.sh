@@ -62,7 +62,9 @@ check() {
   if command -v java >/dev/null; then report java 0 "$(java -version 2>&1 | head -n1)"; else report java 1 "JDK 17+"; fi
   if kafka_present; then report kafka 0 "$KAFKA_VERSION in $KAFKA_LIBS ($(find "$KAFKA_LIBS" -name '*.jar' | wc -l) jars)"; else report kafka 1 "$KAFKA_VERSION in $KAFKA_LIBS"; fi
   if mediamtx_present; then report mediamtx 0 "$MEDIAMTX_VERSION at $MEDIAMTX_BIN"; else report mediamtx 1 "$MEDIAMTX_VERSION at $MEDIAMTX_BIN"; fi
-  if lavapipe_present; then report lavapipe 0 "mesa-vulkan-drivers $(dpkg-query -W -f='${Version}' mesa-vulkan-drivers)"; else report lavapipe 1 "mesa-vulkan-drivers from bookworm-backports"; fi
+  if lavapipe_present; then report lavapipe 0 "mesa-vulkan-drivers $(dpkg-query -W -f='${Version}' mesa-vulkan-drivers)"
+  elif is_bookworm; then report lavapipe 1 "mesa-vulkan-drivers from bookworm-backports"
+  else printf '  %-10s n/a      %s\n' lavapipe "not Debian bookworm: install Mesa >= 24 lavapipe yourself, or set ACTIONCLIP_SKIP_WEBGPU=1"; fi
   if chromium_present; then report chromium 0 "$(command -v chromium) ($(chromium --version 2>/dev/null | head -n1))"; else report chromium 1 "apt package chromium (dashboard browser tests)"; fi
   return "$missing"
 }
@@ -166,6 +168,8 @@ install_mediamtx() {
 LAVAPIPE_SOURCE=/etc/apt/sources.list.d/actionclip-bookworm-backports.sources
 APT_LOCK=(-o DPkg::Lock::Timeout=300)
 
+is_bookworm() { grep -qs '^VERSION_CODENAME=bookworm$' /etc/os-release; }
+
 lavapipe_present() {
   local v
   v="$(dpkg-query -W -f='${Status} ${Version}' mesa-vulkan-drivers 2>/dev/null || true)"
@@ -177,7 +181,7 @@ install_lavapipe() {
     log "lavapipe present: mesa-vulkan-drivers $(dpkg-query -W -f='${Version}' mesa-vulkan-drivers)"
     return
   fi
-  if ! grep -qs '^VERSION_CODENAME=bookworm$' /etc/os-release; then
+  if ! is_bookworm; then
     log "lavapipe: not Debian bookworm; install Mesa >= 24 lavapipe (mesa-vulkan-drivers) and libvulkan1 by hand"
     return
   fi

@@ -17,3 +17,5 @@ export { klContrastiveLoss, videoTextLogits, multiPositiveTargets } from './trai
 export { HEAD_NAMES, type HeadName } from './heads/registry.js';
 export type { Engine, EngineInfo } from './engine/engine.js';
 export { ConfigError, WeightsError, SourceError, ActionClipError } from './errors.js';
+// Loads nothing heavy: dawn.node is imported only when an engine asks for it.
+export { WebGpuUnavailableError, ALLOW_SOFTWARE_ENV as WEBGPU_ALLOW_SOFTWARE_ENV } from './engine/webgpu/dawn.js';

@@ -66,6 +66,7 @@ export class ActionClipModel implements Engine {
 
   /** b videos of T preprocessed frames (`[b·T,3,S,S]`) to `[b,D]` video embeddings. */
   async encodeVideos(pixels: Float32Array, b: number): Promise<Float32Array> {
+    if (this.engine.encodeVideos !== undefined) return this.engine.encodeVideos(pixels, b);
     const frames = await this.engine.encodeFrames(pixels, b * this.info.frames);
     // Joint attends all T·N tokens at once and already yields one embedding per video.
     return this.info.joint ? frames : this.engine.fuse(frames, b);

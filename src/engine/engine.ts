@@ -33,6 +33,11 @@ export interface Engine {
   fuse(frameEmbeddings: Float32Array, b: number): Promise<Float32Array>;
   /** `[n,contextLength]` token ids to `[n,D]`. */
   encodeText(tokens: Int32Array, n: number): Promise<Float32Array>;
+  /**
+   * Optional: b videos of T frames (`[b·T,3,S,S]`) to `[b,D]` in one pass, the frame embeddings
+   * never leaving the device. Without it, callers run encodeFrames then fuse.
+   */
+  encodeVideos?(pixels: Float32Array, b: number): Promise<Float32Array>;
   dispose(): void;
 }
 

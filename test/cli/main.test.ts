@@ -1,6 +1,6 @@
 // The CLI as a user runs it: a real child process (node bin/actionclip-stream.js, from source),
 // its exit code and what it prints.
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -8,9 +8,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HEAD_NAMES } from '../../src/model/heads.js';
 import { writeSafetensors } from '../../src/model/weights/safetensors.js';
 import { syntheticClipWeights } from '../../src/model/weights/synthetic-weights.js';
+import { BIN, runUntilStartup } from '../support/cli.js';
 import { REPO_ROOT } from '../support/fixtures.js';
 
-const BIN = path.join(REPO_ROOT, 'bin', 'actionclip-stream.js');
 const ENV = { ...process.env, ACTIONCLIP_FROM_SOURCE: '1', ACTIONCLIP_LOG_FORMAT: '' };
 
 function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -69,15 +69,9 @@ describe('actionclip-stream run start-up', () => {
 
   it('logs JSON (not a terminal) with one line naming engine, backend, model, cameras and URL, credentials redacted', async () => {
     // Nothing listens on port 1: the camera only retries; its URL carries credentials to hide.
-    const args = ['run', '--weights', path.join(dir, 'tiny.safetensors'), '--labels', 'a,b', '--engine', 'onnx', '--port', '0', '--host', '127.0.0.1', '--camera', 'door=rtsp://admin:hunter2@127.0.0.1:1/stream'];
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: REPO_ROOT, env: ENV, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stderr = '';
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-    const deadline = Date.now() + 90_000;
-    while (!stderr.includes('"msg":"running:') && Date.now() < deadline && child.exitCode === null) await new Promise((r) => setTimeout(r, 200));
-    child.kill('SIGTERM');
-    expect(await exited).toBe(0);
+    const args = ['--weights', path.join(dir, 'tiny.safetensors'), '--labels', 'a,b', '--engine', 'onnx', '--port', '0', '--host', '127.0.0.1', '--camera', 'door=rtsp://admin:hunter2@127.0.0.1:1/stream'];
+    const { code, stderr } = await runUntilStartup(args, ENV);
+    expect(code).toBe(0);
 
     const lines = stderr.split('\n').filter((l) => l.trim() !== '');
     const records = lines.map((l) => JSON.parse(l) as { msg: string });

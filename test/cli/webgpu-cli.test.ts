@@ -1,15 +1,15 @@
 // `--engine webgpu` through the CLI as a user runs it (a child process, from source), on the
-// reference model: classify agrees with the ONNX engine, and eval runs on it. On lavapipe in CI.
+// reference model: classify agrees with the ONNX engine, eval and run work on it. On lavapipe in CI.
 import { execFile, execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resolveFfmpeg } from '../../src/sources/ffmpeg-path.js';
+import { BIN, runUntilStartup } from '../support/cli.js';
 import { webgpuSkipReason } from '../support/engines.js';
 import { FIXTURE_DIR, HAVE_FIXTURES, REPO_ROOT, fixture, fixtureMeta } from '../support/fixtures.js';
 
-const BIN = path.join(REPO_ROOT, 'bin', 'actionclip-stream.js');
 const ENV = { ...process.env, ACTIONCLIP_FROM_SOURCE: '1', ACTIONCLIP_LOG_FORMAT: 'json', ACTIONCLIP_WEBGPU_ALLOW_SOFTWARE: '1' };
 const skip = webgpuSkipReason();
 if (skip !== null) console.warn(`[webgpu-cli] ${skip}`);
@@ -70,4 +70,12 @@ describe.skipIf(!HAVE_FIXTURES || skip !== null)('CLI on the webgpu engine', () 
     expect(out.samples).toBe(2);
     expect(out.top1).toBeGreaterThanOrEqual(0);
   });
+
+  it('run --engine webgpu starts and says so in its start-up line', async () => {
+    // Nothing listens on port 1: the camera only retries.
+    const args = ['--weights', FIXTURE_DIR, '--labels', 'a,b', '--engine', 'webgpu', '--port', '0', '--host', '127.0.0.1', '--no-text-cache', '--camera', 'door=rtsp://127.0.0.1:1/stream'];
+    const { code, stderr } = await runUntilStartup(args, ENV);
+    expect(code).toBe(0);
+    expect(stderr).toMatch(/"msg":"running: engine webgpu, backend webgpu \(software: [^"]*\), model [^"]*\(head meanP, T=8\)/);
+  }, 120_000);
 });

@@ -144,9 +144,17 @@ describe.skipIf(!HAVE_FIXTURES).each(ENGINE_FACTORIES)('engine parity: $name', (
       const pErr = maxAbsError(probs, f32(cases, `probs.${head}`));
       log(`probs.${head}`, pErr, PROB_ABS, 'absolute');
 
+      // Engines that run frames to video in one pass (no readback between the stages).
+      let fErr = 0;
+      if (e.encodeVideos !== undefined) {
+        fErr = maxAbsErrorRelative(await e.encodeVideos(f32(cases, 'frames'), b), f32(cases, `video_embedding.${head}`));
+        log(`encodeVideos.${head}`, fErr, REL);
+      }
+
       expect(vErr).toBeLessThanOrEqual(REL);
       expect(lErr).toBeLessThanOrEqual(REL);
       expect(pErr).toBeLessThanOrEqual(PROB_ABS);
+      expect(fErr).toBeLessThanOrEqual(REL);
     });
   });
 });

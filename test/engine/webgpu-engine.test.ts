@@ -77,6 +77,23 @@ describe.skipIf(!HAVE_FIXTURES || skip !== null)('webgpu engine on the reference
     await expect(b.encodeText(tokens, 80)).rejects.toThrow(/disposed/);
   });
 
+  it('shares the process with a tfjs engine: each call runs on its own engine\'s backend', async () => {
+    const cases = await referenceCases();
+    const frames = cases.get('frames')!.data as Float32Array;
+    const { createTfjsEngine } = await import('../../src/engine/tfjs/tfjs-engine.js');
+    const cpu = await createTfjsEngine(await loadWeights(FIXTURE_DIR), { backend: 'wasm', log: () => {} });
+    try {
+      const before = await cpu.encodeFrames(frames, 16);
+      const gpu = await engine('meanP');
+      await gpu.encodeFrames(frames, 16);
+      expect(tf.getBackend()).toBe('webgpu');
+      expect(await cpu.encodeFrames(frames, 16)).toEqual(before);
+      expect(tf.getBackend()).toBe('wasm');
+    } finally {
+      cpu.dispose();
+    }
+  });
+
   it('uses a software adapter only when asked for', async (ctx) => {
     const e = await engine('meanP');
     if (!e.gpu.software) return ctx.skip();

@@ -112,6 +112,16 @@ export class TfjsEngine implements Engine {
     return this.chunked(b, 1, FUSE_CHUNK, clip.embedDim, (i, m) => this.fuseForward(tf.tensor3d(frameEmbeddings.subarray(i * per, (i + m) * per), [m, t, clip.embedDim])));
   }
 
+  /** b videos to `[b,D]` in one forward pass per chunk: the frame embeddings stay on the backend. */
+  async encodeVideos(pixels: Float32Array, b: number): Promise<Float32Array> {
+    const { imageResolution: s, embedDim } = this.info.clip;
+    const t = this.info.frames;
+    const per = t * 3 * s * s;
+    this.check(pixels.length === b * per, `encodeVideos: expected ${b}×${t}×3×${s}×${s} = ${b * per} values, got ${pixels.length}`);
+    const videos = Math.max(1, Math.floor((this.host.chunks?.frames ?? FRAME_CHUNK) / t));
+    return this.chunked(b, 1, videos, embedDim, (i, m) => this.videoForward(tf.tensor4d(pixels.subarray(i * per, (i + m) * per), [m * t, 3, s, s]), m));
+  }
+
   async encodeText(tokens: Int32Array, n: number): Promise<Float32Array> {
     const l = this.info.clip.contextLength;
     this.check(tokens.length === n * l, `encodeText: expected ${n}×${l} token ids, got ${tokens.length}`);
@@ -167,7 +177,11 @@ export async function createTfjsEngine(weights: EngineWeights, opts: TfjsEngineO
 export async function buildTfjsEngine(weights: EngineWeights, spec: ModelSpec, opts: Pick<TfjsEngineOptions, 'backend' | 'log'> = {}): Promise<TfjsEngine> {
   if (spec.engine !== 'tfjs') throw new ConfigError(`this model was specified for the ${spec.engine} engine`);
   const selection = await selectBackend(opts.backend, opts.log);
-  return assembleTfjsEngine(weights, spec, selection.choice);
+  // Another engine in the process (webgpu) may make its backend current; each call takes this one back.
+  const activate = async (): Promise<void> => {
+    if (tf.getBackend() !== selection.tfBackend) await tf.setBackend(selection.tfBackend);
+  };
+  return assembleTfjsEngine(weights, spec, { engine: 'tfjs', backend: selection.choice, activate });
 }
 
 /** Uploads the parameters to the active backend and checks every path's shapes with a tiny forward pass. */

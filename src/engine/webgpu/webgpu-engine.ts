@@ -8,6 +8,8 @@ import { ConfigError } from '../../errors.js';
 import { clipConfigFromWeights } from '../../model/clip-config.js';
 import type { EngineOptions, EngineWeights } from '../engine.js';
 import { resolveModelSpec, type ModelSpec } from '../model-spec.js';
+import * as tf from '@tensorflow/tfjs';
+import { transposedWeights } from '../tfjs/network/layers.js';
 import { assembleTfjsEngine, type TfjsEngine } from '../tfjs/tfjs-engine.js';
 import { WEBGPU_BACKEND, acquireWebGpu, type WebGpuDeviceInfo } from './backend.js';
 import { allowSoftwareFromEnv } from './dawn.js';
@@ -42,13 +44,36 @@ export async function buildWebGpuEngine(weights: EngineWeights, spec: ModelSpec,
   try {
     await lease.activate();
     const backend = `${WEBGPU_BACKEND} (${lease.device.software ? 'software: ' : ''}${lease.device.adapter})`;
-    const chunks = chunkSizes(weights, lease.device.maxBindingBytes);
-    const engine = assembleTfjsEngine(weights, spec, { engine: 'webgpu', backend, precision: 'float32', chunks, activate: lease.activate, release: lease.release });
+    const perFrame = chunkSizes(weights, lease.device.maxBindingBytes);
+    // Joint attends all T·N tokens of a video at once: T times the attention of T separate frames.
+    const chunks = spec.joint ? { ...perFrame, frames: Math.max(1, Math.floor(perFrame.frames / spec.frames)) } : perFrame;
+    const owned: tf.Tensor[] = [];
+    const release = (): void => {
+      tf.dispose(owned);
+      lease.release();
+    };
+    const engine = assembleTfjsEngine(weights, spec, { engine: 'webgpu', backend, precision: 'float32', chunks, activate: lease.activate, release });
+    owned.push(...pretransposeLinearWeights(engine));
     return Object.assign(engine, { gpu: { ...lease.device, liveBuffers: lease.liveBuffers } });
   } catch (err) {
     lease.release();
     throw err;
   }
+}
+
+/** The [out, in] weights that go through linear(): attention projections, MLPs, the heads' linear layers. */
+const LINEAR_WEIGHT = /(in_proj_weight|out_proj\.weight|c_fc\.weight|c_proj\.weight|linear[12]\.weight|weight_ih_l0)$/;
+
+/** Transposed copies of the linear weights, made once on the GPU (see transposedWeights); the engine frees them. */
+function pretransposeLinearWeights(engine: TfjsEngine): tf.Tensor[] {
+  const made: tf.Tensor[] = [];
+  for (const [name, w] of engine.params.entries()) {
+    if (w.rank !== 2 || !LINEAR_WEIGHT.test(name)) continue;
+    const t = tf.transpose(w);
+    transposedWeights.set(w, t);
+    made.push(t);
+  }
+  return made;
 }
 
 /** The most rows per call; more gains little on a GPU and holds more activations. */

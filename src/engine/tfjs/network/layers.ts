@@ -27,11 +27,19 @@ export function matMulT(a: tf.Tensor, b: tf.Tensor): tf.Tensor {
   return matMul(a, swapLast(b));
 }
 
+/**
+ * Weights also kept transposed (`[in, out]`), made once by an engine that owns them (the webgpu
+ * engine: there the per-call transpose of every weight is a copy, and tfjs's transposeB matmul is
+ * wrong for some shapes). linear() uses the transposed copy when there is one.
+ */
+export const transposedWeights = new WeakMap<tf.Tensor, tf.Tensor>();
+
 /** torch.nn.Linear: x @ Wᵀ + b with W in PyTorch's [out, in] layout. */
 export function linear(x: tf.Tensor, w: tf.Tensor, b?: tf.Tensor): tf.Tensor {
   const shape = x.shape;
   const flat = x.reshape([-1, shape[shape.length - 1]]);
-  let y = matMulT(flat, w);
+  const wT = transposedWeights.get(w);
+  let y = wT === undefined ? matMulT(flat, w) : tf.matMul(flat, wT);
   if (b !== undefined) y = tf.add(y, b);
   return y.reshape([...shape.slice(0, -1), w.shape[0]]);
 }
