@@ -83,19 +83,18 @@ export async function startLive(opts: LiveOptions): Promise<LiveHandle> {
     let framesIn: KafkaFrameIntake | undefined;
     const { publish, kafka: kafkaSink } = createSinks(config, { hub, local: [view], kafka, resources, instrumentation, logger: log, onWindowDelivered: (c, t) => framesIn?.delivered(c, t) });
     // The flow.
-    const { batching, tracker } = config;
     let drained!: () => void;
     const done = new Promise<void>((resolve) => (drained = resolve));
     const pipeline = frames$
       .pipe(tap((f) => view.keepFrame(f))) // (a second pipe: pipe() is typed for at most nine stages)
       .pipe(
-        embedFrames(engine, { ...batching, scheduler, stats: batchHooks(instrumentation, 'encoder'), cameraStates: states$ }),
+        embedFrames(engine, { ...config.batching, scheduler, stats: batchHooks(instrumentation, 'encoder'), cameraStates: states$ }),
         slidingWindows({ window: config.window, stride: config.stride, cameraStates: states$ }),
-        fuseWindows(engine, { window: config.window, maxBatch: batching.maxBatch, scheduler, stats: batchHooks(instrumentation, 'fusion') }),
+        fuseWindows(engine, { window: config.window, maxBatch: config.batching.maxBatch, scheduler, stats: batchHooks(instrumentation, 'fusion') }),
         tap((v) => view.keepWindow(v)),
         scoreWindows(vocabulary.vocabulary$, { topk: config.topk }),
         tap((r) => instrumentation.emit('window.scored', { camera: r.camera })),
-        trackEvents({ ...tracker, model: `${path.basename(config.weights).replace(/\.[^.]+$/, '')}+${engine.info.head}`, emitWindows: true, emitCameraStates: true, cameraStates: states$, vocabulary$: vocabulary.vocabulary$ }),
+        trackEvents({ ...config.tracker, model: `${path.basename(config.weights).replace(/\.[^.]+$/, '')}+${engine.info.head}`, emitWindows: true, emitCameraStates: true, cameraStates: states$, vocabulary$: vocabulary.vocabulary$ }),
         retryRetriable({ scheduler, onRetry: (err, attempt) => retried(instrumentation, log, err, attempt) }),
         oncePerCameraState(),
       )
