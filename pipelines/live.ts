@@ -47,7 +47,7 @@ export async function startLive(opts: LiveOptions): Promise<LiveHandle> {
   const { config, scheduler } = opts;
   const log = opts.logger ?? createLogger({ level: config.logLevel });
   const metrics = opts.metrics ?? new Metrics();
-  const instrumentation = new Instrumentation();
+  const instrumentation = opts.instrumentation ?? new Instrumentation();
   const resources = new ResourceStack(log);
   resources.defer(observeMetrics(instrumentation, metrics), (off) => off());
   try {
