@@ -74,7 +74,7 @@ export async function startLive(opts: LiveOptions): Promise<LiveHandle> {
     const model = opts.engine === undefined ? resources.defer(await load(), (m) => m.dispose()) : undefined;
     const engine = opts.engine ?? model!;
     instrumentation.emit('engine.ready', { engine: engine.info.engine, backend: engine.info.backend });
-    const vocabulary = resources.defer(await VocabularyStore.create(engine, resolveVocabulary(config), { textCache: model?.textCache, templates: model?.info.templates }), (v) => v.dispose());
+    const vocabulary = resources.defer(await VocabularyStore.create(engine, resolveVocabulary(config), { textCache: model?.textCache, templates: model?.info.templates, instrumentation }), (v) => v.dispose());
     control.attach(vocabulary);
 
     // Sinks.

@@ -5,6 +5,7 @@ import { checkCameraUrl, type CameraUrlPolicy, type Resolve } from '../security/
 import type { VocabularyStore } from './vocabulary-store.js';
 import type { ConnectionStatus, Instrumentation, KafkaComponent } from '../instrumentation/instrumentation.js';
 import type { CameraInfo, CameraRegistry } from './camera-registry.js';
+import { SinkBacklog, type SinkView } from './health.js';
 
 export interface PreviewInfo {
   readonly camera: string;
@@ -51,6 +52,8 @@ export interface ControlPlane {
   preview?(id: string): PreviewInfo;
   /** The Kafka clients' connection states, by component (empty without Kafka). */
   connections?(): Partial<Record<KafkaComponent, ConnectionView>>;
+  /** Each sink's backlog and recent drops, for /health. */
+  sinks?(): SinkView[];
 }
 
 export interface LiveControlPlaneOptions {
@@ -80,8 +83,10 @@ export class LiveControlPlane implements ControlPlane {
   readonly failed = new Promise<Error>((resolve) => (this.markFailed = resolve));
   readonly preview?: (id: string) => PreviewInfo;
   private readonly links = new Map<KafkaComponent, ConnectionView>();
+  private readonly backlog?: SinkBacklog;
 
   constructor(private readonly opts: LiveControlPlaneOptions) {
+    if (opts.instrumentation !== undefined) this.backlog = new SinkBacklog(opts.instrumentation);
     opts.instrumentation?.on('kafka.connection', (e) => {
       const prev = this.links.get(e.component);
       const since = prev?.status === e.status ? prev.since : new Date().toISOString();
@@ -119,6 +124,10 @@ export class LiveControlPlane implements ControlPlane {
 
   connections(): Partial<Record<KafkaComponent, ConnectionView>> {
     return Object.fromEntries(this.links);
+  }
+
+  sinks(): SinkView[] {
+    return this.backlog?.view() ?? [];
   }
 
   cameras(): CameraInfo[] {

@@ -8,6 +8,7 @@ import type { AuditLog } from '../security/audit.js';
 import type { Principal } from '../security/tokens.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { ControlPlane } from './control-plane.js';
+import { assessHealth } from './health.js';
 
 export interface HttpApiOptions {
   readonly control: ControlPlane;
@@ -110,7 +111,8 @@ function validate<S extends z.ZodType>(schema: S, body: unknown): z.infer<S> {
  * The control API on node:http (a dozen routes need no framework):
  *
  *   GET    /health                 liveness: the process answers (200); `status` is `degraded` while
- *                                  a Kafka client is not connected, `kafka` lists each one's state
+ *                                  a camera does not stream, a Kafka client is not connected or a
+ *                                  sink falls behind, `degraded` says which and why (src/control/health.ts)
  *   GET    /ready                  200 once the model is loaded and a vocabulary is encoded, else 503
  *   GET    /cameras                [{id, url (redacted), state}]
  *   POST   /cameras                {id, url} -> 201
@@ -203,10 +205,8 @@ async function route(opts: HttpApiOptions, req: IncomingMessage, res: ServerResp
   switch (parts[0]) {
     case 'health': {
       allow('GET');
-      // Still 200 when Kafka is away: restarting the process would not bring the broker back.
-      const kafka = control.connections?.() ?? {};
-      const down = Object.values(kafka).some((c) => c.status !== 'connected');
-      return send(res, 200, { status: down ? 'degraded' : 'ok', ...(Object.keys(kafka).length > 0 ? { kafka } : {}) });
+      // Still 200 when degraded: restarting the process would not bring a broker or camera back.
+      return send(res, 200, assessHealth({ cameras: control.cameras(), connections: control.connections?.() ?? {}, sinks: control.sinks?.() ?? [] }));
     }
     case 'ready': {
       allow('GET');

@@ -20,11 +20,11 @@ export function observeMetrics(instrumentation: Instrumentation, metrics: Metric
     instrumentation.on('queue.depth', (e) => metrics.queueDepth.set({ camera: e.camera, stage: e.stage }, e.depth)),
     instrumentation.on('engine.batch', (e) => {
       metrics.batchSize.observe({ stage: e.stage }, e.size);
-      metrics.engineLatency.observe({ stage: e.stage }, e.latencyMs);
+      metrics.engineLatency.observe({ stage: e.stage }, e.latencyMs / 1000);
     }),
     instrumentation.on('window.scored', (e) => metrics.windows.inc({ camera: e.camera })),
     instrumentation.on('output.published', (e) => {
-      if (e.kind !== 'camera' && e.latencyMs !== undefined) metrics.frameToDetection.observe({ kind: e.kind }, e.latencyMs);
+      if (e.kind !== 'camera' && e.latencyMs !== undefined) metrics.frameToDetection.observe({ kind: e.kind }, e.latencyMs / 1000);
       if (e.kind === 'start' || e.kind === 'update' || e.kind === 'end') metrics.detections.inc({ kind: e.kind });
     }),
     instrumentation.on('sink.delivered', (e) => metrics.sinkMessages.inc({ sink: e.sink }, e.count)),
@@ -32,6 +32,8 @@ export function observeMetrics(instrumentation: Instrumentation, metrics: Metric
     instrumentation.on('sink.buffered', (e) => metrics.sinkBuffered.set({ sink: e.sink }, e.depth)),
     instrumentation.on('websocket.clients', (e) => metrics.wsClients.set(e.count)),
     instrumentation.on('vocabulary.changed', (e) => metrics.vocabularyVersion.set(e.version)),
+    instrumentation.on('vocabulary.pending', (e) => metrics.vocabularyPending.set(e.pending)),
+    instrumentation.on('vocabulary.superseded', (e) => metrics.vocabularySuperseded.inc(e.count)),
     instrumentation.on('engine.ready', (e) => metrics.backend.set({ engine: e.engine, backend: e.backend }, 1)),
     instrumentation.on('kafka.connection', (e) => metrics.kafkaConnected.set({ component: e.component }, e.status === 'connected' ? 1 : 0)),
   ];
