@@ -3,6 +3,7 @@
 #   - ffmpeg/ffprobe (Debian)                 -> PATH          (the service: --main)
 #   - Apache Kafka jars (Maven Central)       -> $CACHE/kafka/<version>/libs       (tests: --test)
 #   - mediamtx RTSP server (Go module source) -> $CACHE/mediamtx/<version>/mediamtx (tests: --test)
+#   - Python prometheus_client (PyPI, a venv) -> $CACHE/prometheus-client/<version>/venv (tests: --test)
 # $CACHE is $ACTIONCLIP_CACHE or <repo>/.cache. Idempotent: each step is skipped when
 # its output is already complete, so a warm run takes about a second.
 #
@@ -20,6 +21,7 @@ source "$ROOT/scripts/infra-versions.env"
 
 KAFKA_LIBS="$CACHE/kafka/$KAFKA_VERSION/libs"
 MEDIAMTX_BIN="$CACHE/mediamtx/$MEDIAMTX_VERSION/mediamtx"
+PROM_VENV="$CACHE/prometheus-client/$PROMETHEUS_CLIENT_VERSION/venv"
 MAVEN_DEPENDENCY_PLUGIN="org.apache.maven.plugins:maven-dependency-plugin:3.8.1"
 
 BUILD_DIR=""
@@ -45,6 +47,7 @@ apt_install() {
 # A marker written last means an interrupted download/build is redone instead of trusted.
 kafka_present() { [ -f "$KAFKA_LIBS/.complete" ]; }
 mediamtx_present() { [ -x "$MEDIAMTX_BIN" ]; }
+prom_present() { [ -f "$PROM_VENV/.complete" ]; }
 
 check() {
   local missing=0
@@ -57,6 +60,7 @@ check() {
   if command -v java >/dev/null; then report java 0 "$(java -version 2>&1 | head -n1)"; else report java 1 "JDK 17+"; fi
   if kafka_present; then report kafka 0 "$KAFKA_VERSION in $KAFKA_LIBS ($(find "$KAFKA_LIBS" -name '*.jar' | wc -l) jars)"; else report kafka 1 "$KAFKA_VERSION in $KAFKA_LIBS"; fi
   if mediamtx_present; then report mediamtx 0 "$MEDIAMTX_VERSION at $MEDIAMTX_BIN"; else report mediamtx 1 "$MEDIAMTX_VERSION at $MEDIAMTX_BIN"; fi
+  if prom_present; then report promparse 0 "prometheus_client $PROMETHEUS_CLIENT_VERSION in $PROM_VENV"; else report promparse 1 "prometheus_client $PROMETHEUS_CLIENT_VERSION in $PROM_VENV"; fi
   return "$missing"
 }
 
@@ -101,6 +105,19 @@ install_kafka() {
   mv "$staging" "$KAFKA_LIBS"
   touch "$KAFKA_LIBS/.complete"
   log "kafka: $(find "$KAFKA_LIBS" -name '*.jar' | wc -l) jars"
+}
+
+# The reference parser of the Prometheus text format, to check /metrics with something not ours.
+install_prom_parser() {
+  if prom_present; then
+    log "prometheus_client $PROMETHEUS_CLIENT_VERSION present: $PROM_VENV"
+    return
+  fi
+  command -v python3 >/dev/null || apt_install python3 python3-venv
+  rm -rf "$PROM_VENV"
+  python3 -m venv "$PROM_VENV" || { apt_install python3-venv && python3 -m venv "$PROM_VENV"; }
+  "$PROM_VENV/bin/pip" install -q --disable-pip-version-check "prometheus_client==$PROMETHEUS_CLIENT_VERSION"
+  touch "$PROM_VENV/.complete"
 }
 
 install_mediamtx() {
@@ -166,6 +183,7 @@ install_ffmpeg
 if [ "$what" != main ]; then
   install_kafka
   install_mediamtx
+  install_prom_parser
 fi
 log "done in $((SECONDS - start))s"
 if [ "$what" = main ]; then
