@@ -133,6 +133,12 @@ export class VocabularyStore {
     private readonly instrumentation?: Instrumentation,
   ) {
     this.subject = new BehaviorSubject(first);
+    this.reportCache();
+  }
+
+  private reportCache(): void {
+    const c = this.how.cache;
+    if (c !== null) this.instrumentation?.emit('text_cache.stats', { hits: c.stats.hits, misses: c.stats.misses, evicted: c.stats.evicted, maxBytes: c.maxBytes });
   }
 
   /** Current version, replayed on subscribe; completes on dispose. */
@@ -177,6 +183,7 @@ export class VocabularyStore {
       this.instrumentation?.emit('vocabulary.pending', { pending: 0 });
       try {
         const v = await this.apply(input);
+        this.reportCache();
         for (const w of waiters) w.resolve(v);
       } catch (err) {
         for (const w of waiters) w.reject(err);

@@ -41,6 +41,8 @@ export interface InstrumentationEvents {
   'vocabulary.pending': { readonly pending: number };
   /** A waiting vocabulary update was replaced by a newer one before it ran. */
   'vocabulary.superseded': { readonly count: number };
+  /** The text-embedding cache's counts since it was opened (cumulative) and its bound. */
+  'text_cache.stats': { readonly hits: number; readonly misses: number; readonly evicted: number; readonly maxBytes: number };
   /** The engine the pipeline runs on. */
   'engine.ready': { readonly engine: string; readonly backend: string };
   /** A Kafka client of the service changed connection state; `error` (redacted) says why it is not connected. */

@@ -6,7 +6,16 @@ import type { Metrics } from './metrics.js';
  * stops observing. The only place that knows which event feeds which series.
  */
 export function observeMetrics(instrumentation: Instrumentation, metrics: Metrics): () => void {
+  // The cache reports running totals; counters take the increase since the last report.
+  const cache = { hits: 0, misses: 0, evicted: 0 };
   const offs = [
+    instrumentation.on('text_cache.stats', (e) => {
+      metrics.textCacheLookups.inc({ result: 'hit' }, Math.max(0, e.hits - cache.hits));
+      metrics.textCacheLookups.inc({ result: 'miss' }, Math.max(0, e.misses - cache.misses));
+      metrics.textCacheEvictions.inc(Math.max(0, e.evicted - cache.evicted));
+      metrics.textCacheLimit.set(e.maxBytes);
+      Object.assign(cache, { hits: e.hits, misses: e.misses, evicted: e.evicted });
+    }),
     instrumentation.on('source.frame', (e) => metrics.framesIn.inc({ camera: e.camera, source: e.source })),
     instrumentation.on('source.malformed', (e) => metrics.malformedFrames.inc({ reason: e.reason })),
     instrumentation.on('camera.state', (s) => {

@@ -31,6 +31,9 @@ export class Metrics {
   readonly ffmpegProcesses: Gauge;
   readonly vocabularyPending: Gauge;
   readonly vocabularySuperseded: Counter;
+  readonly textCacheLookups: Counter<'result'>;
+  readonly textCacheEvictions: Counter;
+  readonly textCacheLimit: Gauge;
 
   constructor(opts: { defaultMetrics?: boolean } = {}) {
     const registers = [(this.registry = new Registry())];
@@ -58,6 +61,9 @@ export class Metrics {
     this.ffmpegProcesses = new Gauge({ name: 'actionclip_ffmpeg_processes', help: 'Running ffmpeg processes (one per camera that is connecting or streaming)', registers, collect() { this.set(openFfmpegProcesses()); } });
     this.vocabularyPending = new Gauge({ name: 'actionclip_vocabulary_updates_pending', help: 'Vocabulary updates waiting behind the one being encoded (at most 1: a newer one supersedes it)', registers });
     this.vocabularySuperseded = new Counter({ name: 'actionclip_vocabulary_updates_superseded_total', help: 'Vocabulary updates never applied because a newer one arrived while they waited', registers });
+    this.textCacheLookups = new Counter({ name: 'actionclip_text_cache_lookups_total', help: 'Text-embedding cache lookups by result (hit, miss)', labelNames: ['result'], registers });
+    this.textCacheEvictions = new Counter({ name: 'actionclip_text_cache_evictions_total', help: 'Text-embedding cache entries removed to stay under its bound (least recently used first)', registers });
+    this.textCacheLimit = new Gauge({ name: 'actionclip_text_cache_limit_bytes', help: 'Bound on the text-embedding cache on disk (textCache.maxMB)', registers });
     this.kafkaConnected = new Gauge({ name: 'actionclip_kafka_connected', help: '1 while a Kafka client (frames, control, detections) is connected, else 0', labelNames: ['component'], registers });
   }
 

@@ -24,6 +24,8 @@ function feedEverySeries(i: Instrumentation): void {
   i.emit('vocabulary.changed', { version: 3, labels: 5 });
   i.emit('vocabulary.pending', { pending: 1 });
   i.emit('vocabulary.superseded', { count: 4 });
+  i.emit('text_cache.stats', { hits: 3, misses: 2, evicted: 1, maxBytes: 256 * 2 ** 20 });
+  i.emit('text_cache.stats', { hits: 5, misses: 2, evicted: 1, maxBytes: 256 * 2 ** 20 });
   i.emit('engine.ready', { engine: 'tfjs', backend: 'wasm' });
   i.emit('kafka.connection', { component: 'kafka-detections', status: 'connected' });
 }
@@ -66,6 +68,9 @@ describe('/metrics exposition', () => {
     const output = byName.get('actionclip_frame_to_output_latency_seconds')!;
     expect(output.samples.find((s) => s.name.endsWith('_sum') && s.labels.kind === 'window')?.value).toBeCloseTo(1.5);
     expect(byName.get('actionclip_vocabulary_updates_superseded')?.samples[0]?.value).toBe(4);
+    // Running totals from the cache become counter increases.
+    expect(byName.get('actionclip_text_cache_lookups')?.samples.find((s) => s.labels.result === 'hit')?.value).toBe(5);
+    expect(byName.get('actionclip_text_cache_evictions')?.samples[0]?.value).toBe(1);
   });
 
   it('rejects what is not the text format (the parser is a real check)', async () => {
