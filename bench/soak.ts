@@ -7,6 +7,7 @@
  * a table and writes bench/results/soak-<date>.json. A benchmark, not a test: on a shared machine
  * the lag figures depend on the neighbours; memory, fd and tensor slopes do not.
  */
+import { execFileSync } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -99,7 +100,7 @@ async function main(): Promise<void> {
   const summary = summarize(sampler.samples, warmupSec);
   const lost = Math.max(0, windows.total.expected - windows.total.produced - windows.total.windowsDropped);
   const result = {
-    date: new Date(started).toISOString(), host: os.hostname(), cpus: os.cpus().length, loadavg: os.loadavg(), node: process.version,
+    date: new Date(started).toISOString(), commit: gitCommit(), host: os.hostname(), cpus: os.cpus().length, loadavg: os.loadavg(), node: process.version,
     minutes, cameras: cameraCount, fps: num('fps'), window: WINDOW, stride: STRIDE, warmupSec, engine: live.engine,
     load: { publisherRestarts: publishers.restarts, publisherRestartFailures: publishers.failures, vocabularyChanges, vocabularyFailures, clients: clients.counts },
     summary, windows: { ...windows, lost }, samples: sampler.samples,
@@ -109,6 +110,14 @@ async function main(): Promise<void> {
   await writeFile(file, JSON.stringify(result, null, 1));
   printTable(result.summary, windows.total, lost, result.load);
   console.log(`written ${path.relative(process.cwd(), file)}`);
+}
+
+function gitCommit(): string {
+  try {
+    return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).trim();
+  } catch {
+    return 'unknown';
+  }
 }
 
 function progressLine(s: Sample, connected: number): string {

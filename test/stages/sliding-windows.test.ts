@@ -94,7 +94,35 @@ describe('slidingWindows', () => {
     expect(states.observed).toBe(false);
   });
 
-  it('ignores frames captured before a reset that arrive after it (still in the encoder when the camera dropped)', () => {
+  it('frames captured before a reset that arrive after it complete the old buffer, never the new one', () => {
+    const src = new Subject<FrameEmbedding>();
+    const states = new Subject<CameraState>();
+    const out: Window[] = [];
+    const sub = src.pipe(slidingWindows({ window: 3, stride: 1, cameraStates: states })).subscribe((w) => out.push(w));
+    src.next(emb('a', 0, 1000));
+    src.next(emb('a', 1, 1050));
+    states.next({ camera: 'a', status: 'reconnecting', since: 1150, attempt: 1 });
+    // Still in the encoder when the camera dropped: its window is not lost.
+    src.next(emb('a', 2, 1100));
+    expect(out.map((w) => rows(w))).toEqual([[0, 1, 2]]);
+    for (const seq of [3, 4, 5]) src.next(emb('a', seq, 1200 + seq * 100));
+    expect(out.map((w) => rows(w))).toEqual([[0, 1, 2], [3, 4, 5]]);
+    sub.unsubscribe();
+  });
+
+  it('ignores frames of a stopped camera captured before it stopped', () => {
+    const src = new Subject<FrameEmbedding>();
+    const states = new Subject<CameraState>();
+    const out: Window[] = [];
+    const sub = src.pipe(slidingWindows({ window: 2, stride: 1, cameraStates: states })).subscribe((w) => out.push(w));
+    src.next(emb('a', 0, 1000));
+    states.next({ camera: 'a', status: 'stopped', since: 1150, attempt: 0 });
+    src.next(emb('a', 1, 1100));
+    expect(out).toEqual([]);
+    sub.unsubscribe();
+  });
+
+  it('never joins frames from before a reset with frames after it', () => {
     const src = new Subject<FrameEmbedding>();
     const states = new Subject<CameraState>();
     const out: Window[] = [];
