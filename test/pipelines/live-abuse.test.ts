@@ -7,7 +7,7 @@
 // reachable. The 50 reachable read 5 published test patterns (10 cameras each, 64x48 at 5 fps):
 // every camera still has its own RTSP session and decoder, and 5 publishers instead of 50 keep the
 // test side from eating the 2 shared cores the service itself needs.
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { runInNewContext } from 'node:vm';
 import { setFlagsFromString } from 'node:v8';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -32,6 +32,21 @@ let live: LiveHandle;
 const publishers: Publisher[] = [];
 
 const fds = (): number => readdirSync('/proc/self/fd').length;
+/**
+ * Open Unix-domain sockets: what each ffmpeg holds here (libuv gives a child's stdout and stderr
+ * as socketpairs). TCP sockets come and go with HTTP keep-alive and are not counted.
+ */
+function stdioSockets(): number {
+  const unix = new Set(readFileSync('/proc/net/unix', 'utf8').split('\n').slice(1).map((l) => l.trim().split(/\s+/)[6]).filter(Boolean));
+  return readdirSync('/proc/self/fd').filter((fd) => {
+    try {
+      const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/self/fd/${fd}`));
+      return m !== null && unix.has(m[1]!);
+    } catch {
+      return false; // closed meanwhile
+    }
+  }).length;
+}
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 async function until(what: string, cond: () => boolean | Promise<boolean>, ms: number, every = 500): Promise<void> {
   const end = Date.now() + ms;
@@ -117,7 +132,9 @@ describe.skipIf(!HAVE_FIXTURES)('live pipeline under abuse (real mediamtx, ffmpe
 
   it('100 API-added cameras, 50 unreachable: fds and ffmpeg processes stay proportional, the reachable stream, /health names the rest', async () => {
     gc();
-    const before = { fds: fds(), heap: process.memoryUsage().heapUsed, ffmpeg: openFfmpegProcesses() };
+    // Keep-alive sockets of the previous test's 500 requests close within the server's 5 s timeout.
+    await sleep(6000);
+    const before = { fds: fds(), sockets: stdioSockets(), heap: process.memoryUsage().heapUsed, ffmpeg: openFfmpegProcesses() };
     const reachable = Array.from({ length: REACHABLE }, (_, i) => ({ id: `ok${i}`, url: rtsp.url(`s${i % STREAMS}`) }));
     const refused = await Promise.all(Array.from({ length: 25 }, async (_, i) => ({ id: `refused${i}`, url: `rtsp://127.0.0.1:${await freePort()}/cam` })));
     const missing = Array.from({ length: 25 }, (_, i) => ({ id: `missing${i}`, url: rtsp.url(`nobody-publishes-${i}`) }));
@@ -125,10 +142,13 @@ describe.skipIf(!HAVE_FIXTURES)('live pipeline under abuse (real mediamtx, ffmpe
     const added = Date.now();
     for (const cam of [...reachable, ...unreachable]) expect((await api('POST', '/cameras', cam)).status).toBe(201);
 
-    const peak = { fds: 0, ffmpeg: 0 };
+    const peak = { fds: 0, sockets: 0, ffmpeg: 0, socketsPerFfmpeg: 0 };
     const sample = setInterval(() => {
-      peak.fds = Math.max(peak.fds, fds());
-      peak.ffmpeg = Math.max(peak.ffmpeg, openFfmpegProcesses());
+      const [n, p, f] = [fds(), stdioSockets(), openFfmpegProcesses()];
+      peak.fds = Math.max(peak.fds, n);
+      peak.sockets = Math.max(peak.sockets, p);
+      peak.ffmpeg = Math.max(peak.ffmpeg, f);
+      if (f - before.ffmpeg >= 10) peak.socketsPerFfmpeg = Math.max(peak.socketsPerFfmpeg, (p - before.sockets) / (f - before.ffmpeg));
     }, 200);
     try {
       await until('every reachable camera to produce a window', async () => {
@@ -140,8 +160,10 @@ describe.skipIf(!HAVE_FIXTURES)('live pipeline under abuse (real mediamtx, ffmpe
     }
     const elapsed = Date.now() - added;
     expect(peak.ffmpeg - before.ffmpeg).toBeLessThanOrEqual(100);
-    // Per ffmpeg: its stdout and stderr pipes; plus sockets of this test's HTTP calls.
-    expect(peak.fds - before.fds).toBeLessThanOrEqual(2 * 100 + 20);
+    // Per ffmpeg: its stdout and stderr (a third while one is being reaped); plus sockets of this test's HTTP calls.
+    expect(peak.socketsPerFfmpeg).toBeLessThanOrEqual(3);
+    expect(peak.sockets - before.sockets).toBeLessThanOrEqual(2 * 100);
+    expect(peak.fds - before.fds).toBeLessThanOrEqual(2 * 100 + 30);
 
     const health = (await api('GET', '/health')).json;
     expect(health.status).toBe('degraded');
@@ -160,9 +182,10 @@ describe.skipIf(!HAVE_FIXTURES)('live pipeline under abuse (real mediamtx, ffmpe
 
     for (const cam of [...reachable, ...unreachable]) expect((await api('DELETE', `/cameras/${cam.id}`)).status).toBe(204);
     await until('every ffmpeg gone', () => openFfmpegProcesses() === before.ffmpeg, 30_000);
+    await until('stdio sockets back', () => stdioSockets() <= before.sockets, 30_000);
     await until('descriptors back', () => fds() <= before.fds + 10, 30_000);
     gc();
-    console.log(`100 cameras: peak +${peak.fds - before.fds} fds, ${peak.ffmpeg} ffmpeg, heap after removal ${((process.memoryUsage().heapUsed - before.heap) / 2 ** 20).toFixed(1)} MiB over before`);
+    console.log(`100 cameras: peak +${peak.fds - before.fds} fds (+${peak.sockets - before.sockets} stdio sockets), ${peak.ffmpeg} ffmpeg, heap after removal ${((process.memoryUsage().heapUsed - before.heap) / 2 ** 20).toFixed(1)} MiB over before`);
     expect(process.memoryUsage().heapUsed - before.heap).toBeLessThan(32 * 1024 * 1024);
   }, 400_000);
 
