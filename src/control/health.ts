@@ -36,10 +36,10 @@ export interface DegradedComponent {
 
 export interface HealthView {
   readonly status: 'ok' | 'degraded';
-  /** Empty when ok. */
-  readonly degraded: readonly DegradedComponent[];
-  /** Cameras by supervision status. */
-  readonly cameras: Partial<Record<CameraStatus, number>>;
+  /** Absent when ok. */
+  readonly degraded?: readonly DegradedComponent[];
+  /** Cameras by supervision status; absent without cameras. */
+  readonly cameras?: Partial<Record<CameraStatus, number>>;
   readonly kafka?: Partial<Record<string, LinkView>>;
   readonly sinks?: readonly SinkView[];
 }
@@ -82,9 +82,15 @@ export function assessHealth(input: HealthInput): HealthView {
     const t = sinkTrouble(s);
     if (t !== undefined) degraded.push(t);
   }
-  const kafka = Object.keys(input.connections).length > 0 ? { kafka: input.connections } : {};
-  const sinks = input.sinks.length > 0 ? { sinks: input.sinks } : {};
-  return { status: degraded.length === 0 ? 'ok' : 'degraded', degraded, cameras, ...kafka, ...sinks };
+  // Only what there is to say: a bare service answers `{"status":"ok"}` as it always did.
+  const some = <K extends string, V>(key: K, v: V, present: boolean) => (present ? ({ [key]: v } as Record<K, V>) : {});
+  return {
+    status: degraded.length === 0 ? 'ok' : 'degraded',
+    ...some('degraded', degraded, degraded.length > 0),
+    ...some('cameras', cameras, input.cameras.length > 0),
+    ...some('kafka', input.connections, Object.keys(input.connections).length > 0),
+    ...some('sinks', input.sinks, input.sinks.length > 0),
+  };
 }
 
 /**

@@ -13,7 +13,9 @@ const cam = (id: string, status: NonNullable<CameraInfo['state']>['status'], att
 
 describe('assessHealth', () => {
   it('is ok while cameras stream or make their first connection, with nothing else to say', () => {
-    expect(assessHealth({ cameras: [cam('a', 'streaming'), cam('b', 'connecting')], connections: {}, sinks: [] })).toEqual({ status: 'ok', degraded: [], cameras: { streaming: 1, connecting: 1 } });
+    expect(assessHealth({ cameras: [cam('a', 'streaming'), cam('b', 'connecting')], connections: {}, sinks: [] })).toEqual({ status: 'ok', cameras: { streaming: 1, connecting: 1 } });
+    // A bare service answers as it always did.
+    expect(assessHealth({ cameras: [], connections: {}, sinks: [] })).toEqual({ status: 'ok' });
   });
 
   it('names each degraded component with its reason', () => {
