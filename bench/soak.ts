@@ -1,11 +1,12 @@
 /**
  * `npm run bench:soak -- --minutes N --cameras C`: the live pipeline for N minutes on C real RTSP
  * cameras (mediamtx fed by ffmpeg test patterns; some publishers restart on a schedule), with
- * vocabulary changes and WebSocket clients coming and going, slow ones included. Every
- * --sample-sec it samples RSS, heap, tensors, fds, ffmpeg children and event-loop lag; at the end
- * it reports each one's slope per hour after warm-up and windows produced against expected, prints
- * a table and writes bench/results/soak-<date>.json. A benchmark, not a test: on a shared machine
- * the lag figures depend on the neighbours; memory, fd and tensor slopes do not.
+ * vocabulary changes, WebSocket clients coming and going (slow ones included) and /metrics and
+ * /health scraped every 15 s. Every --sample-sec it samples RSS, heap, tensors, fds, ffmpeg
+ * children and event-loop lag; at the end it reports each one's slope per hour after warm-up and
+ * windows produced against expected, prints a table and writes bench/results/soak-<date>.json.
+ * A benchmark, not a test: on a shared machine the lag figures depend on the neighbours; memory,
+ * fd and tensor slopes do not.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -34,6 +35,7 @@ const { values: args } = parseArgs({
     'restart-every-sec': { type: 'string', default: '300' },
     'vocabulary-every-sec': { type: 'string', default: '20' },
     'client-every-sec': { type: 'string', default: '15' },
+    'scrape-every-sec': { type: 'string', default: '15' },
     weights: { type: 'string', default: path.resolve(ROOT, '..', 'shared', 'fixtures', 'actionclip-reference') },
     out: { type: 'string', default: path.join(ROOT, 'bench', 'results') },
   },
@@ -80,6 +82,12 @@ async function main(): Promise<void> {
   every(num('restart-every-sec'), (i) => void publishers.restart((i - 1) % restarting));
   // Every third visitor never reads.
   every(num('client-every-sec'), (i) => clients.visit(20_000 + (i % 4) * 10_000, i % 3 === 0));
+  // As Prometheus and a load balancer would: /metrics and /health on a schedule.
+  const scrapes = { ok: 0, failed: 0 };
+  every(num('scrape-every-sec'), () => {
+    for (const route of ['/metrics', '/health'])
+      void fetch(`${live.url}${route}`).then((r) => r.text().then(() => (r.ok ? scrapes.ok++ : scrapes.failed++)), () => scrapes.failed++);
+  });
   every(num('sample-sec'), () => {
     const s = sampler.take();
     console.log(progressLine(s, clients.connected()));
@@ -102,7 +110,7 @@ async function main(): Promise<void> {
   const result = {
     date: new Date(started).toISOString(), commit: gitCommit(), host: os.hostname(), cpus: os.cpus().length, loadavg: os.loadavg(), node: process.version,
     minutes, cameras: cameraCount, fps: num('fps'), window: WINDOW, stride: STRIDE, warmupSec, engine: live.engine,
-    load: { publisherRestarts: publishers.restarts, publisherRestartFailures: publishers.failures, vocabularyChanges, vocabularyFailures, clients: clients.counts },
+    load: { publisherRestarts: publishers.restarts, publisherRestartFailures: publishers.failures, vocabularyChanges, vocabularyFailures, clients: clients.counts, scrapes },
     summary, windows: { ...windows, lost }, samples: sampler.samples,
   };
   await mkdir(args.out!, { recursive: true });
