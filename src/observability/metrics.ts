@@ -58,7 +58,7 @@ export class Metrics {
     this.vocabularyVersion = new Gauge({ name: 'actionclip_vocabulary_version', help: 'Active vocabulary version', registers });
     this.backend = new Gauge({ name: 'actionclip_engine_info', help: 'Engine and backend in use (value 1)', labelNames: ['engine', 'backend'], registers });
     // Read at scrape time: a process-wide count, like the default metrics' file descriptors.
-    this.ffmpegProcesses = new Gauge({ name: 'actionclip_ffmpeg_processes', help: 'Running ffmpeg processes (one per camera that is connecting or streaming)', registers, collect() { this.set(openFfmpegProcesses()); } });
+    this.ffmpegProcesses = new Gauge({ name: 'actionclip_ffmpeg_processes', help: 'Running ffmpeg processes of this process (one per camera that is connecting or streaming, plus video-file decodes)', registers, collect() { this.set(openFfmpegProcesses()); } });
     this.vocabularyPending = new Gauge({ name: 'actionclip_vocabulary_updates_pending', help: 'Vocabulary updates waiting behind the one being encoded (at most 1: a newer one supersedes it)', registers });
     this.vocabularySuperseded = new Counter({ name: 'actionclip_vocabulary_updates_superseded_total', help: 'Vocabulary updates never applied because a newer one arrived while they waited', registers });
     this.textCacheLookups = new Counter({ name: 'actionclip_text_cache_lookups_total', help: 'Text-embedding cache lookups by result (hit, miss)', labelNames: ['result'], registers });
