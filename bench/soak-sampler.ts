@@ -14,6 +14,8 @@ export interface Sample {
   readonly heapUsedMiB: number;
   readonly externalMiB: number;
   readonly tensors: number;
+  /** The tfjs wasm backend's heap: it grows to the largest call's need and never shrinks. */
+  readonly wasmHeapMiB: number;
   readonly fds: number;
   readonly ffmpeg: number;
   /** Event-loop delay over the interval, ms. */
@@ -22,10 +24,19 @@ export interface Sample {
   readonly windows: number;
 }
 
-export const SAMPLED = ['rssMiB', 'heapUsedMiB', 'externalMiB', 'tensors', 'fds', 'ffmpeg', 'lagP99Ms'] as const;
+export const SAMPLED = ['rssMiB', 'heapUsedMiB', 'externalMiB', 'wasmHeapMiB', 'tensors', 'fds', 'ffmpeg', 'lagP99Ms'] as const;
 export type Sampled = (typeof SAMPLED)[number];
 
 const MiB = 1024 * 1024;
+
+/** Size of the wasm backend's linear memory (an internal of tfjs-backend-wasm); 0 on other backends. */
+function wasmHeapBytes(): number {
+  try {
+    return (tf.backend() as unknown as { wasm?: { HEAPU8?: Uint8Array } }).wasm?.HEAPU8?.byteLength ?? 0;
+  } catch {
+    return 0;
+  }
+}
 
 /** Open descriptors of this process (Linux). */
 export function openFds(): number {
@@ -68,6 +79,7 @@ export class Sampler {
       heapUsedMiB: m.heapUsed / MiB,
       externalMiB: m.external / MiB,
       tensors: tf.memory().numTensors,
+      wasmHeapMiB: wasmHeapBytes() / MiB,
       fds: openFds(),
       ffmpeg: ffmpegChildren(this.probe.publisherPids()),
       lagMeanMs: this.lag.mean / 1e6,
