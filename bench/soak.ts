@@ -72,6 +72,7 @@ async function main(): Promise<void> {
   await clients.startReference();
   const sampler = new Sampler({ publisherPids: () => publishers.pids(), windows: () => ledger.produced() });
   const started = Date.now();
+  const commit = gitCommit(); // at the start: the code that runs, not what HEAD is when it ends
   const timers: NodeJS.Timeout[] = [];
   const every = (sec: number, f: (i: number) => void): void => {
     let i = 0;
@@ -112,7 +113,7 @@ async function main(): Promise<void> {
   const summary = summarize(sampler.samples, warmupSec);
   const lost = Math.max(0, windows.total.expected - windows.total.produced - windows.total.windowsDropped);
   const result = {
-    date: new Date(started).toISOString(), commit: gitCommit(), host: os.hostname(), cpus: os.cpus().length, loadavg: os.loadavg(), node: process.version,
+    date: new Date(started).toISOString(), commit, host: os.hostname(), cpus: os.cpus().length, loadavg: os.loadavg(), node: process.version,
     minutes, cameras: cameraCount, fps: num('fps'), window: WINDOW, stride: STRIDE, warmupSec, engine: live.engine,
     load: { publisherRestarts: publishers.restarts, publisherRestartFailures: publishers.failures, vocabularyChanges, vocabularyFailures, clients: clients.counts, scrapes },
     summary, windows: { ...windows, lost }, samples: sampler.samples,
