@@ -49,7 +49,7 @@ export async function startLive(opts: LiveOptions): Promise<LiveHandle> {
   const { config, scheduler } = opts;
   const log = opts.logger ?? createLogger({ level: config.logLevel });
   const metrics = opts.metrics ?? new Metrics();
-  const instrumentation = new Instrumentation();
+  const instrumentation = opts.instrumentation ?? new Instrumentation();
   const resources = new ResourceStack(log);
   resources.defer(observeMetrics(instrumentation, metrics), (off) => off());
   try {
@@ -76,7 +76,7 @@ export async function startLive(opts: LiveOptions): Promise<LiveHandle> {
     const model = opts.engine === undefined ? resources.defer(await load(), (m) => m.dispose()) : undefined;
     const engine = opts.engine ?? model!;
     instrumentation.emit('engine.ready', { engine: engine.info.engine, backend: engine.info.backend });
-    const vocabulary = resources.defer(await VocabularyStore.create(engine, resolveVocabulary(config), { textCache: model?.textCache, templates: model?.info.templates }), (v) => v.dispose());
+    const vocabulary = resources.defer(await VocabularyStore.create(engine, resolveVocabulary(config), { textCache: model?.textCache, templates: model?.info.templates, instrumentation }), (v) => v.dispose());
     control.attach(vocabulary);
 
     // Sinks. Kafka frame offsets are committed once their windows are delivered (at-least-once).

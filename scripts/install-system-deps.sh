@@ -5,6 +5,7 @@
 #   - mediamtx RTSP server (Go module source) -> $CACHE/mediamtx/<version>/mediamtx (tests: --test)
 #   - Mesa lavapipe from bookworm-backports   -> a software Vulkan device for the webgpu engine's tests (--test)
 #   - Chromium (Debian package `chromium`)    -> PATH          (the dashboard's browser tests: --test)
+#   - Python prometheus_client (PyPI, a venv) -> $CACHE/prometheus-client/<version>/venv (tests: --test)
 # $CACHE is $ACTIONCLIP_CACHE or <repo>/.cache. Idempotent: each step is skipped when
 # its output is already complete, so a warm run takes about a second.
 #
@@ -22,6 +23,7 @@ source "$ROOT/scripts/infra-versions.env"
 
 KAFKA_LIBS="$CACHE/kafka/$KAFKA_VERSION/libs"
 MEDIAMTX_BIN="$CACHE/mediamtx/$MEDIAMTX_VERSION/mediamtx"
+PROM_VENV="$CACHE/prometheus-client/$PROMETHEUS_CLIENT_VERSION/venv"
 MAVEN_DEPENDENCY_PLUGIN="org.apache.maven.plugins:maven-dependency-plugin:3.8.1"
 
 BUILD_DIR=""
@@ -50,6 +52,7 @@ apt_install() {
 kafka_present() { [ -f "$KAFKA_LIBS/.complete" ]; }
 mediamtx_present() { [ -x "$MEDIAMTX_BIN" ]; }
 chromium_present() { command -v chromium >/dev/null; }
+prom_present() { [ -f "$PROM_VENV/.complete" ]; }
 
 check() {
   local missing=0
@@ -66,6 +69,7 @@ check() {
   elif is_bookworm; then report lavapipe 1 "mesa-vulkan-drivers from bookworm-backports"
   else printf '  %-10s n/a      %s\n' lavapipe "not Debian bookworm: install Mesa >= 24 lavapipe yourself, or set ACTIONCLIP_SKIP_WEBGPU=1"; fi
   if chromium_present; then report chromium 0 "$(command -v chromium) ($(chromium --version 2>/dev/null | head -n1))"; else report chromium 1 "apt package chromium (dashboard browser tests)"; fi
+  if prom_present; then report promparse 0 "prometheus_client $PROMETHEUS_CLIENT_VERSION in $PROM_VENV"; else report promparse 1 "prometheus_client $PROMETHEUS_CLIENT_VERSION in $PROM_VENV"; fi
   return "$missing"
 }
 
@@ -119,6 +123,19 @@ install_kafka() {
   mv "$staging" "$KAFKA_LIBS"
   touch "$KAFKA_LIBS/.complete"
   log "kafka: $(find "$KAFKA_LIBS" -name '*.jar' | wc -l) jars"
+}
+
+# The reference parser of the Prometheus text format, to check /metrics with something not ours.
+install_prom_parser() {
+  if prom_present; then
+    log "prometheus_client $PROMETHEUS_CLIENT_VERSION present: $PROM_VENV"
+    return
+  fi
+  command -v python3 >/dev/null || apt_install python3 python3-venv
+  rm -rf "$PROM_VENV"
+  python3 -m venv "$PROM_VENV" || { apt_install python3-venv && python3 -m venv "$PROM_VENV"; }
+  "$PROM_VENV/bin/pip" install -q --disable-pip-version-check "prometheus_client==$PROMETHEUS_CLIENT_VERSION"
+  touch "$PROM_VENV/.complete"
 }
 
 install_mediamtx() {
@@ -226,6 +243,7 @@ if [ "$what" != main ]; then
   install_mediamtx
   install_lavapipe
   install_chromium
+  install_prom_parser
 fi
 log "done in $((SECONDS - start))s"
 if [ "$what" = main ]; then

@@ -25,7 +25,9 @@ const PANELS: ReadonlyArray<[Panel, string]> = [
 /** The figures of one interval between two reads. */
 function figures(prev: Snapshot, next: Snapshot, dt: number): Record<Panel, Map<string, number | null>> {
   const stage = (name: string, s: string) => delta(histogram(prev, name, { stage: s }), histogram(next, name, { stage: s }));
-  const detection = delta(histogram(prev, 'actionclip_frame_to_output_latency_ms', { kind: 'window' }), histogram(next, 'actionclip_frame_to_output_latency_ms', { kind: 'window' }));
+  const detection = delta(histogram(prev, 'actionclip_frame_to_output_latency_seconds', { kind: 'window' }), histogram(next, 'actionclip_frame_to_output_latency_seconds', { kind: 'window' }));
+  // The metrics are in seconds (Prometheus' base unit); the charts read better in ms.
+  const ms = (x: number | null): number | null => (x === null ? null : x * 1000);
   return {
     frames: rates(prev, next, 'actionclip_frames_in_total', 'camera', dt),
     dropped: rates(prev, next, 'actionclip_frames_dropped_total', 'camera', dt),
@@ -34,12 +36,12 @@ function figures(prev: Snapshot, next: Snapshot, dt: number): Record<Panel, Map<
       ['fusion', mean(stage('actionclip_batch_size', 'fusion'))],
     ]),
     latency: new Map([
-      ['encoder', mean(stage('actionclip_engine_latency_ms', 'encoder'))],
-      ['fusion', mean(stage('actionclip_engine_latency_ms', 'fusion'))],
+      ['encoder', ms(mean(stage('actionclip_engine_latency_seconds', 'encoder')))],
+      ['fusion', ms(mean(stage('actionclip_engine_latency_seconds', 'fusion')))],
     ]),
     detection: new Map([
-      ['p50', quantile(detection, 0.5)],
-      ['p99', quantile(detection, 0.99)],
+      ['p50', ms(quantile(detection, 0.5))],
+      ['p99', ms(quantile(detection, 0.99))],
     ]),
   };
 }

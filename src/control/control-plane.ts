@@ -6,6 +6,7 @@ import type { VocabularyStore, VocabularyVersion } from './vocabulary-store.js';
 import type { DraftScore, LiveView, Snapshot } from './live-view.js';
 import type { ConnectionStatus, Instrumentation, KafkaComponent } from '../instrumentation/instrumentation.js';
 import type { CameraInfo, CameraRegistry } from './camera-registry.js';
+import { SinkBacklog, type SinkView } from './health.js';
 
 export interface PreviewInfo {
   readonly camera: string;
@@ -62,6 +63,8 @@ export interface ControlPlane {
   recentEvents?(since: number): string;
   /** Each camera's newest window scored against a draft vocabulary; nothing is applied. @throws ConfigError on a bad draft */
   tryVocabulary?(update: VocabularyUpdate): Promise<DraftResult>;
+  /** Each sink's backlog and recent drops, for /health. */
+  sinks?(): SinkView[];
 }
 
 /** What `tryVocabulary` answers: the draft as it would be applied, and each camera's scores under it. */
@@ -101,8 +104,10 @@ export class LiveControlPlane implements ControlPlane {
   readonly failed = new Promise<Error>((resolve) => (this.markFailed = resolve));
   readonly preview?: (id: string) => PreviewInfo;
   private readonly links = new Map<KafkaComponent, ConnectionView>();
+  private readonly backlog?: SinkBacklog;
 
   constructor(private readonly opts: LiveControlPlaneOptions) {
+    if (opts.instrumentation !== undefined) this.backlog = new SinkBacklog(opts.instrumentation);
     opts.instrumentation?.on('kafka.connection', (e) => {
       const prev = this.links.get(e.component);
       const since = prev?.status === e.status ? prev.since : new Date().toISOString();
@@ -149,6 +154,10 @@ export class LiveControlPlane implements ControlPlane {
 
   connections(): Partial<Record<KafkaComponent, ConnectionView>> {
     return Object.fromEntries(this.links);
+  }
+
+  sinks(): SinkView[] {
+    return this.backlog?.view() ?? [];
   }
 
   cameras(): CameraInfo[] {

@@ -54,7 +54,8 @@ function actionOf(method: string, parts: readonly string[]): string | undefined 
  * The control API on node:http (a dozen routes need no framework):
  *
  *   GET    /health                 liveness: the process answers (200); `status` is `degraded` while
- *                                  a Kafka client is not connected, `kafka` lists each one's state
+ *                                  a camera does not stream, a Kafka client is not connected or a
+ *                                  sink falls behind, `degraded` says which and why (src/control/health.ts)
  *   GET    /ready                  200 once the model is loaded and a vocabulary is encoded, else 503
  *   GET    /cameras                [{id, url (redacted), state}]
  *   POST   /cameras                {id, url} -> 201

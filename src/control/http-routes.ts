@@ -10,6 +10,7 @@ import type { Metrics } from '../observability/metrics.js';
 import type { Principal } from '../security/tokens.js';
 import type { ControlPlane } from './control-plane.js';
 import { serveDashboard } from './dashboard-assets.js';
+import { assessHealth } from './health.js';
 import { readJson, RequestError, send, validate } from './http-io.js';
 
 export interface RouteContext {
@@ -65,10 +66,8 @@ function serviceRoute(c: RouteContext): void {
   const { control, res } = c;
   if (c.parts.length > 1) throw new NotFoundError(`no route ${c.method} ${c.url.pathname}`);
   if (c.parts[0] === 'health') {
-    // Still 200 when Kafka is away: restarting the process would not bring the broker back.
-    const kafka = control.connections?.() ?? {};
-    const down = Object.values(kafka).some((k) => k.status !== 'connected');
-    return send(res, 200, { status: down ? 'degraded' : 'ok', ...(Object.keys(kafka).length > 0 ? { kafka } : {}) });
+    // Still 200 when degraded: restarting the process would not bring a broker or camera back.
+    return send(res, 200, assessHealth({ cameras: control.cameras(), connections: control.connections?.() ?? {}, sinks: control.sinks?.() ?? [] }));
   }
   if (c.parts[0] === 'ready') {
     const r = control.readiness();

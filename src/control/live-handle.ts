@@ -2,6 +2,7 @@ import type { SchedulerLike } from 'rxjs';
 import type { Logger } from 'pino';
 import type { Config } from '../../config/schema.js';
 import type { Engine, EngineInfo } from '../engine/engine.js';
+import type { Instrumentation } from '../instrumentation/instrumentation.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { KafkaDetectionsSink } from '../sinks/kafka-detections.js';
 import type { WebSocketHub } from '../sinks/websocket-hub.js';
@@ -15,6 +16,8 @@ export interface LiveOptions {
   readonly engine?: Engine;
   readonly logger?: Logger;
   readonly metrics?: Metrics;
+  /** Observe the pipeline's events from outside (the soak benchmark counts frames and windows). */
+  readonly instrumentation?: Instrumentation;
   /** Default: resolveFfmpeg(). */
   readonly ffmpegPath?: string;
   readonly scheduler?: SchedulerLike;

@@ -2,6 +2,7 @@ import { BehaviorSubject, type Observable } from 'rxjs';
 import type { z } from 'zod';
 import { VocabularyUpdateSchema } from '../../config/schema.js';
 import type { Engine } from '../engine/engine.js';
+import type { Instrumentation } from '../instrumentation/instrumentation.js';
 import { ActionClipError, ConfigError, formatIssues } from '../errors.js';
 import { ACTIONCLIP_TEMPLATES, expandPrompts } from '../model/prompts.js';
 import type { TextEmbeddingCache } from '../model/text-cache/text-embedding-cache.js';
@@ -27,6 +28,16 @@ export interface VocabularyStoreOptions {
   readonly textCache?: TextEmbeddingCache | null;
   /** Templates when the first vocabulary names none (the checkpoint's). Default ActionCLIP's 16. */
   readonly templates?: readonly string[];
+  /** Reports pending and superseded updates. */
+  readonly instrumentation?: Instrumentation;
+}
+
+type Parsed = ReturnType<typeof parseInput>;
+
+/** The one update waiting behind the running one, and everyone who asked for it or an older one. */
+interface Pending {
+  input: Parsed;
+  readonly waiters: Array<{ resolve: (v: Vocabulary) => void; reject: (err: unknown) => void }>;
 }
 
 /** How a store encodes: its engine, chunk size and cache. */
@@ -101,12 +112,17 @@ export function vocabularyFromEmbeddings(args: {
  * new one. Updates are serialised (each starts after the previous one settled, so versions are
  * applied in call order); one that fails validation or encoding rejects with a ConfigError (or the
  * engine's error) and leaves the previous version active.
+ *
+ * Bounded under a storm of updates (50 a second): at most one update is encoded and one waits;
+ * a newer one replaces the waiting one (the last one wins; callers of the replaced one get the
+ * version that replaced it), so memory does not grow with the request rate.
  */
 export class VocabularyStore {
   private readonly subject: BehaviorSubject<Vocabulary>;
   /** The versions applied so far, newest last (at most HISTORY_LENGTH), without their embeddings. */
   private readonly past: VocabularyVersion[] = [];
-  private queue: Promise<unknown> = Promise.resolve();
+  private running = false;
+  private pending: Pending | undefined;
   private disposed = false;
 
   /** Encodes the first vocabulary (version 1). */
@@ -117,16 +133,23 @@ export class VocabularyStore {
     const { labels, templates } = validateVocabulary({ ...initial, templates: given });
     const textEmbeddings = await encodeVocabulary(how, labels, templates);
     const first: Vocabulary = Object.freeze({ version: 1, labels: Object.freeze(labels), templates: Object.freeze(templates), textEmbeddings, dim: engine.info.clip.embedDim, createdAt: now() });
-    return new VocabularyStore(how, first, now);
+    return new VocabularyStore(how, first, now, options.instrumentation);
   }
 
   private constructor(
     private readonly how: Encoding,
     first: Vocabulary,
     private readonly now: () => number,
+    private readonly instrumentation?: Instrumentation,
   ) {
     this.subject = new BehaviorSubject(first);
     this.past.push(versionOf(first));
+    this.reportCache();
+  }
+
+  private reportCache(): void {
+    const c = this.how.cache;
+    if (c !== null) this.instrumentation?.emit('text_cache.stats', { hits: c.stats.hits, misses: c.stats.misses, evicted: c.stats.evicted, maxBytes: c.maxBytes });
   }
 
   /** Current version, replayed on subscribe; completes on dispose. */
@@ -143,9 +166,41 @@ export class VocabularyStore {
    * once it is active.
    */
   update(input: VocabularyInput): Promise<Vocabulary> {
-    const run = this.queue.then(() => this.apply(input));
-    this.queue = run.catch(() => undefined); // a failed update must not block the next one
-    return run;
+    let parsed: Parsed;
+    try {
+      // Invalid requests fail alone, before they can replace a valid waiting one.
+      parsed = parseInput(input);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return new Promise((resolve, reject) => {
+      if (this.pending !== undefined) {
+        this.pending.input = parsed;
+        this.instrumentation?.emit('vocabulary.superseded', { count: 1 });
+      } else this.pending = { input: parsed, waiters: [] };
+      this.pending.waiters.push({ resolve, reject });
+      this.instrumentation?.emit('vocabulary.pending', { pending: 1 });
+      void this.drain();
+    });
+  }
+
+  /** Runs the waiting update, if any, once the running one settled; a failure does not block the next. */
+  private async drain(): Promise<void> {
+    if (this.running) return;
+    this.running = true;
+    while (this.pending !== undefined) {
+      const { input, waiters } = this.pending;
+      this.pending = undefined;
+      this.instrumentation?.emit('vocabulary.pending', { pending: 0 });
+      try {
+        const v = await this.apply(input);
+        this.reportCache();
+        for (const w of waiters) w.resolve(v);
+      } catch (err) {
+        for (const w of waiters) w.reject(err);
+      }
+    }
+    this.running = false;
   }
 
   /** Versions applied so far, oldest first, the current one last (at most the last 20). */
@@ -170,9 +225,8 @@ export class VocabularyStore {
     this.subject.complete();
   }
 
-  private async apply(input: VocabularyInput): Promise<Vocabulary> {
+  private async apply(parsed: Parsed): Promise<Vocabulary> {
     if (this.disposed) throw new ActionClipError('vocabulary store is disposed');
-    const parsed = parseInput(input);
     const prev = this.current;
     const templates = parsed.templates ?? [...prev.templates];
     const textEmbeddings = await encodeVocabulary(this.how, parsed.labels, templates);

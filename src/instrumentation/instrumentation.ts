@@ -32,11 +32,17 @@ export interface InstrumentationEvents {
   /** A sink dropped `count` messages rather than buffer without bound. */
   'sink.dropped': { readonly sink: SinkName; readonly reason: string; readonly count: number };
   /** Messages waiting in a sink's buffer. */
-  'sink.buffered': { readonly sink: SinkName; readonly depth: number };
+  'sink.buffered': { readonly sink: SinkName; readonly depth: number; readonly limit?: number };
   /** Connected WebSocket subscribers. */
   'websocket.clients': { readonly count: number };
   /** A new vocabulary version is active. */
   'vocabulary.changed': { readonly version: number; readonly labels: number };
+  /** Vocabulary updates waiting behind the one being encoded (0 or 1). */
+  'vocabulary.pending': { readonly pending: number };
+  /** A waiting vocabulary update was replaced by a newer one before it ran. */
+  'vocabulary.superseded': { readonly count: number };
+  /** The text-embedding cache's counts since it was opened (cumulative) and its bound. */
+  'text_cache.stats': { readonly hits: number; readonly misses: number; readonly evicted: number; readonly maxBytes: number };
   /** The engine the pipeline runs on. */
   'engine.ready': { readonly engine: string; readonly backend: string };
   /** A Kafka client of the service changed connection state; `error` (redacted) says why it is not connected. */

@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { openFfmpegProcesses } from '../sources/ffmpeg/process.js';
 import { CAMERA_STATUSES as STATUSES, type CameraStatus } from '../types.js';
 
 
@@ -30,17 +31,24 @@ export class Metrics {
   // Reliability (issue 15): retried faults and sink write errors.
   readonly faultsRetried: Counter<'component' | 'reason'>;
   readonly sinkErrors: Counter<'sink' | 'code'>;
+  readonly ffmpegProcesses: Gauge;
+  readonly vocabularyPending: Gauge;
+  readonly vocabularySuperseded: Counter;
+  readonly textCacheLookups: Counter<'result'>;
+  readonly textCacheEvictions: Counter;
+  readonly textCacheLimit: Gauge;
 
   constructor(opts: { defaultMetrics?: boolean } = {}) {
     const registers = [(this.registry = new Registry())];
     if (opts.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry });
-    const ms = [1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10_000];
+    // Prometheus base units: seconds (observers convert from the events' milliseconds).
+    const seconds = [0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
     this.framesIn = new Counter({ name: 'actionclip_frames_in_total', help: 'Frames received per camera', labelNames: ['camera', 'source'], registers });
     this.framesDropped = new Counter({ name: 'actionclip_frames_dropped_total', help: 'Frames or windows dropped by bounded queues (drop-oldest)', labelNames: ['camera', 'stage'], registers });
     this.malformedFrames = new Counter({ name: 'actionclip_kafka_frames_malformed_total', help: 'Kafka frame messages that could not be decoded (sent to the dead-letter topic)', labelNames: ['reason'], registers });
     this.batchSize = new Histogram({ name: 'actionclip_batch_size', help: 'Items per engine call', labelNames: ['stage'], buckets: [1, 2, 4, 8, 16, 32, 64], registers });
-    this.engineLatency = new Histogram({ name: 'actionclip_engine_latency_ms', help: 'Engine call latency (encoder, fusion)', labelNames: ['stage'], buckets: ms, registers });
-    this.frameToDetection = new Histogram({ name: 'actionclip_frame_to_output_latency_ms', help: 'Capture of the last frame of a window to its result leaving the pipeline', labelNames: ['kind'], buckets: ms, registers });
+    this.engineLatency = new Histogram({ name: 'actionclip_engine_latency_seconds', help: 'Engine call latency (encoder, fusion)', labelNames: ['stage'], buckets: seconds, registers });
+    this.frameToDetection = new Histogram({ name: 'actionclip_frame_to_output_latency_seconds', help: 'Capture of the last frame of a window to its result leaving the pipeline', labelNames: ['kind'], buckets: seconds, registers });
     this.queueDepth = new Gauge({ name: 'actionclip_queue_depth', help: 'Items waiting per camera and stage', labelNames: ['camera', 'stage'], registers });
     this.cameraState = new Gauge({ name: 'actionclip_camera_state', help: '1 for the current supervision state of each camera', labelNames: ['camera', 'status'], registers });
     this.cameraRestarts = new Counter({ name: 'actionclip_camera_restarts_total', help: 'ffmpeg restarts (exit or stall) per camera', labelNames: ['camera'], registers });
@@ -52,6 +60,13 @@ export class Metrics {
     this.wsClients = new Gauge({ name: 'actionclip_websocket_clients', help: 'Connected WebSocket subscribers', registers });
     this.vocabularyVersion = new Gauge({ name: 'actionclip_vocabulary_version', help: 'Active vocabulary version', registers });
     this.backend = new Gauge({ name: 'actionclip_engine_info', help: 'Engine and backend in use (value 1)', labelNames: ['engine', 'backend'], registers });
+    // Read at scrape time: a process-wide count, like the default metrics' file descriptors.
+    this.ffmpegProcesses = new Gauge({ name: 'actionclip_ffmpeg_processes', help: 'Running ffmpeg processes of this process (one per camera that is connecting or streaming, plus video-file decodes)', registers, collect() { this.set(openFfmpegProcesses()); } });
+    this.vocabularyPending = new Gauge({ name: 'actionclip_vocabulary_updates_pending', help: 'Vocabulary updates waiting behind the one being encoded (at most 1: a newer one supersedes it)', registers });
+    this.vocabularySuperseded = new Counter({ name: 'actionclip_vocabulary_updates_superseded_total', help: 'Vocabulary updates never applied because a newer one arrived while they waited', registers });
+    this.textCacheLookups = new Counter({ name: 'actionclip_text_cache_lookups_total', help: 'Text-embedding cache lookups by result (hit, miss)', labelNames: ['result'], registers });
+    this.textCacheEvictions = new Counter({ name: 'actionclip_text_cache_evictions_total', help: 'Text-embedding cache entries removed to stay under its bound (least recently used first)', registers });
+    this.textCacheLimit = new Gauge({ name: 'actionclip_text_cache_limit_bytes', help: 'Bound on the text-embedding cache on disk (textCache.maxMB)', registers });
     this.kafkaConnected = new Gauge({ name: 'actionclip_kafka_connected', help: '1 while a Kafka client (frames, control, detections) is connected, else 0', labelNames: ['component'], registers });
     this.faultsRetried = new Counter({ name: 'actionclip_faults_retried_total', help: 'Retriable faults retried after a back-off, by component and reason', labelNames: ['component', 'reason'], registers });
     this.sinkErrors = new Counter({ name: 'actionclip_sink_errors_total', help: 'Sink write errors by errno code (e.g. ENOSPC); the other sinks go on', labelNames: ['sink', 'code'], registers });

@@ -90,7 +90,7 @@ export class KafkaDetectionsSink implements Sink {
       this.opts.instrumentation?.emit('sink.dropped', { sink: 'kafka', reason: 'buffer_full', count: n });
     }
     this.peakBuffered = Math.max(this.peakBuffered, this.buffer.length);
-    this.opts.instrumentation?.emit('sink.buffered', { sink: 'kafka', depth: this.buffer.length });
+    this.opts.instrumentation?.emit('sink.buffered', { sink: 'kafka', depth: this.buffer.length, limit: this.bufferSize });
     if (!this.pumping) void this.pump();
   }
 
@@ -118,7 +118,7 @@ export class KafkaDetectionsSink implements Sink {
           this.sent += batch.length;
           this.opts.onAcknowledged?.(batch.flatMap((m) => this.events.get(m) ?? []));
           this.opts.instrumentation?.emit('sink.delivered', { sink: 'kafka', count: batch.length });
-          this.opts.instrumentation?.emit('sink.buffered', { sink: 'kafka', depth: this.buffer.length });
+          this.opts.instrumentation?.emit('sink.buffered', { sink: 'kafka', depth: this.buffer.length, limit: this.bufferSize });
           this.report('connected');
           if (failures > 0) log?.info({ failures }, 'kafka sink delivering again');
           failures = 0;

@@ -25,6 +25,8 @@ export interface SlidingWindowOptions {
 }
 
 export const WINDOW_DEFAULTS = { maxGapMs: 5000, maxSeqGap: Infinity } as const;
+/** Longer than any frame spends in the encoder's queue and call. */
+const LATE_FRAME_MS = 60_000;
 
 
 export interface Sequenced {
@@ -64,18 +66,31 @@ export function slidingGroups<T extends Sequenced>(options: SlidingWindowOptions
   return (source) =>
     new Observable<T[]>((subscriber) => {
       const rings = new Map<string, CameraRing<T>>();
-      // When each camera was last reset: frames captured before it that were still in flight (in the
-      // encoder's batch) when the reset came would otherwise refill the buffer and span the outage.
+      // When each camera was last reset. The buffer goes at the first frame captured after it, not at
+      // once: frames captured before the outage that were still in the encoder's batch when it was
+      // noticed complete the old buffer's windows (no window lost) and never join the new ones.
       const resetAt = new Map<string, number>();
+      // A camera that is gone: its buffer is freed at once and late frames captured before are ignored.
+      const goneAt = new Map<string, number>();
       const stateSub = options.cameraStates?.subscribe((s) => {
-        if (!lifecycleOf(s.status).resetWindows) return;
-        rings.delete(s.camera);
-        resetAt.set(s.camera, s.since);
+        const effect = lifecycleOf(s.status);
+        if (!effect.resetWindows) return;
+        if (effect.discardQueuedFrames) {
+          rings.delete(s.camera);
+          goneAt.set(s.camera, s.since);
+        } else resetAt.set(s.camera, s.since);
+        forgetOld(s.since - LATE_FRAME_MS);
       });
+      // No frame is a minute late: older marks of cameras without a buffer go (ids come and go for weeks).
+      const forgetOld = (before: number): void => {
+        for (const marks of [resetAt, goneAt]) for (const [camera, t] of marks) if (t < before && !rings.has(camera)) marks.delete(camera);
+      };
       const sub = source.subscribe({
         next: (item) => {
-          if (item.captureTs < (resetAt.get(item.camera) ?? -Infinity)) return;
+          if (item.captureTs < (goneAt.get(item.camera) ?? -Infinity)) return;
           let ring = rings.get(item.camera);
+          const reset = resetAt.get(item.camera);
+          if (ring !== undefined && reset !== undefined && item.captureTs >= reset) ring = undefined;
           if (ring !== undefined) {
             const seqGap = item.seq - ring.lastSeq;
             // seq not increasing: the source restarted its numbering; a big gap in time or seq: an
@@ -85,6 +100,7 @@ export function slidingGroups<T extends Sequenced>(options: SlidingWindowOptions
           if (ring === undefined) {
             ring = { items: [], head: 0, count: 0, lastSeq: item.seq, lastTs: item.captureTs };
             rings.set(item.camera, ring);
+            if (reset !== undefined && item.captureTs >= reset) resetAt.delete(item.camera);
           }
           if (ring.items.length < W) {
             ring.items.push(item);
@@ -109,6 +125,7 @@ export function slidingGroups<T extends Sequenced>(options: SlidingWindowOptions
         stateSub?.unsubscribe();
         rings.clear();
         resetAt.clear();
+        goneAt.clear();
       };
     });
 }

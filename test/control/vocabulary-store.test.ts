@@ -10,6 +10,7 @@ import { TextEmbeddingCache } from '../../src/model/text-cache/text-embedding-ca
 import { tokenize } from '../../src/model/tokenizer.js';
 import type { Vocabulary } from '../../src/types.js';
 import { DeterministicEngine } from '../support/deterministic-engine.js';
+import { Instrumentation } from '../../src/instrumentation/instrumentation.js';
 
 function rowNorms(v: Vocabulary): number[] {
   const out: number[] = [];
@@ -109,6 +110,33 @@ describe('VocabularyStore', () => {
     expect(engine.maxInFlight).toBe(1);
     expect(results.map((r) => (r.status === 'fulfilled' ? `${r.value.version}:${r.value.labels.join()}` : 'rejected'))).toEqual(['2:b', 'rejected', '3:d']);
     expect(store.current.labels).toEqual(['d']);
+  });
+
+  it('under a storm keeps at most one update waiting: the last one wins, the replaced ones get its version', async () => {
+    const engine = new DeterministicEngine({ dim: 4 });
+    const inst = new Instrumentation();
+    let superseded = 0;
+    let maxPending = 0;
+    inst.on('vocabulary.superseded', (e) => (superseded += e.count));
+    inst.on('vocabulary.pending', (e) => (maxPending = Math.max(maxPending, e.pending)));
+    const store = await VocabularyStore.create(engine, { labels: ['a'] }, { instrumentation: inst });
+    const seen: number[] = [];
+    store.vocabulary$.subscribe((v) => seen.push(v.version));
+    const texts = engine.callsOf('encodeText').length;
+    // 50 at once, as a burst within one second: the first runs, 49 replace one another.
+    const results = await Promise.all(Array.from({ length: 50 }, (_, i) => store.update({ labels: [`l${i}`] })));
+    expect(store.current.labels).toEqual(['l49']);
+    expect(seen).toEqual([1, 2, 3]);
+    expect(results[0]!.labels).toEqual(['l0']);
+    expect(results.slice(1).every((v) => v.version === 3)).toBe(true);
+    expect(engine.callsOf('encodeText').length - texts).toBe(2);
+    expect(superseded).toBe(48);
+    expect(maxPending).toBe(1);
+    // An invalid request in a storm fails alone and replaces nothing.
+    const [good, bad] = await Promise.allSettled([store.update({ labels: ['x'] }), store.update({ labels: ['y', 'y'] })]);
+    expect(good.status).toBe('fulfilled');
+    expect(bad.status).toBe('rejected');
+    expect(store.current.labels).toEqual(['x']);
   });
 
   it('rejects the first vocabulary when it is invalid, and updates after dispose', async () => {

@@ -11,6 +11,14 @@ import { VirtualTime, record } from '../support/virtual-time.js';
 /** Embedding [seq, seq+1] so a window's rows name its frames. */
 const emb = (camera: string, seq: number, ts = 1000 + seq * 100): FrameEmbedding => ({ camera, seq, captureTs: ts, embedding: new Float32Array([seq, seq + 1]) });
 const rows = (w: Window): number[] => Array.from({ length: w.frames }, (_, i) => w.embeddings[i * 2]);
+/** Windows of `window` frames, stride 1, following camera states the test sends. */
+function withStates(window: number) {
+  const src = new Subject<FrameEmbedding>();
+  const states = new Subject<CameraState>();
+  const out: Window[] = [];
+  const sub = src.pipe(slidingWindows({ window, stride: 1, cameraStates: states })).subscribe((w) => out.push(w));
+  return { src, states, out, sub };
+}
 
 describe('slidingWindows', () => {
   it('emits a window every stride frames once W frames are buffered, with frame times', async () => {
@@ -77,10 +85,7 @@ describe('slidingWindows', () => {
   });
 
   it('drops a camera buffer when the camera stops or reconnects, and releases on unsubscribe', () => {
-    const src = new Subject<FrameEmbedding>();
-    const states = new Subject<CameraState>();
-    const out: Window[] = [];
-    const sub = src.pipe(slidingWindows({ window: 3, stride: 1, cameraStates: states })).subscribe((w) => out.push(w));
+    const { src, states, out, sub } = withStates(3);
     src.next(emb('a', 0));
     src.next(emb('a', 1));
     states.next({ camera: 'a', status: 'reconnecting', since: 0, attempt: 1 });
@@ -94,11 +99,30 @@ describe('slidingWindows', () => {
     expect(states.observed).toBe(false);
   });
 
-  it('ignores frames captured before a reset that arrive after it (still in the encoder when the camera dropped)', () => {
-    const src = new Subject<FrameEmbedding>();
-    const states = new Subject<CameraState>();
-    const out: Window[] = [];
-    const sub = src.pipe(slidingWindows({ window: 3, stride: 1, cameraStates: states })).subscribe((w) => out.push(w));
+  it('frames captured before a reset that arrive after it complete the old buffer, never the new one', () => {
+    const { src, states, out, sub } = withStates(3);
+    src.next(emb('a', 0, 1000));
+    src.next(emb('a', 1, 1050));
+    states.next({ camera: 'a', status: 'reconnecting', since: 1150, attempt: 1 });
+    // Still in the encoder when the camera dropped: its window is not lost.
+    src.next(emb('a', 2, 1100));
+    expect(out.map((w) => rows(w))).toEqual([[0, 1, 2]]);
+    for (const seq of [3, 4, 5]) src.next(emb('a', seq, 1200 + seq * 100));
+    expect(out.map((w) => rows(w))).toEqual([[0, 1, 2], [3, 4, 5]]);
+    sub.unsubscribe();
+  });
+
+  it('ignores frames of a stopped camera captured before it stopped', () => {
+    const { src, states, out, sub } = withStates(2);
+    src.next(emb('a', 0, 1000));
+    states.next({ camera: 'a', status: 'stopped', since: 1150, attempt: 0 });
+    src.next(emb('a', 1, 1100));
+    expect(out).toEqual([]);
+    sub.unsubscribe();
+  });
+
+  it('never joins frames from before a reset with frames after it', () => {
+    const { src, states, out, sub } = withStates(3);
     src.next(emb('a', 0, 1000));
     states.next({ camera: 'a', status: 'reconnecting', since: 1150, attempt: 1 });
     // Encoded late: captured before the outage, delivered after the reset.

@@ -18,19 +18,19 @@ describe('health panel figures', () => {
 
   it('means and quantiles of what a histogram observed between two reads', async () => {
     const m = new Metrics({ defaultMetrics: false });
-    m.frameToDetection.observe({ kind: 'window' }, 5000);
+    m.frameToDetection.observe({ kind: 'window' }, 5);
     const before = await read(m);
-    for (let i = 0; i < 100; i++) m.frameToDetection.observe({ kind: 'window' }, i < 98 ? 40 : 900);
-    const h = delta(histogram(before, 'actionclip_frame_to_output_latency_ms', { kind: 'window' }), histogram(await read(m), 'actionclip_frame_to_output_latency_ms', { kind: 'window' }));
+    for (let i = 0; i < 100; i++) m.frameToDetection.observe({ kind: 'window' }, i < 98 ? 0.04 : 0.9);
+    const h = delta(histogram(before, 'actionclip_frame_to_output_latency_seconds', { kind: 'window' }), histogram(await read(m), 'actionclip_frame_to_output_latency_seconds', { kind: 'window' }));
     expect(h.count).toBe(100);
-    expect(mean(h)).toBeCloseTo((98 * 40 + 2 * 900) / 100);
-    // 40 ms falls in the (25, 50] bucket, 900 ms in (500, 1000]: interpolated as Prometheus does.
+    expect(mean(h)).toBeCloseTo((98 * 0.04 + 2 * 0.9) / 100);
+    // 40 ms falls in the (25, 50] ms bucket, 900 ms in (500, 1000]: interpolated as Prometheus does.
     const p50 = quantile(h, 0.5)!;
-    expect(p50).toBeGreaterThan(25);
-    expect(p50).toBeLessThanOrEqual(50);
+    expect(p50).toBeGreaterThan(0.025);
+    expect(p50).toBeLessThanOrEqual(0.05);
     const p99 = quantile(h, 0.99)!;
-    expect(p99).toBeGreaterThan(500);
-    expect(p99).toBeLessThanOrEqual(1000);
+    expect(p99).toBeGreaterThan(0.5);
+    expect(p99).toBeLessThanOrEqual(1);
     expect(quantile(delta(h, h), 0.5)).toBeNull();
   });
 });

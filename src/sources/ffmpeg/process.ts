@@ -29,6 +29,12 @@ export interface FfmpegProcessOptions {
 /** A wedged network read may ignore SIGTERM; this long after it, SIGKILL. */
 const KILL_GRACE_MS = 2000;
 
+/** ffmpeg processes of this Node process whose pipes are still open: the resource-bound gauge. */
+let openProcesses = 0;
+export function openFfmpegProcesses(): number {
+  return openProcesses;
+}
+
 export class FfmpegProcess {
   private readonly kept: string[] = [];
   private readonly lines: LineSplitter;
@@ -42,13 +48,14 @@ export class FfmpegProcess {
     this.lines = new LineSplitter((l) => this.onLine(l));
     child.stderr.setEncoding('utf8');
     child.stderr.on('data', (s: string) => this.lines.write(s));
-    this.exited = new Promise((resolve) => {
+    openProcesses++;
+    this.exited = new Promise<FfmpegExit>((resolve) => {
       child.on('error', (spawnError: NodeJS.ErrnoException) => resolve({ code: null, signal: null, spawnError }));
       child.once('close', (code, signal) => {
         this.lines.end();
         resolve({ code, signal });
       });
-    });
+    }).finally(() => openProcesses--);
   }
 
   /** @throws SourceError (fatal) when Node refuses the arguments outright. */
