@@ -6,6 +6,7 @@ import { checkpointTemplates } from '../training/trainer-state.js';
 import { ConfigError } from '../errors.js';
 import { ActionClipModel } from './action-clip-model.js';
 import type { Engine, EngineWeights } from './engine.js';
+import type { Quantization } from './onnx/layers.js';
 import { webgpuHardwarePresent } from './gpu.js';
 import { parseHeadOption, requestedEngine, resolveModelSpec, systemProbe, type EngineChoice, type ModelSpec } from './model-spec.js';
 
@@ -59,7 +60,8 @@ export async function loadModel(given: LoadModelOptions): Promise<ActionClipMode
   }
 }
 
-export type Quantize = 'none' | 'int8';
+/** The ONNX engine's own quantization setting, which this option passes through. */
+export type Quantize = Quantization;
 
 /** int8 is an ONNX Runtime graph: auto then means ONNX, and another engine asked for is refused. */
 function withQuantize(opts: LoadModelOptions): LoadModelOptions {
