@@ -77,9 +77,14 @@ describe('actionclip-stream models (CLI)', () => {
     expect(r.code).toBe(0);
     expect(r.stderr).toMatch(/retry 1 in [\d.]+ s \(resuming\)/);
     const gets = hub.downloads(B32).slice(seen);
-    expect(gets.map((g) => g.range === undefined)).toEqual([true, false]);
-    expect(resumedFrom(gets[1].range)).toBeGreaterThan(0);
-    expect(resumedFrom(gets[1].range)).toBeLessThanOrEqual(cutAt);
+    // One full request, then resumes. Under load a resume can itself stall and be resumed again
+    // (the retry loop is the point), so only the first resume is tied to the cut.
+    expect(gets[0].range).toBeUndefined();
+    expect(gets.length).toBeGreaterThanOrEqual(2);
+    const starts = gets.slice(1).map((g) => resumedFrom(g.range));
+    expect(starts[0]).toBeGreaterThan(0);
+    expect(starts[0]).toBeLessThanOrEqual(cutAt);
+    for (let i = 1; i < starts.length; i++) expect(starts[i]).toBeGreaterThanOrEqual(starts[i - 1]);
     expect(r.stdout).toContain(`sha256 ${sha256Of(B32.body)}`);
   });
 
