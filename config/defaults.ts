@@ -25,6 +25,17 @@ export const DEFAULTS: Omit<Config, 'weights'> = {
   preview: { enabled: false, basePort: 9999 },
   websocket: { maxQueue: 256, maxBufferedBytes: 1 << 20, heartbeatMs: 15_000 },
   shutdown: { timeoutSec: 30 },
+  fleet: {
+    topics: { frames: 'actionclip.fleet.frames', cameras: 'actionclip.fleet.cameras', states: 'actionclip.fleet.camera-states', vocabulary: 'actionclip.fleet.vocabulary', detections: 'actionclip.fleet.detections' },
+    partitions: { frames: 12, cameras: 12, states: 3, vocabulary: 1, detections: 6 },
+    replicationFactor: 1,
+    ingestGroupId: 'actionclip-ingest',
+    inferGroupId: 'actionclip-infer',
+    frameFormat: 'jpeg',
+    jpegQuality: 90,
+    ingestBufferFrames: 64,
+    cameraIdleSec: 60,
+  },
   logLevel: 'info',
 };
 

@@ -108,12 +108,15 @@ export interface LoadOptions {
   file?: string;
   /** Values from CLI flags, already shaped like the config; they win over the file. */
   overrides?: ConfigInput;
+  /** A role that loads no model (fleet `ingest`, `gateway`): weights are not asked for. */
+  noModel?: string;
 }
 
 /** defaults < YAML file < flags, validated once. Errors name the offending key. */
 export function loadConfig(opts: LoadOptions = {}): Config {
   const fromFile = opts.file === undefined ? {} : readConfigFile(opts.file);
   const merged = deepMerge(deepMerge(DEFAULTS as unknown as ConfigInput, fromFile), opts.overrides ?? {});
+  if (opts.noModel !== undefined && merged.weights === undefined) merged.weights = `(none: ${opts.noModel} loads no model)`;
   // Kafka defaults only apply once Kafka is asked for at all.
   if (isPlainObject(merged.kafka)) merged.kafka = deepMerge(KAFKA_DEFAULTS as unknown as ConfigInput, merged.kafka);
   if (typeof merged.kafka === 'object' && merged.kafka !== null && typeof (merged.kafka as ConfigInput).brokers === 'string') {

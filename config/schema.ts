@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { PLACEHOLDER } from '../src/model/prompts.js';
 import { cidrList } from '../src/security/url-policy.js';
 import { describeUrl } from '../src/sources/registry.js';
+import { FleetSchema } from './schema-fleet.js';
 import { JsonlRotationSchema, ShutdownSchema, SupervisionSchema } from './schema-reliability.js';
 
 /**
@@ -277,6 +278,8 @@ export const ConfigSchema = z
     host: z.string().min(1).optional(),
     security: SecuritySchema,
     kafka: KafkaSchema.optional(),
+    /** Scale-out roles only (ingest, infer, gateway). */
+    fleet: FleetSchema,
     batching: BatchingSchema,
     tracker: TrackerSchema,
     topk: z.number().int().positive(),

@@ -32,6 +32,9 @@ const windowFields = {
   vocabularyVersion: z.number().int().nonnegative(),
   model: z.string(),
   latencyMs: z.number(),
+  /** Fleet only (docs/scale-out.md): the ingest session that numbered the frames, and this window's number in it. */
+  session: z.string().optional(),
+  windowSeq: z.number().int().nonnegative().optional(),
 };
 
 export const WindowMessageSchema = z.object({ type: z.literal('window'), ...windowFields });
