@@ -250,6 +250,9 @@ export const TextCacheSchema = z.strictObject({
 });
 export type TextCacheConfig = z.infer<typeof TextCacheSchema>;
 
+/** Weight quantisation of the ONNX engine (`--quantize`, config `quantize`). */
+export const QuantizeSchema = z.enum(['none', 'int8']);
+
 export const ConfigSchema = z
   .strictObject({
     weights: z
@@ -260,7 +263,7 @@ export const ConfigSchema = z
     /** auto = webgpu on a hardware adapter, tfjs when tfjs-node-gpu sees a GPU, else ONNX Runtime (see loadModel). */
     engine: z.enum(['tfjs', 'onnx', 'webgpu', 'auto']),
     /** int8: the ONNX engine with 8-bit matmul weights (engine auto then means ONNX). */
-    quantize: z.enum(['none', 'int8']),
+    quantize: QuantizeSchema,
     backend: z.string().min(1).optional(),
     cameras: z.array(CameraSchema),
     /** Inline labels; or `vocabulary`: a file path or a preset name from config/vocabularies. */

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { loadTextCacheConfig, textCacheOptions } from '../../config/load.js';
+import { QuantizeSchema } from '../../config/schema.js';
 import type { TextCacheOptions } from '../model/text-cache/text-embedding-cache.js';
 import { ConfigError } from '../errors.js';
 import { headChoices } from '../heads/registry.js';
@@ -62,6 +63,7 @@ export function headFlag(value: string | undefined): { head?: string; joint?: tr
 /** `--quantize none|int8`, named in the error when it is anything else. */
 export function quantizeFlag(value: string | undefined): Quantize | undefined {
   if (value === undefined) return undefined;
-  if (value !== 'none' && value !== 'int8') throw new ConfigError(`--quantize must be none or int8, got ${JSON.stringify(value)}`);
-  return value;
+  const parsed = QuantizeSchema.safeParse(value);
+  if (!parsed.success) throw new ConfigError(`--quantize must be ${QuantizeSchema.options.join(' or ')}, got ${JSON.stringify(value)}`);
+  return parsed.data;
 }

@@ -7,7 +7,7 @@ import { parse as parseYaml } from 'yaml';
 import { ConfigError } from '../../errors.js';
 import { addTextCacheOptions, positiveIntFlag, quantizeFlag, textCacheFromFlags, type TextCacheFlags } from '../flags.js';
 import { evaluate, evaluationToJson, formatEvaluationTable, loadEvalList, parseViews, type EvaluationResult } from '../../evaluation/evaluator.js';
-import { loadModel } from '../../engine/load-model.js';
+import { loadModel, type Quantize } from '../../engine/load-model.js';
 import { ACTIONCLIP_TEMPLATES } from '../../model/prompts.js';
 import { checkpointTemplates } from '../../training/trainer-state.js';
 import { FrameCache } from '../../training/clip-loader.js';
@@ -144,7 +144,7 @@ async function runFewShot(k: number, flags: EvalFlags, config: EvalConfig, given
 }
 
 /** Evaluates the weights as they are (zero-shot with MeanP, or a trained checkpoint). */
-async function runCheckpoint(flags: EvalFlags, config: EvalConfig, given: Set<string>, records: EvalRecords, opts: EvaluateOptions): Promise<EvalRun> {
+async function runCheckpoint(flags: EvalFlags, quantize: Quantize | undefined, config: EvalConfig, given: Set<string>, records: EvalRecords, opts: EvaluateOptions): Promise<EvalRun> {
   const model = await loadModel({
     weights: config.weights,
     fusion: flags.zeroShot ? 'meanP' : config.fusion,
@@ -152,7 +152,7 @@ async function runCheckpoint(flags: EvalFlags, config: EvalConfig, given: Set<st
     frames: given.has('frames') ? config.frames : undefined,
     backend: flags.backend,
     engine: flags.engine,
-    quantize: quantizeFlag(flags.quantize),
+    quantize,
     textCache: textCacheFromFlags(flags),
   });
   try {
@@ -173,8 +173,9 @@ async function runEval(flags: EvalFlags): Promise<void> {
   const templates = config.templates ?? (flags.fewShot === undefined ? await checkpointTemplates(config.weights) : undefined);
   const opts: EvaluateOptions = { labels, templates, views: config.views, batchSize: config.batchSize, source };
   const k = positiveIntFlag(flags.fewShot, '--few-shot');
-  if (k !== undefined && (quantizeFlag(flags.quantize) ?? 'none') !== 'none') throw new ConfigError('--few-shot trains on tfjs in float32: --quantize applies to a checkpoint or zero-shot evaluation');
-  const { result, setting } = k !== undefined ? await runFewShot(k, flags, config, given, records, opts) : await runCheckpoint(flags, config, given, records, opts);
+  const quantize = quantizeFlag(flags.quantize);
+  if (k !== undefined && (quantize ?? 'none') !== 'none') throw new ConfigError('--few-shot trains on tfjs in float32: --quantize applies to a checkpoint or zero-shot evaluation');
+  const { result, setting } = k !== undefined ? await runFewShot(k, flags, config, given, records, opts) : await runCheckpoint(flags, quantize, config, given, records, opts);
 
   const json = { setting, weights: config.weights, list: config.data.list, ...evaluationToJson(result, { scores: flags.scores }) };
   if (config.outputDir !== undefined) {
