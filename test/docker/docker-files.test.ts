@@ -123,3 +123,37 @@ describe('docker/compose.yaml', () => {
     expect(compose.volumes).toHaveProperty('models');
   });
 });
+
+describe('docker/compose.yaml: the fleet', () => {
+  const compose = parse(readFileSync(path.join(REPO_ROOT, 'docker/compose.yaml'), 'utf8')) as { services: Record<string, ComposeService & { deploy?: { replicas: number }; profiles?: string[]; entrypoint?: string[] }> };
+  const { gateway, ingest, infer, cameras, worker } = compose.services;
+
+  it('runs gateway, ingest and infer with one fleet configuration and the broker on the compose network', () => {
+    for (const [role, s] of [['gateway', gateway], ['ingest', ingest], ['infer', infer]] as const) {
+      const argv = s.command!;
+      expect(argv[0]).toBe(role);
+      expect(argv[argv.indexOf('--kafka') + 1]).toBe('kafka:9092');
+      const config = loadConfig({ file: path.join(REPO_ROOT, argv[argv.indexOf('--config') + 1]!), overrides: { weights: 'w' } });
+      expect(config.fleet.topics.frames).toBe('actionclip.fleet.frames');
+      expect(s.depends_on).toEqual({ kafka: { condition: 'service_healthy' } });
+    }
+    expect(ingest.deploy?.replicas).toBe(2);
+    expect(infer.deploy?.replicas).toBe(2);
+  });
+
+  it('publishes only the gateway, on the host loopback, since it runs without tokens', () => {
+    const argv = gateway.command!;
+    expect(argv).toContain('--insecure-no-auth');
+    expect(gateway.ports).toEqual([`127.0.0.1:8080:${argv[argv.indexOf('--port') + 1]}`]);
+    expect(ingest.ports).toBeUndefined();
+    expect(infer.ports).toBeUndefined();
+  });
+
+  it('feeds mediamtx the demo clips of the image with ffmpeg in argument form, and keeps the old single-process workers behind a profile', () => {
+    expect(cameras.entrypoint).toEqual(['ffmpeg']);
+    const inputs = cameras.command!.filter((_, i, a) => a[i - 1] === '-i');
+    expect(inputs).toEqual(['.cache/demo/cam1.mp4', '.cache/demo/cam2.mp4']);
+    expect(readFileSync(path.join(REPO_ROOT, 'docker/Dockerfile'), 'utf8')).toContain('demo --dir .cache/demo --prepare-only');
+    expect(worker.profiles).toEqual(['single']);
+  });
+});
