@@ -2,7 +2,7 @@
  * The fleet's topics (docs/scale-out.md, src/fleet/records.ts): what each role expects to exist,
  * creating what is missing, and a check that names every way an existing topic differs.
  */
-import { ConfigResourceTypes, type Admin } from 'kafkajs';
+import type { Admin, ConfigResourceTypes } from 'kafkajs';
 import type { FleetConfig, FleetTopics } from '../../config/schema-fleet.js';
 
 export interface FleetTopicSpec {
@@ -13,6 +13,9 @@ export interface FleetTopicSpec {
   readonly replicationFactor: number;
   readonly configEntries: ReadonlyArray<{ readonly name: string; readonly value: string }>;
 }
+
+/** kafkajs' ConfigResourceTypes.TOPIC (a CommonJS enum Node's ESM loader does not see as a named export). */
+const TOPIC_RESOURCE = 2 as ConfigResourceTypes;
 
 /** Topics whose latest record per key is the state (the camera set, camera states, the vocabulary). */
 const COMPACTED: ReadonlySet<keyof FleetTopics> = new Set(['cameras', 'states', 'vocabulary']);
@@ -53,7 +56,7 @@ export async function checkFleetTopics(admin: Admin, specs: readonly FleetTopicS
   const { topics } = await admin.fetchTopicMetadata({ topics: present.map((s) => s.name) });
   const configs = await admin.describeConfigs({
     includeSynonyms: false,
-    resources: present.map((s) => ({ type: ConfigResourceTypes.TOPIC, name: s.name, configNames: s.configEntries.map((e) => e.name) })),
+    resources: present.map((s) => ({ type: TOPIC_RESOURCE, name: s.name, configNames: s.configEntries.map((e) => e.name) })),
   });
   for (const spec of present) {
     const partitions = topics.find((t) => t.name === spec.name)?.partitions ?? [];
