@@ -2,10 +2,12 @@ import { Command } from 'commander';
 import { registerClassify } from './commands/classify.js';
 import { registerDemo } from './commands/demo.js';
 import { registerEval } from './commands/eval.js';
+import { registerIngest } from './commands/ingest.js';
 import { registerMakeSynthetic } from './commands/make-synthetic.js';
 import { registerModels } from './commands/models.js';
 import { registerRun } from './commands/run.js';
 import { registerToken } from './commands/token.js';
+import { registerTopics } from './commands/topics.js';
 import { registerTrain } from './commands/train.js';
 import { packageVersion } from './version.js';
 
@@ -18,6 +20,8 @@ const program = new Command()
 
 registerClassify(program);
 registerRun(program);
+registerIngest(program);
+registerTopics(program);
 registerTrain(program);
 registerEval(program);
 registerMakeSynthetic(program);

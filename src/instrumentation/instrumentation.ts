@@ -53,12 +53,16 @@ export interface InstrumentationEvents {
   'sink.error': { readonly sink: SinkName; readonly code: string };
 }
 
-/** The service's Kafka clients: frames consumer, control consumer, detections producer. */
-export type KafkaComponent = 'kafka-frames' | 'kafka-control' | 'kafka-detections';
+/**
+ * The service's Kafka clients: frames consumer, control consumer, detections producer; in a fleet's
+ * ingest process, the cameras consumer and the frames and camera-states producers.
+ */
+export type KafkaComponent = 'kafka-frames' | 'kafka-control' | 'kafka-detections' | 'kafka-cameras' | 'kafka-frames-out' | 'kafka-states';
 /** `connected`: a consumer joined its group, a producer's broker answered. */
 export type ConnectionStatus = 'connecting' | 'connected' | 'disconnected';
 
-export type QueueStage = 'frames' | 'windows';
+/** `publish`: an ingest process's per-camera buffer of frames for the broker (drops the newest, before numbering). */
+export type QueueStage = 'frames' | 'windows' | 'publish';
 export type EngineStage = 'encoder' | 'fusion';
 export type SinkName = 'websocket' | 'kafka' | 'jsonl';
 export type InstrumentationEvent = keyof InstrumentationEvents;

@@ -1,6 +1,6 @@
 import { Partitioners, type Kafka, type Message, type Producer } from 'kafkajs';
 import type { Logger } from 'pino';
-import type { ConnectionStatus, Instrumentation } from '../instrumentation/instrumentation.js';
+import type { ConnectionStatus, Instrumentation, KafkaComponent } from '../instrumentation/instrumentation.js';
 import { connectionReporter } from '../sources/kafka-connection.js';
 import { isSaslAuthenticationError } from '../sources/kafka-security.js';
 import type { OutputEvent, Sink } from './events.js';
@@ -8,6 +8,8 @@ import type { OutputEvent, Sink } from './events.js';
 export interface KafkaDetectionsSinkOptions {
   readonly kafka: Kafka;
   readonly topic: string;
+  /** How its connection state is reported (default `kafka-detections`; an ingest process's camera states: `kafka-states`). */
+  readonly component?: KafkaComponent;
   /** Messages held while the broker is unreachable; beyond it the oldest are dropped (counted). */
   readonly bufferSize?: number;
   /** Messages per produce request. */
@@ -52,7 +54,7 @@ export class KafkaDetectionsSink implements Sink {
   constructor(private readonly opts: KafkaDetectionsSinkOptions) {
     this.bufferSize = opts.bufferSize ?? 10_000;
     this.maxBatch = opts.maxBatch ?? 500;
-    this.report = connectionReporter('kafka-detections', opts.instrumentation, opts.logger?.child({ component: 'kafka-detections', topic: opts.topic }));
+    this.report = connectionReporter(opts.component ?? 'kafka-detections', opts.instrumentation, opts.logger?.child({ component: opts.component ?? 'kafka-detections', topic: opts.topic }));
     this.producer = this.makeProducer();
     // Connect now rather than at the first message, so /health shows an unreachable broker at once.
     this.report('connecting');
@@ -96,7 +98,7 @@ export class KafkaDetectionsSink implements Sink {
 
   private async pump(): Promise<void> {
     this.pumping = true;
-    const log = this.opts.logger?.child({ component: 'kafka-detections', topic: this.opts.topic });
+    const log = this.opts.logger?.child({ component: this.opts.component ?? 'kafka-detections', topic: this.opts.topic });
     let failures = 0;
     try {
       // Until connected (even with nothing to send, so the state is known), then while messages wait.
@@ -126,7 +128,7 @@ export class KafkaDetectionsSink implements Sink {
           failures++;
           if (batch.length > 0) this.sendFailures++;
           this.report('disconnected', err);
-          if (batch.length > 0) this.opts.instrumentation?.emit('fault.retried', { component: 'kafka-detections', reason: isSaslAuthenticationError(err) ? 'auth' : 'send' });
+          if (batch.length > 0) this.opts.instrumentation?.emit('fault.retried', { component: this.opts.component ?? 'kafka-detections', reason: isSaslAuthenticationError(err) ? 'auth' : 'send' });
           // Refused credentials are not an outage: say so at error level, where operators look, even
           // while idle; an idle connection attempt that fails is reported by the state alone.
           const refused = isSaslAuthenticationError(err);
