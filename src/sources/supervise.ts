@@ -148,8 +148,10 @@ class Supervisor {
     // date the last frames of a connection a little ahead of the exit that follows them (its fps
     // filter rounds to the next tick): dated `now`, such a frame would leave its window unfinished
     // and join the next connection's frames.
-    const since = status === 'streaming' ? now : Math.max(now, this.lastTs + 1);
-    if (status !== 'streaming') this.lastTs = since;
+    // (Before the first frame there is nothing to split.)
+    const split = status !== 'streaming' && this.lastTs > -Infinity;
+    const since = split ? Math.max(now, this.lastTs + 1) : now;
+    if (split) this.lastTs = since;
     const { camera, attempt } = this;
     this.log?.info({ status, attempt, reason }, `camera ${camera}: ${status}`);
     this.out.next({ camera, status, since, attempt, ...(reason === undefined ? {} : { reason }) });
