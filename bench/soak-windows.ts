@@ -15,6 +15,10 @@ interface CameraLedger {
   framesDropped: number;
   windowsDropped: number;
   resets: number;
+  misdated: number;
+  /** Capture time of the last frame delivered, and the time of the last reset state. */
+  lastTs: number;
+  resetSince: number;
 }
 
 export interface WindowCounts {
@@ -24,6 +28,12 @@ export interface WindowCounts {
   readonly framesDropped: number;
   readonly windowsDropped: number;
   readonly resets: number;
+  /**
+   * Frames on the wrong side of a reset by capture time: a reset state dated no later than the
+   * frame delivered before it, or a frame delivered after it dated before it. The pipeline splits windows by capture time, these
+   * counts by delivery order; they agree only while this is 0 (supervision dates states so).
+   */
+  readonly misdated: number;
 }
 
 export class WindowLedger {
@@ -36,11 +46,15 @@ export class WindowLedger {
         const c = this.camera(e.camera);
         c.framesIn++;
         c.segmentFrames++;
+        if (e.captureTs < c.resetSince) c.misdated++;
+        c.lastTs = e.captureTs;
       }),
       instrumentation.on('camera.state', (s) => {
         if (!lifecycleOf(s.status).resetWindows) return;
         const c = this.camera(s.camera);
         if (c.segmentFrames > 0) c.resets++;
+        if (c.lastTs >= s.since) c.misdated++;
+        c.resetSince = s.since;
         c.closedExpected += this.windowsOf(c.segmentFrames);
         c.segmentFrames = 0;
       }),
@@ -62,7 +76,7 @@ export class WindowLedger {
   private camera(id: string): CameraLedger {
     let c = this.cameras.get(id);
     if (c === undefined) {
-      c = { segmentFrames: 0, closedExpected: 0, produced: 0, framesIn: 0, framesDropped: 0, windowsDropped: 0, resets: 0 };
+      c = { segmentFrames: 0, closedExpected: 0, produced: 0, framesIn: 0, framesDropped: 0, windowsDropped: 0, resets: 0, misdated: 0, lastTs: -Infinity, resetSince: -Infinity };
       this.cameras.set(id, c);
     }
     return c;
@@ -77,9 +91,9 @@ export class WindowLedger {
   /** Per camera and in total; open segments count as if they ended now. */
   counts(): { total: WindowCounts; cameras: Record<string, WindowCounts> } {
     const cameras: Record<string, WindowCounts> = {};
-    const total = { expected: 0, produced: 0, framesIn: 0, framesDropped: 0, windowsDropped: 0, resets: 0 };
+    const total = { expected: 0, produced: 0, framesIn: 0, framesDropped: 0, windowsDropped: 0, resets: 0, misdated: 0 };
     for (const [id, c] of this.cameras) {
-      const row = { expected: c.closedExpected + this.windowsOf(c.segmentFrames), produced: c.produced, framesIn: c.framesIn, framesDropped: c.framesDropped, windowsDropped: c.windowsDropped, resets: c.resets };
+      const row = { expected: c.closedExpected + this.windowsOf(c.segmentFrames), produced: c.produced, framesIn: c.framesIn, framesDropped: c.framesDropped, windowsDropped: c.windowsDropped, resets: c.resets, misdated: c.misdated };
       cameras[id] = row;
       for (const k of Object.keys(total) as Array<keyof typeof total>) total[k] += row[k];
     }

@@ -137,10 +137,10 @@ function progressLine(s: Sample, connected: number): string {
   return `t=${s.t}s rss=${s.rssMiB.toFixed(1)}MiB heap=${s.heapUsedMiB.toFixed(1)}MiB tensors=${s.tensors} fds=${s.fds} ffmpeg=${s.ffmpeg} lag p99=${s.lagP99Ms.toFixed(1)}ms windows=${s.windows} ws=${connected}`;
 }
 
-function printTable(summary: ReturnType<typeof summarize>, w: { expected: number; produced: number; windowsDropped: number; framesDropped: number; resets: number }, lost: number, load: object): void {
+function printTable(summary: ReturnType<typeof summarize>, w: { expected: number; produced: number; windowsDropped: number; framesDropped: number; resets: number; misdated: number }, lost: number, load: object): void {
   const rows = SAMPLED.map((k) => ({ measure: k, min: summary[k].min.toFixed(2), max: summary[k].max.toFixed(2), last: summary[k].last.toFixed(2), 'slope/h (after warm-up)': summary[k].slopePerHour.toFixed(3) }));
   console.table(rows);
-  console.table([{ expected: w.expected, produced: w.produced, 'windows dropped': w.windowsDropped, 'frames dropped': w.framesDropped, 'window resets': w.resets, lost }]);
+  console.table([{ expected: w.expected, produced: w.produced, 'windows dropped': w.windowsDropped, 'frames dropped': w.framesDropped, 'window resets': w.resets, 'frames misdated': w.misdated, lost }]);
   console.log(JSON.stringify(load));
 }
 

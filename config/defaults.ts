@@ -24,6 +24,8 @@ export const DEFAULTS: Omit<Config, 'weights'> = {
   supervision: { stallTimeoutSec: 10, connectTimeoutSec: 30, backoff: { initialMs: 500, maxMs: 30_000, jitter: 0.2 }, failedAfter: 5 },
   preview: { enabled: false, basePort: 9999 },
   websocket: { maxQueue: 256, maxBufferedBytes: 1 << 20, heartbeatMs: 15_000 },
+  // Two hours at the default one window per second (fps 4, stride 4): about 0.9 MiB per camera with events.
+  dashboardHistory: { windowsPerCamera: 7200, eventsPerCamera: 500 },
   shutdown: { timeoutSec: 30 },
   fleet: {
     topics: { frames: 'actionclip.fleet.frames', cameras: 'actionclip.fleet.cameras', states: 'actionclip.fleet.camera-states', vocabulary: 'actionclip.fleet.vocabulary', detections: 'actionclip.fleet.detections' },

@@ -299,6 +299,15 @@ export const ConfigSchema = z
       maxBufferedBytes: z.number().int().positive(),
       heartbeatMs: z.number().int().positive(),
     }),
+    /**
+     * What GET /events keeps for dashboards that open later, per camera, allocated at its first
+     * window (memory follows the cameras, not the time running): windows (34 + 12 × topk bytes each)
+     * and events (the newest message of each, about 0.5 KiB). 0 keeps none.
+     */
+    dashboardHistory: z.strictObject({
+      windowsPerCamera: z.number().int().min(0).max(1_000_000),
+      eventsPerCamera: z.number().int().min(0).max(100_000),
+    }),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
   })
   .superRefine((c, ctx) => {

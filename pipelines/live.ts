@@ -60,7 +60,7 @@ export async function startLive(opts: LiveOptions): Promise<LiveHandle> {
     const preview = config.preview.enabled ? resources.defer(new PreviewRelay({ basePort: config.preview.basePort, ffmpegPath: opts.ffmpegPath, logger: log }), (p) => p.stopAll()) : undefined;
     const ffmpegPath = opts.ffmpegPath ?? resolveFfmpeg().path;
     const cameraOptions = { fps: config.fps, width: config.decode.width, height: config.decode.height, tuning: config.decode, ffmpegPath, supervision: config.supervision, scheduler, logger: log };
-    const view = new LiveView(); // the dashboard's snapshots and draft scoring
+    const view = new LiveView({ ...config.dashboardHistory, topk: config.topk }); // the dashboard's snapshots, draft scoring, history
     const cameras = new CameraRegistry({ open: (c) => cameraFrames(c, cameraOptions), frames: frames$, states, onAdded: (c) => preview?.start(c), onRemoved: (id) => (preview?.stop(id), view.forget(id)), instrumentation, logger: log });
     const control = new LiveControlPlane({ cameras, preview, view, urlPolicy: config.security.cameraUrls, maxCameras: config.security.limits.maxCameras, instrumentation, logger: log });
 

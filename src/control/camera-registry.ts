@@ -109,7 +109,7 @@ export class CameraRegistry {
   }
 
   private onFrame(frame: Frame): void {
-    this.opts.instrumentation?.emit('source.frame', { camera: frame.camera, source: 'camera' });
+    this.opts.instrumentation?.emit('source.frame', { camera: frame.camera, source: 'camera', captureTs: frame.captureTs });
     this.opts.frames.next(frame);
   }
 

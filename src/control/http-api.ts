@@ -64,7 +64,7 @@ function actionOf(method: string, parts: readonly string[]): string | undefined 
  *   GET    /vocabulary             {version, labels, templates}
  *   PUT    /vocabulary             {labels, templates?} -> {version}
  *   GET    /cameras/:id/snapshot   the camera's newest frame as a JPEG (204 when there is none)
- *   GET    /events?since=<ms>      recent windows and events (last 2 h, at most 20 000), oldest first
+ *   GET    /events?since=<ms>      recent windows and events (each event's newest message; last 2 h, at most 20 000), oldest first
  *   GET    /vocabulary/history     the versions applied so far [{version, labels, templates, createdAt}]
  *   POST   /vocabulary/try         {labels, templates?} -> each camera's newest window scored against
  *                                  this draft ({labels, templates, cameras}); nothing is applied

@@ -8,10 +8,11 @@ import sharp from 'sharp';
 import { scoreEmbedding, topK } from '../model/scoring.js';
 import type { OutputEvent, Sink } from '../sinks/events.js';
 import type { Frame, LabelScore, VideoEmbedding, Vocabulary } from '../types.js';
+import { RecentHistory, type HistoryLimits, type HistoryStats } from './recent-history.js';
 
-/** How far back the recent windows and events reach: the dashboard's longest timeline... */
+/** How far back GET /events reaches: the dashboard's longest timeline (what is kept: `dashboardHistory`)... */
 export const RECENT_MS = 2 * 60 * 60 * 1000;
-/** ...or this many messages (about 300 bytes each), whichever is less. */
+/** ...and at most this many messages in one answer (about 0.4 KiB each), the newest. */
 export const RECENT_MAX = 20_000;
 
 export interface Snapshot {
@@ -33,11 +34,16 @@ export interface DraftScore {
 
 export class LiveView implements Sink {
   private readonly frames = new Map<string, Frame>();
-  /** Windows and events as published (their JSON), oldest first. */
-  private recent: OutputEvent[] = [];
+  /** Windows and events for pages that open later, bounded per camera (see RecentHistory). */
+  private readonly recent: RecentHistory;
   private readonly windows = new Map<string, VideoEmbedding>();
   /** The last JPEG made, per camera: several viewers polling the same frame cost one encode. */
   private readonly encoded = new Map<string, { seq: number; snapshot: Promise<Snapshot> }>();
+
+  /** `history`: config `dashboardHistory` and `topk`. */
+  constructor(history: HistoryLimits) {
+    this.recent = new RecentHistory(history);
+  }
 
   keepFrame(frame: Frame): void {
     this.frames.set(frame.camera, frame);
@@ -47,8 +53,9 @@ export class LiveView implements Sink {
     this.windows.set(window.camera, window);
   }
 
-  /** A removed camera's picture and window go with it. */
+  /** A removed camera's picture, window and history go with it. */
   forget(camera: string): void {
+    this.recent.forget(camera);
     this.frames.delete(camera);
     this.windows.delete(camera);
     this.encoded.delete(camera);
@@ -70,21 +77,20 @@ export class LiveView implements Sink {
 
   /** A sink of the pipeline's fan-out: keeps windows and events (camera states are in GET /cameras). */
   publish(event: OutputEvent): void {
-    if (event.kind === 'camera') return;
-    this.recent.push(event);
-    // Trimmed in bulk, not per message: one copy per quarter of the bound.
-    if (this.recent.length > RECENT_MAX * 1.25) this.recent = this.recent.slice(-RECENT_MAX);
+    this.recent.publish(event);
   }
 
   async close(): Promise<void> {
-    this.recent = [];
+    this.recent.clear();
   }
 
-  /** The recent windows and events captured after `since` (epoch ms), oldest first, as one JSON array. */
+  /** The recent windows and (each event's newest message) events captured after `since` (epoch ms), oldest first, as one JSON array. */
   recentJson(since: number, now = Date.now()): string {
-    const from = Math.max(since, now - RECENT_MS);
-    const kept = this.recent.slice(-RECENT_MAX).filter((e) => (e.captureTs ?? 0) > from);
-    return `[${kept.map((e) => e.json).join(',')}]`;
+    return this.recent.json(Math.max(since, now - RECENT_MS), RECENT_MAX);
+  }
+
+  historyStats(): HistoryStats {
+    return this.recent.stats();
   }
 
   /** Each camera's newest window scored against `vocabulary` (the live scoring, on the cached embeddings). */

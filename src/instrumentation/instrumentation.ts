@@ -9,8 +9,8 @@ import type { CameraState } from '../types.js';
 
 /** Every event and its payload. Payloads are plain objects; emitting is synchronous and cheap. */
 export interface InstrumentationEvents {
-  /** A source delivered a frame. */
-  'source.frame': { readonly camera: string; readonly source: 'camera' | 'kafka' };
+  /** A source delivered a frame (`captureTs`: its capture time, epoch ms). */
+  'source.frame': { readonly camera: string; readonly source: 'camera' | 'kafka'; readonly captureTs: number };
   /** A source rejected one input record (sent to the dead-letter topic where there is one). */
   'source.malformed': { readonly reason: string };
   /** A camera's supervision state changed. */

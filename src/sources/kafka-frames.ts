@@ -170,7 +170,7 @@ export function kafkaFrames(opts: KafkaFramesOptions): Observable<Frame> {
       const seq = seqs.get(decoded.camera) ?? 0;
       seqs.set(decoded.camera, seq + 1);
       offsets?.consumed(partition, message.offset, decoded);
-      opts.instrumentation?.emit('source.frame', { camera: decoded.camera, source: 'kafka' });
+      opts.instrumentation?.emit('source.frame', { camera: decoded.camera, source: 'kafka', captureTs: decoded.captureTs });
       subscriber.next({ ...decoded, seq });
     };
 

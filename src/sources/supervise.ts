@@ -141,8 +141,17 @@ class Supervisor {
     c?.unsubscribe();
   }
 
-  private setState(status: CameraStatus, reason?: string, since = this.scheduler.now()): void {
+  private setState(status: CameraStatus, reason?: string, now = this.scheduler.now()): void {
     this.status = status;
+    // Windows are split at a state by capture time (src/stages/sliding-windows.ts), so the state is
+    // dated after every frame delivered before it and the frames after it never earlier. ffmpeg may
+    // date the last frames of a connection a little ahead of the exit that follows them (its fps
+    // filter rounds to the next tick): dated `now`, such a frame would leave its window unfinished
+    // and join the next connection's frames.
+    // (Before the first frame there is nothing to split.)
+    const split = status !== 'streaming' && this.lastTs > -Infinity;
+    const since = split ? Math.max(now, this.lastTs + 1) : now;
+    if (split) this.lastTs = since;
     const { camera, attempt } = this;
     this.log?.info({ status, attempt, reason }, `camera ${camera}: ${status}`);
     this.out.next({ camera, status, since, attempt, ...(reason === undefined ? {} : { reason }) });

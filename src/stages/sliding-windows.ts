@@ -72,6 +72,11 @@ export function slidingGroups<T extends Sequenced>(options: SlidingWindowOptions
       const resetAt = new Map<string, number>();
       // A camera that is gone: its buffer is freed at once and late frames captured before are ignored.
       const goneAt = new Map<string, number>();
+      // No frame is a minute late: older marks of cameras without a buffer go (ids come and go for weeks).
+      // Defined before the states are subscribed: a states stream may emit as it is subscribed.
+      const forgetOld = (before: number): void => {
+        for (const marks of [resetAt, goneAt]) for (const [camera, t] of marks) if (t < before && !rings.has(camera)) marks.delete(camera);
+      };
       const stateSub = options.cameraStates?.subscribe((s) => {
         const effect = lifecycleOf(s.status);
         if (!effect.resetWindows) return;
@@ -81,10 +86,6 @@ export function slidingGroups<T extends Sequenced>(options: SlidingWindowOptions
         } else resetAt.set(s.camera, s.since);
         forgetOld(s.since - LATE_FRAME_MS);
       });
-      // No frame is a minute late: older marks of cameras without a buffer go (ids come and go for weeks).
-      const forgetOld = (before: number): void => {
-        for (const marks of [resetAt, goneAt]) for (const [camera, t] of marks) if (t < before && !rings.has(camera)) marks.delete(camera);
-      };
       const sub = source.subscribe({
         next: (item) => {
           if (item.captureTs < (goneAt.get(item.camera) ?? -Infinity)) return;

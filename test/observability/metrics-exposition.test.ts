@@ -8,7 +8,7 @@ import { observeMetrics } from '../../src/observability/metrics-observer.js';
 import { parseExposition } from '../support/prom-parse.js';
 
 function feedEverySeries(i: Instrumentation): void {
-  i.emit('source.frame', { camera: 'door', source: 'camera' });
+  i.emit('source.frame', { camera: 'door', source: 'camera', captureTs: 1 });
   i.emit('source.malformed', { reason: 'bad_png' });
   i.emit('camera.state', { camera: 'door', status: 'reconnecting', since: 0, attempt: 1, reason: 'exit code 1' });
   i.emit('queue.dropped', { stage: 'frames', camera: 'door', count: 2 });

@@ -59,7 +59,26 @@ describe('supervise', () => {
 
   it("streaming is dated by the first frame's capture time and times never go back across connections", () => {
     const { log } = run(({ cold }) => sourceOf([cold('-c#', values, new SourceError('cut', true)), cold('-d', values)]), 10);
-    expect(log.filter((l) => l.includes('#'))).toEqual(['1 #0@300', '6 #1@300']);
+    expect(log.filter((l) => l.includes('#'))).toEqual(['1 #0@300', '6 #1@301']);
+  });
+
+  it('a state is dated after every frame delivered before it, and later frames never before it (windows split there)', () => {
+    // The frame at 300 arrives at t=1 and the connection ends at t=2: ffmpeg's fps filter dates the
+    // last frames of a connection up to a tick ahead of the exit that follows them.
+    const states: Array<{ status: string; since: number }> = [];
+    const frames: number[] = [];
+    const ts = new TestScheduler((a, b) => expect(a).toEqual(b));
+    ts.run(({ cold }) => {
+      const source = sourceOf([cold('-c#', values, new SourceError('cut', true)), cold('-a', values)]);
+      const sub = supervise('cam', source, { supervision, scheduler: ts, random: () => 0.5 }).subscribe((e) => (isCameraState(e) ? states.push({ status: e.status, since: e.since }) : frames.push(e.captureTs)));
+      ts.schedule(() => sub.unsubscribe(), 10);
+    });
+    expect(states.map((s) => s.status)).toEqual(['connecting', 'streaming', 'reconnecting', 'streaming']);
+    const reconnecting = states[2]!.since;
+    expect(reconnecting).toBe(301);
+    expect(frames).toEqual([300, 301]);
+    expect(frames[0]).toBeLessThan(reconnecting);
+    expect(frames[1]).toBeGreaterThanOrEqual(reconnecting);
   });
 
   it('a retriable failure reconnects with growing, capped back-off; frames reset the attempts', () => {
@@ -75,7 +94,7 @@ describe('supervise', () => {
       '25 stalled(0): no frame for 0.005s',
       '25 reconnecting(1): stalled: no frame for 0.005s',
       '29 streaming(0)',
-      '29 #1@100',
+      '29 #1@102', // its time (100) is dated after the states that reset windows (101, 102)
     ].filter((l) => Number(l.split(' ')[0]) <= 30));
     expect((source as FrameSource & { connects: number }).connects).toBe(5);
   });
