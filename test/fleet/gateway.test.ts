@@ -1,6 +1,9 @@
 // The fleet's gateway (pipelines/gateway.ts) on a real KRaft broker, with real HTTP and WebSocket
 // clients: what its API writes to the cameras and vocabulary topics, and what it relays from the
 // detections (transactional, read committed) and camera-states topics.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { Kafka, Partitioners, logLevel, type Producer } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
@@ -8,8 +11,9 @@ import { loadConfig } from '../../config/load.js';
 import type { Config, KafkaConfig } from '../../config/schema.js';
 import { startGateway, type GatewayHandle } from '../../pipelines/gateway.js';
 import { createLogger } from '../../src/observability/logger.js';
+import { createToken } from '../../src/security/tokens.js';
 import { startKafka, type KafkaBroker } from '../support/kafka-broker.js';
-import { pollUntil } from '../support/role-process.js';
+import { pollUntil, startRole } from '../support/role-process.js';
 
 const TOPICS = { frames: 'gw.frames', cameras: 'gw.cameras', states: 'gw.states', vocabulary: 'gw.vocabulary', detections: 'gw.detections' };
 const T0 = Date.parse('2026-01-01T00:00:00Z');
@@ -21,10 +25,11 @@ let producer: Producer;
 const others: GatewayHandle[] = [];
 const sockets: WebSocket[] = [];
 
-function gatewayConfig(): Config & { kafka: KafkaConfig } {
+function gatewayConfig(extra: Record<string, unknown> = {}): Config & { kafka: KafkaConfig } {
   const config = loadConfig({
     noModel: 'gateway',
     overrides: {
+      ...extra,
       labels: ['walking', 'running'],
       port: 0,
       host: '127.0.0.1',
@@ -36,16 +41,17 @@ function gatewayConfig(): Config & { kafka: KafkaConfig } {
   return config as Config & { kafka: KafkaConfig };
 }
 
-async function newGateway(): Promise<GatewayHandle> {
-  const config = gatewayConfig();
+async function newGateway(extra: Record<string, unknown> = {}): Promise<GatewayHandle> {
+  const config = gatewayConfig(extra);
   const g = await startGateway({ config, logger: createLogger({ level: config.logLevel }) });
   others.push(g);
   await g.ready;
   return g;
 }
 
-async function api(g: GatewayHandle, method: string, route: string, body?: unknown): Promise<{ status: number; json: unknown }> {
-  const res = await fetch(`${g.url}${route}`, { method, headers: { 'content-type': 'application/json' }, body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body) });
+async function api(g: GatewayHandle, method: string, route: string, body?: unknown, token?: string): Promise<{ status: number; json: unknown }> {
+  const headers = { 'content-type': 'application/json', ...(token === undefined ? {} : { authorization: `Bearer ${token}` }) };
+  const res = await fetch(`${g.url}${route}`, { method, headers, body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body) });
   const text = await res.text();
   return { status: res.status, json: text === '' ? undefined : (JSON.parse(text) as unknown) };
 }
@@ -243,4 +249,49 @@ describe('fleet gateway (real broker, real HTTP and WebSocket clients)', () => {
     expect((await api(gateway, 'GET', '/cameras/door/preview')).status).toBe(404);
     expect((await api(gateway, 'GET', '/cameras/door/snapshot')).status).toBe(204);
   }, 30_000);
+
+  it('with API tokens, adding a camera takes an admin and a vocabulary change an operator, as in `run`', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'actionclip-gateway-tokens-'));
+    try {
+      const [viewer, operator, admin] = (['viewer', 'operator', 'admin'] as const).map((role) => createToken(role, role));
+      const tokensFile = path.join(dir, 'tokens');
+      writeFileSync(tokensFile, [viewer!, operator!, admin!].map((t) => t.line).join('\n'));
+      const g = await newGateway({ security: { tokensFile } });
+      const before = await recordCount(TOPICS.cameras);
+      const porch = { id: 'porch', url: 'rtsp://192.168.1.23/stream' };
+      expect((await api(g, 'POST', '/cameras', porch)).status).toBe(401);
+      expect((await api(g, 'POST', '/cameras', porch, operator!.token)).status).toBe(403);
+      expect(await recordCount(TOPICS.cameras)).toBe(before);
+      expect((await api(g, 'PUT', '/vocabulary', { labels: ['x'] }, viewer!.token)).status).toBe(403);
+      expect((await api(g, 'POST', '/cameras', porch, admin!.token)).status).toBe(201);
+      expect((await api(g, 'DELETE', '/cameras/porch', undefined, admin!.token)).status).toBe(204);
+      expect(await recordCount(TOPICS.cameras)).toBe(before + 2);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
+
+  it('`actionclip-stream gateway --config F --kafka B --port 0` (the CLI from source) prints its API URL, gets ready on the fleet as it is, and stops on SIGTERM', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'actionclip-gateway-'));
+    try {
+      const file = path.join(dir, 'fleet.yaml');
+      // JSON is YAML; the broker comes from the flag, as in docker/compose.yaml.
+      writeFileSync(file, JSON.stringify({ labels: ['walking'], host: '127.0.0.1', kafka: { brokers: ['127.0.0.1:1'] }, fleet: { topics: TOPICS }, logLevel: 'info' }));
+      const cli = startRole('gateway-cli', ['gateway', '--config', file, '--kafka', broker.brokers, '--port', '0']);
+      try {
+        await cli.waitFor('gateway ready', { ms: 120_000 });
+        expect(cli.log()).toMatch(/API http:\/\/127\.0\.0\.1:\d+/);
+        const version = ((await api(gateway, 'GET', '/vocabulary')).json as { version: number }).version;
+        const res = await fetch(`${cli.url()}/vocabulary`);
+        expect(((await res.json()) as { version: number }).version).toBe(version);
+        expect((await fetch(`${cli.url()}/ready`)).status).toBe(200);
+        cli.child.kill('SIGTERM');
+        expect(await cli.exited).toBe(0);
+      } finally {
+        await cli.stop(5000);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 180_000);
 });
