@@ -1,8 +1,8 @@
 /**
  * A compacted fleet topic (cameras, camera states, vocabulary) read as a table: from the beginning
- * on every start, then followed. A private consumer group that never commits, so each start and
- * each replacement consumer (a broker outage) reads the whole topic again; applying a record is
- * idempotent (the latest record per key wins), so a re-read only repeats what is known.
+ * on every start, then followed. A private consumer group that never commits, so each start reads
+ * the whole topic; a replacement consumer (after a long broker outage) reads it again too, and
+ * skips what was already applied.
  *
  * `ready` resolves once every partition was read up to its high watermark as it was at start:
  * from then on the table is at least as new as the topic was when this process started.
@@ -92,8 +92,18 @@ export function readCompactedTopic(opts: CompactedReaderOptions): CompactedReade
   const checkReady = (): void => {
     if (joined && behind?.size === 0) markReady();
   };
+  /** Per partition, the offset of the last record applied. */
+  const applied = new Map<number, bigint>();
   const eachBatch = async ({ batch }: EachBatchPayload): Promise<void> => {
-    for (const m of batch.messages) opts.onRecord(m.key?.toString('utf8'), m.value, { partition: batch.partition, offset: m.offset });
+    const p = batch.partition;
+    for (const m of batch.messages) {
+      // A replacement consumer reads from the beginning again: what was applied is not applied twice
+      // (older states would flash by on the WebSocket, and the table would go back in time meanwhile).
+      const offset = BigInt(m.offset);
+      if (offset <= (applied.get(p) ?? -1n)) continue;
+      applied.set(p, offset);
+      opts.onRecord(m.key?.toString('utf8'), m.value, { partition: p, offset: m.offset });
+    }
     const high = behind?.get(batch.partition);
     // The last record of a partition is never compacted away (the active segment is not cleaned).
     if (high !== undefined && BigInt(batch.lastOffset()) + 1n >= high) behind!.delete(batch.partition);

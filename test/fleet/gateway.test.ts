@@ -294,4 +294,23 @@ describe('fleet gateway (real broker, real HTTP and WebSocket clients)', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   }, 180_000);
+
+  it('after a broker restart it relays states and committed windows again, and sends no state twice', async () => {
+    const client = await wsClient(gateway);
+    await pollUntil('the greeting', () => statesOf(client, 'door').length > 0, 30_000);
+    await broker.restart();
+    const state = { camera: 'door', status: 'reconnecting', since: Date.now(), attempt: 1, reason: 'after the restart' };
+    await pollUntil('the states topic taking writes again', async () => {
+      try {
+        await producer.send({ topic: TOPICS.states, messages: [{ key: 'door', value: JSON.stringify({ schema: 1, type: 'camera', camera: 'door', state, latencyMs: 1 }) }] });
+        return true;
+      } catch {
+        return false;
+      }
+    }, 120_000);
+    await inTransaction('gw-test-after-restart', [{ key: 'door', value: windowMessage('door', 10, 'after-restart') }], 'commit');
+    await pollUntil('the new state and window', () => statesOf(client, 'door').some((m) => (m.state as { reason?: string }).reason === 'after the restart') && windowsOf(client, 'door').some((m) => m.label === 'after-restart'), 120_000);
+    // The greeting, then the one new state: nothing read again was sent again.
+    expect(statesOf(client, 'door').map((m) => (m.state as { status: string }).status)).toEqual(['streaming', 'reconnecting']);
+  }, 300_000);
 });
