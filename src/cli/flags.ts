@@ -67,3 +67,41 @@ export function quantizeFlag(value: string | undefined): Quantize | undefined {
   if (!parsed.success) throw new ConfigError(`--quantize must be ${QuantizeSchema.options.join(' or ')}, got ${JSON.stringify(value)}`);
   return parsed.data;
 }
+
+/** The flags of the commands that serve the HTTP API and /ws (`run`, `gateway`). */
+export interface ServerFlags {
+  port?: string;
+  host?: string;
+  tokensFile?: string;
+  insecureNoAuth?: boolean;
+  allowedOrigin?: string[];
+  tlsCert?: string;
+  tlsKey?: string;
+}
+
+const collect = (v: string, acc: string[]): string[] => [...acc, v];
+
+export function addServerOptions(command: Command): Command {
+  return command
+    .option('--port <n>', 'HTTP API / WebSocket port (0 = any free port)')
+    .option('--host <addr>', 'HTTP bind address (default 127.0.0.1 without tokens, 0.0.0.0 with them)')
+    .option('--tokens-file <file>', 'API tokens (lines "sha256:<hex> <role> <name>", see `token create`); or set ACTIONCLIP_TOKENS')
+    .option('--insecure-no-auth', 'listen beyond loopback without tokens (anyone reaching the port can do anything)')
+    .option('--allowed-origin <origin>', 'a browser origin that may call the API and /ws (repeatable)', collect, [])
+    .option('--tls-cert <file>', 'serve HTTPS and WSS with this certificate (PEM; security.tls.cert; re-read on SIGHUP)')
+    .option('--tls-key <file>', 'private key of --tls-cert (PEM; security.tls.key)');
+}
+
+/** Numbers stay strings when they are not numbers, so zod reports them against the right key. */
+export const numberOrString = (v: string | undefined): unknown => (v === undefined ? undefined : Number.isNaN(Number(v)) ? v : Number(v));
+
+/** The server flags given, shaped like the config (port, host, security); only given flags appear. */
+export function serverFlagsToConfig(f: ServerFlags): Record<string, unknown> {
+  const s = {
+    ...(f.tokensFile === undefined ? {} : { tokensFile: f.tokensFile }),
+    ...(f.insecureNoAuth === true ? { insecureNoAuth: true } : {}),
+    ...(f.allowedOrigin === undefined || f.allowedOrigin.length === 0 ? {} : { allowedOrigins: f.allowedOrigin }),
+    ...(f.tlsCert === undefined && f.tlsKey === undefined ? {} : { tls: { cert: f.tlsCert, key: f.tlsKey } }),
+  };
+  return { port: numberOrString(f.port), host: f.host, security: Object.keys(s).length === 0 ? undefined : s };
+}

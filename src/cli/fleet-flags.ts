@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { loadConfig, splitList } from '../../config/load.js';
+import { loadConfig, splitList, type ConfigInput } from '../../config/load.js';
 import type { Config, KafkaConfig } from '../../config/schema.js';
 import { ConfigError } from '../errors.js';
 
@@ -17,12 +17,12 @@ export function addFleetOptions(command: Command): Command {
     .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent');
 }
 
-/** The configuration of a fleet role that loads no model; Kafka is required. */
-export function loadFleetConfig(flags: FleetFlags, role: string): Config & { kafka: KafkaConfig } {
+/** The configuration of a fleet role that loads no model; Kafka is required. `overrides`: the role's own flags. */
+export function loadFleetConfig(flags: FleetFlags, role: string, overrides: ConfigInput = {}): Config & { kafka: KafkaConfig } {
   const config = loadConfig({
     file: flags.config,
     noModel: role,
-    overrides: { kafka: flags.kafka === undefined ? undefined : { brokers: splitList(flags.kafka) }, logLevel: flags.logLevel },
+    overrides: { ...overrides, kafka: flags.kafka === undefined ? undefined : { brokers: splitList(flags.kafka) }, logLevel: flags.logLevel },
   });
   if (config.kafka === undefined) throw new ConfigError(`${role} needs Kafka: give --kafka host:port or a kafka section in the configuration`);
   return config as Config & { kafka: KafkaConfig };

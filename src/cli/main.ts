@@ -3,6 +3,7 @@ import { registerClassify } from './commands/classify.js';
 import { registerDemo } from './commands/demo.js';
 import { registerEval } from './commands/eval.js';
 import { registerIngest } from './commands/ingest.js';
+import { registerGateway } from './commands/gateway.js';
 import { registerMakeSynthetic } from './commands/make-synthetic.js';
 import { registerModels } from './commands/models.js';
 import { registerRun } from './commands/run.js';
@@ -28,6 +29,7 @@ registerMakeSynthetic(program);
 registerToken(program);
 registerModels(program);
 registerDemo(program);
+registerGateway(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   console.error(`actionclip-stream: ${err instanceof Error ? err.message : String(err)}`);

@@ -47,7 +47,8 @@ export interface ControlPlane {
   cameras(): CameraInfo[];
   /** @throws ConflictError when the id is taken; UrlPolicyError when the URL policy refuses it; ConfigError at the camera cap. */
   addCamera(camera: CameraConfig): CameraInfo | Promise<CameraInfo>;
-  removeCamera(id: string): boolean;
+  /** Resolves false when there is no such camera. */
+  removeCamera(id: string): boolean | Promise<boolean>;
   vocabulary(): VocabularyView | undefined;
   /** Resolves with the new version once active; rejects with ConfigError on a bad vocabulary. */
   updateVocabulary(update: VocabularyUpdate): Promise<number>;
@@ -89,6 +90,31 @@ export interface LiveControlPlaneOptions {
   readonly logger?: Logger;
 }
 
+/** What a camera added at runtime must pass, wherever it is added: the camera cap, then the URL policy. @throws ConfigError, UrlPolicyError */
+export async function checkNewCamera(camera: CameraConfig, count: number, opts: Pick<LiveControlPlaneOptions, 'maxCameras' | 'urlPolicy' | 'resolve'>): Promise<void> {
+  const { maxCameras, urlPolicy } = opts;
+  if (maxCameras !== undefined && count >= maxCameras) throw new ConfigError(`at most ${maxCameras} cameras (security.limits.maxCameras)`);
+  if (urlPolicy === undefined) return;
+  for (const url of [camera.url, camera.detectUrl]) if (url !== undefined) await checkCameraUrl(url, urlPolicy, opts.resolve);
+}
+
+/** Each Kafka client's connection as /health shows it, from `kafka.connection` events. */
+export class KafkaLinks {
+  private readonly links = new Map<KafkaComponent, ConnectionView>();
+
+  constructor(instrumentation: Instrumentation | undefined) {
+    instrumentation?.on('kafka.connection', (e) => {
+      const prev = this.links.get(e.component);
+      const since = prev?.status === e.status ? prev.since : new Date().toISOString();
+      this.links.set(e.component, { status: e.status, since, ...(e.error === undefined ? {} : { error: e.error }) });
+    });
+  }
+
+  view(): Partial<Record<KafkaComponent, ConnectionView>> {
+    return Object.fromEntries(this.links);
+  }
+}
+
 /**
  * The control plane of one live process: the camera registry and, once the model is loaded, the
  * vocabulary store. Every way in (HTTP, WebSocket, Kafka) calls these same methods, so a change is
@@ -103,16 +129,12 @@ export class LiveControlPlane implements ControlPlane {
   /** Resolves with the error that stopped the pipeline for good; never otherwise. */
   readonly failed = new Promise<Error>((resolve) => (this.markFailed = resolve));
   readonly preview?: (id: string) => PreviewInfo;
-  private readonly links = new Map<KafkaComponent, ConnectionView>();
+  private readonly links: KafkaLinks;
   private readonly backlog?: SinkBacklog;
 
   constructor(private readonly opts: LiveControlPlaneOptions) {
     if (opts.instrumentation !== undefined) this.backlog = new SinkBacklog(opts.instrumentation);
-    opts.instrumentation?.on('kafka.connection', (e) => {
-      const prev = this.links.get(e.component);
-      const since = prev?.status === e.status ? prev.since : new Date().toISOString();
-      this.links.set(e.component, { status: e.status, since, ...(e.error === undefined ? {} : { error: e.error }) });
-    });
+    this.links = new KafkaLinks(opts.instrumentation);
     const relay = opts.preview;
     if (relay !== undefined) {
       this.preview = (id) => {
@@ -153,7 +175,7 @@ export class LiveControlPlane implements ControlPlane {
   }
 
   connections(): Partial<Record<KafkaComponent, ConnectionView>> {
-    return Object.fromEntries(this.links);
+    return this.links.view();
   }
 
   sinks(): SinkView[] {
@@ -166,11 +188,7 @@ export class LiveControlPlane implements ControlPlane {
 
   async addCamera(camera: CameraConfig): Promise<CameraInfo> {
     this.refuseWhileStopping();
-    const { maxCameras, urlPolicy } = this.opts;
-    if (maxCameras !== undefined && this.opts.cameras.list().length >= maxCameras) throw new ConfigError(`at most ${maxCameras} cameras (security.limits.maxCameras)`);
-    if (urlPolicy !== undefined) {
-      for (const url of [camera.url, camera.detectUrl]) if (url !== undefined) await checkCameraUrl(url, urlPolicy, this.opts.resolve);
-    }
+    await checkNewCamera(camera, this.opts.cameras.list().length, this.opts);
     return this.opts.cameras.add(camera);
   }
 

@@ -132,7 +132,7 @@ async function camerasRoute(c: RouteContext): Promise<string | void> {
       if (cam === undefined) throw new NotFoundError(`no camera "${id}"`);
       return send(res, 200, cam);
     }
-    if (!control.removeCamera(id)) throw new NotFoundError(`no camera "${id}"`);
+    if (!(await control.removeCamera(id))) throw new NotFoundError(`no camera "${id}"`);
     res.writeHead(204).end();
     return id;
   }

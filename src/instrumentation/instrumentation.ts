@@ -51,13 +51,17 @@ export interface InstrumentationEvents {
   'fault.retried': { readonly component: string; readonly reason: string };
   /** A sink could not write (`code`: ENOSPC, EIO…); the message is lost, the other sinks go on. */
   'sink.error': { readonly sink: SinkName; readonly code: string };
+  /** A fleet record that failed its schema (src/fleet/records.ts) was skipped; `topic` is the role's name for it (vocabulary…). */
+  'fleet.invalid_record': { readonly topic: string };
 }
 
 /**
  * The service's Kafka clients: frames consumer, control consumer, detections producer; in a fleet's
- * ingest process, the cameras consumer and the frames and camera-states producers.
+ * ingest process, the cameras consumer and the frames and camera-states producers; in a fleet's
+ * gateway, the readers of the cameras, camera-states and vocabulary topics and of the detections
+ * (`kafka-detections`), and the writer of cameras and vocabulary (`kafka-control`).
  */
-export type KafkaComponent = 'kafka-frames' | 'kafka-control' | 'kafka-detections' | 'kafka-cameras' | 'kafka-frames-out' | 'kafka-states';
+export type KafkaComponent = 'kafka-frames' | 'kafka-control' | 'kafka-detections' | 'kafka-cameras' | 'kafka-frames-out' | 'kafka-states' | 'kafka-vocabulary';
 /** `connected`: a consumer joined its group, a producer's broker answered. */
 export type ConnectionStatus = 'connecting' | 'connected' | 'disconnected';
 

@@ -5,10 +5,10 @@ import { startLive, type LiveHandle } from '../../../pipelines/live.js';
 import { ConfigError } from '../../errors.js';
 import { headChoices } from '../../heads/registry.js';
 import { createLogger } from '../../observability/logger.js';
-import { addTextCacheOptions, textCacheFlagsToConfig, type TextCacheFlags } from '../flags.js';
+import { addServerOptions, addTextCacheOptions, numberOrString, serverFlagsToConfig, textCacheFlagsToConfig, type ServerFlags, type TextCacheFlags } from '../flags.js';
 import { startupLine } from '../startup-line.js';
 
-interface RunFlags extends TextCacheFlags {
+interface RunFlags extends TextCacheFlags, ServerFlags {
   config?: string;
   weights?: string;
   fusion?: string;
@@ -22,8 +22,6 @@ interface RunFlags extends TextCacheFlags {
   window?: string;
   stride?: string;
   fps?: string;
-  port?: string;
-  host?: string;
   kafka?: string;
   framesTopic?: string;
   detectionsTopic?: string;
@@ -32,15 +30,9 @@ interface RunFlags extends TextCacheFlags {
   jsonl?: string;
   preview?: boolean;
   logLevel?: string;
-  tokensFile?: string;
-  insecureNoAuth?: boolean;
-  allowedOrigin?: string[];
-  tlsCert?: string;
-  tlsKey?: string;
 }
 
-/** Numbers stay strings when they are not numbers, so zod reports them against the right key. */
-const num = (v: string | undefined): unknown => (v === undefined ? undefined : Number.isNaN(Number(v)) ? v : Number(v));
+const num = numberOrString;
 
 /** Flags to the config's shape; only given flags appear (they override the YAML file). */
 export function flagsToConfig(f: RunFlags): ConfigInput {
@@ -69,25 +61,12 @@ export function flagsToConfig(f: RunFlags): ConfigInput {
     window: num(f.window),
     stride: num(f.stride),
     fps: num(f.fps),
-    port: num(f.port),
-    host: f.host,
+    ...serverFlagsToConfig(f),
     kafka: anyKafka ? kafka : undefined,
     jsonl: f.jsonl,
     preview: f.preview === true ? { enabled: true } : undefined,
     logLevel: f.logLevel,
-    security: securityFlags(f),
   };
-}
-
-/** Only the security flags that were given (the YAML file's stay otherwise). */
-function securityFlags(f: RunFlags): ConfigInput | undefined {
-  const s: ConfigInput = {
-    ...(f.tokensFile === undefined ? {} : { tokensFile: f.tokensFile }),
-    ...(f.insecureNoAuth === true ? { insecureNoAuth: true } : {}),
-    ...(f.allowedOrigin === undefined || f.allowedOrigin.length === 0 ? {} : { allowedOrigins: f.allowedOrigin }),
-    ...(f.tlsCert === undefined && f.tlsKey === undefined ? {} : { tls: { cert: f.tlsCert, key: f.tlsKey } }),
-  };
-  return Object.keys(s).length === 0 ? undefined : s;
 }
 
 const collect = (v: string, acc: string[]): string[] => [...acc, v];
@@ -110,11 +89,6 @@ export function registerRun(program: Command): void {
     .option('--window <n>', 'frames per window: 8, 16 or 32')
     .option('--stride <n>', 'frames between windows')
     .option('--fps <f>', 'frames sampled per second per camera')
-    .option('--port <n>', 'HTTP API / WebSocket port (0 = any free port)')
-    .option('--host <addr>', 'HTTP bind address (default 127.0.0.1 without tokens, 0.0.0.0 with them)')
-    .option('--tokens-file <file>', 'API tokens (lines "sha256:<hex> <role> <name>", see `token create`); or set ACTIONCLIP_TOKENS')
-    .option('--insecure-no-auth', 'listen beyond loopback without tokens (anyone reaching the port can do anything)')
-    .option('--allowed-origin <origin>', 'a browser origin that may call the API and /ws (repeatable)', collect, [])
     .option('--kafka <brokers>', 'comma-separated Kafka brokers')
     .option('--frames-topic <topic>', 'consume frames from this Kafka topic')
     .option('--detections-topic <topic>', 'publish windows and detections to this Kafka topic')
@@ -122,10 +96,8 @@ export function registerRun(program: Command): void {
     .option('--group-id <id>', 'Kafka consumer group of the frames consumer (workers sharing it split partitions)')
     .option('--jsonl <path>', "write every message as JSON lines to a file, or '-' for stdout")
     .option('--preview', 'relay camera previews as MPEG1 over WebSocket (node-rtsp-stream)')
-    .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent')
-    .option('--tls-cert <file>', 'serve HTTPS and WSS with this certificate (PEM; security.tls.cert; re-read on SIGHUP)')
-    .option('--tls-key <file>', 'private key of --tls-cert (PEM; security.tls.key)');
-  addTextCacheOptions(run)
+    .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent');
+  addTextCacheOptions(addServerOptions(run))
     .action(async (flags: RunFlags) => {
       const config = loadConfig({ file: flags.config, overrides: flagsToConfig(flags) });
       const logger = createLogger({ level: config.logLevel });
