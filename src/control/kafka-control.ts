@@ -96,18 +96,21 @@ export function startKafkaControl(opts: KafkaControlOptions): KafkaControl {
     groupId,
     async stop() {
       await supervised.stop();
-      // The private group is of no use to anyone once this worker is gone (none was made if it never joined,
-      // and then the broker may be away: one quick try at most).
-      if (!joined) return;
-      const admin = opts.kafka.admin({ retry: { retries: 1 } });
-      try {
-        await admin.connect();
-        await admin.deleteGroups([groupId]);
-      } catch {
-        /* best effort: the broker expires empty groups anyway */
-      } finally {
-        await admin.disconnect().catch(() => undefined);
-      }
+      // The private group is of no use to anyone once this worker is gone (none was made if it never joined).
+      if (joined) await deletePrivateGroup(opts.kafka, groupId);
     },
   };
+}
+
+/** Deletes a worker's private consumer group when it stops: one quick try, never throws. */
+export async function deletePrivateGroup(kafka: Kafka, groupId: string): Promise<void> {
+  const admin = kafka.admin({ retry: { retries: 1 } });
+  try {
+    await admin.connect();
+    await admin.deleteGroups([groupId]);
+  } catch {
+    /* best effort: the broker expires empty groups anyway */
+  } finally {
+    await admin.disconnect().catch(() => undefined);
+  }
 }

@@ -51,10 +51,12 @@ export interface InstrumentationEvents {
   'fault.retried': { readonly component: string; readonly reason: string };
   /** A sink could not write (`code`: ENOSPC, EIO…); the message is lost, the other sinks go on. */
   'sink.error': { readonly sink: SinkName; readonly code: string };
+  /** A fleet record that failed its schema (src/fleet/records.ts) was skipped; `topic` is the role's name for it (vocabulary…). */
+  'fleet.invalid_record': { readonly topic: string };
 }
 
 /** The service's Kafka clients: frames consumer, control consumer, detections producer. */
-export type KafkaComponent = 'kafka-frames' | 'kafka-control' | 'kafka-detections';
+export type KafkaComponent = 'kafka-frames' | 'kafka-control' | 'kafka-detections' | 'kafka-infer' | 'kafka-vocabulary';
 /** `connected`: a consumer joined its group, a producer's broker answered. */
 export type ConnectionStatus = 'connecting' | 'connected' | 'disconnected';
 

@@ -18,6 +18,7 @@ export function observeMetrics(instrumentation: Instrumentation, metrics: Metric
     }),
     instrumentation.on('source.frame', (e) => metrics.framesIn.inc({ camera: e.camera, source: e.source })),
     instrumentation.on('source.malformed', (e) => metrics.malformedFrames.inc({ reason: e.reason })),
+    instrumentation.on('fleet.invalid_record', (e) => metrics.fleetInvalidRecords.inc({ topic: e.topic })),
     instrumentation.on('camera.state', (s) => {
       metrics.setCameraState(s.camera, s.status);
       // A stall is followed by its reconnect: count the restart once, on the reconnect (a stall

@@ -37,6 +37,7 @@ export class Metrics {
   readonly textCacheLookups: Counter<'result'>;
   readonly textCacheEvictions: Counter;
   readonly textCacheLimit: Gauge;
+  readonly fleetInvalidRecords: Counter<'topic'>;
 
   constructor(opts: { defaultMetrics?: boolean } = {}) {
     const registers = [(this.registry = new Registry())];
@@ -52,6 +53,7 @@ export class Metrics {
     this.queueDepth = new Gauge({ name: 'actionclip_queue_depth', help: 'Items waiting per camera and stage', labelNames: ['camera', 'stage'], registers });
     this.cameraState = new Gauge({ name: 'actionclip_camera_state', help: '1 for the current supervision state of each camera', labelNames: ['camera', 'status'], registers });
     this.cameraRestarts = new Counter({ name: 'actionclip_camera_restarts_total', help: 'ffmpeg restarts (exit or stall) per camera', labelNames: ['camera'], registers });
+    this.fleetInvalidRecords = new Counter({ name: 'actionclip_fleet_invalid_records_total', help: 'Fleet records (vocabulary, cameras…) that failed validation and were skipped', labelNames: ['topic'], registers });
     this.windows = new Counter({ name: 'actionclip_windows_total', help: 'Scored windows per camera', labelNames: ['camera'], registers });
     this.detections = new Counter({ name: 'actionclip_detections_total', help: 'Detection events (start, update, end)', labelNames: ['kind'], registers });
     this.sinkMessages = new Counter({ name: 'actionclip_sink_messages_total', help: 'Messages delivered per sink', labelNames: ['sink'], registers });
