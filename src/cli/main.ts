@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { registerClassify } from './commands/classify.js';
 import { registerDemo } from './commands/demo.js';
 import { registerEval } from './commands/eval.js';
+import { registerInfer } from './commands/infer.js';
 import { registerMakeSynthetic } from './commands/make-synthetic.js';
 import { registerModels } from './commands/models.js';
 import { registerRun } from './commands/run.js';
@@ -18,6 +19,7 @@ const program = new Command()
 
 registerClassify(program);
 registerRun(program);
+registerInfer(program);
 registerTrain(program);
 registerEval(program);
 registerMakeSynthetic(program);
