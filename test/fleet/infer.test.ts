@@ -34,6 +34,8 @@ interface Detection {
   readonly vocabularyVersion: number;
   readonly label: string;
   readonly frames: number;
+  readonly windowStart: number;
+  readonly windowEnd: number;
 }
 
 let dir: string;
@@ -123,6 +125,10 @@ const seqsOf = (ds: readonly Detection[], cam: Cam): number[] => ds.filter((d) =
 /** Windows of window 8 / stride 4 in `frames` frames. */
 const windowsIn = (frames: number): number => Math.floor((frames - 8) / 4) + 1;
 const range = (n: number): number[] => Array.from({ length: n }, (_, k) => k);
+/** Every window holds its own frames kS..kS+W-1 (none padded: a re-read from R lost none). */
+function expectWholeWindows(ds: readonly Detection[]): void {
+  for (const d of ds) expect([d.windowStart, d.windowEnd], `${d.camera} window ${d.windowSeq}`).toEqual([T0 + 4 * d.windowSeq * 250, T0 + (4 * d.windowSeq + 7) * 250]);
+}
 
 describe('actionclip-stream infer (real Kafka, child processes)', () => {
   beforeAll(async () => {
@@ -156,6 +162,7 @@ describe('actionclip-stream infer (real Kafka, child processes)', () => {
     expect(new Set(got.map((d) => d.vocabularyVersion))).toEqual(new Set([3]));
     for (const d of got) expect(['waving', 'clapping']).toContain(d.label);
     expect(got.every((d) => d.frames === 8)).toBe(true);
+    expectWholeWindows(got);
     infer.child.kill('SIGTERM');
     expect(await infer.exited).toBe(0);
   }, 300_000);
@@ -192,6 +199,7 @@ describe('actionclip-stream infer (real Kafka, child processes)', () => {
     await sleep(3000); // duplicates would arrive now
     for (const cam of cams) expect(seqsOf(got, cam)).toEqual(range(windowsIn(frames)));
     expect(got.length).toBe(expected);
+    expectWholeWindows(got);
     expect(b.log()).toMatch(/re-reading from its re-read point|partition state rebuilt/);
     b.child.kill('SIGTERM');
     expect(await b.exited).toBe(0);
