@@ -8,15 +8,16 @@
  * `ready` resolves once the vocabulary topic is caught up (the first window is scored with the
  * current version) and the consumer joined its group.
  */
-import path from 'node:path';
+import type { Kafka } from 'kafkajs';
 import type { Logger } from 'pino';
 import { resolveVocabulary, textCacheOptions } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import { VocabularyStore } from '../src/control/vocabulary-store.js';
 import type { Engine, EngineInfo } from '../src/engine/engine.js';
 import { ConfigError } from '../src/errors.js';
-import { startTransactionalWindows, type TransactionalWindows } from '../src/fleet/transactional-windows.js';
+import { startTransactionalWindows, type TransactionalWindows, type TransactionalWindowsOptions } from '../src/fleet/transactional-windows.js';
 import { followVocabulary, startVocabularyFollower } from '../src/fleet/vocabulary-follower.js';
+import { modelLabel } from '../src/detections/messages.js';
 import { Instrumentation } from '../src/instrumentation/instrumentation.js';
 import { ResourceStack } from '../src/lifecycle/resource-stack.js';
 import { ACTIONCLIP_TEMPLATES } from '../src/model/prompts.js';
@@ -76,30 +77,8 @@ export async function startInfer(opts: InferOptions): Promise<InferHandle> {
       resources.defer(followVocabulary(vocabulary, follower, templates, log), (s) => s.unsubscribe());
       let joined!: () => void;
       const inGroup = new Promise<void>((resolve) => (joined = resolve));
-      windows = resources.defer(
-        startTransactionalWindows({
-          kafka,
-          framesTopic: fleet.topics.frames,
-          detectionsTopic: fleet.topics.detections,
-          deadLetterTopic: config.kafka!.deadLetterTopic,
-          groupId: fleet.inferGroupId,
-          sessionTimeoutMs: config.kafka!.sessionTimeoutMs,
-          engine,
-          vocabulary$: vocabulary.vocabulary$,
-          window: config.window,
-          stride: config.stride,
-          cameraIdleMs: fleet.cameraIdleSec * 1000,
-          topk: config.topk,
-          model: `${path.basename(config.weights).replace(/\.[^.]+$/, '')}+${engine.info.head}`,
-          maxBatch: config.batching.maxBatch,
-          resize: config.decode,
-          instrumentation,
-          logger: log,
-          onJoin: joined,
-          onFatal: (err) => fail(err instanceof Error ? err : new Error(String(err))),
-        }),
-        (w) => w.stop(),
-      );
+      const onFatal = (err: unknown): void => fail(err instanceof Error ? err : new Error(String(err)));
+      windows = resources.defer(startTransactionalWindows({ ...windowOptions(config, engine, kafka), vocabulary$: vocabulary.vocabulary$, instrumentation, logger: log, onJoin: joined, onFatal }), (w) => w.stop());
       await inGroup;
       log.info({ vocabularyVersion: vocabulary.current.version, groupId: fleet.inferGroupId, frames: fleet.topics.frames, detections: fleet.topics.detections }, 'infer ready');
     })();
@@ -113,4 +92,25 @@ export async function startInfer(opts: InferOptions): Promise<InferHandle> {
     await resources.close();
     throw err;
   }
+}
+
+/** The consumer's settings from the configuration (topics, group, windows, batching). */
+function windowOptions(config: Config, engine: Engine, kafka: Kafka): Omit<TransactionalWindowsOptions, 'vocabulary$'> {
+  const { fleet } = config;
+  return {
+    kafka,
+    engine,
+    framesTopic: fleet.topics.frames,
+    detectionsTopic: fleet.topics.detections,
+    deadLetterTopic: config.kafka!.deadLetterTopic,
+    groupId: fleet.inferGroupId,
+    sessionTimeoutMs: config.kafka!.sessionTimeoutMs,
+    window: config.window,
+    stride: config.stride,
+    cameraIdleMs: fleet.cameraIdleSec * 1000,
+    topk: config.topk,
+    model: modelLabel(config.weights, engine.info.head),
+    maxBatch: config.batching.maxBatch,
+    resize: config.decode,
+  };
 }

@@ -30,7 +30,7 @@ import { ActionClipError } from '../errors.js';
 import type { Instrumentation } from '../instrumentation/instrumentation.js';
 import { backoffDelay } from '../lifecycle/backoff.js';
 import { FOREVER_CONSUMER_RETRY } from '../sources/kafka-client.js';
-import { superviseConsumer } from '../sources/kafka-connection.js';
+import { superviseConsumer, type SupervisedConsumer } from '../sources/kafka-connection.js';
 import { inferBatch, type InferBatchOptions } from './infer-batch.js';
 import { InferOffsetMetadataSchema } from './records.js';
 import { WindowAssembler } from './window-assembler.js';
@@ -56,7 +56,7 @@ export interface TransactionalWindowsOptions extends Omit<InferBatchOptions, 'lo
 
 export interface TransactionalWindows {
   /** Windows published so far (committed). */
-  readonly published: () => number;
+  published(): number;
   stop(): Promise<void>;
 }
 
@@ -71,163 +71,178 @@ interface Committed {
   readonly emittedBelow: bigint | undefined;
 }
 
-export function startTransactionalWindows(opts: TransactionalWindowsOptions): TransactionalWindows {
-  const log = opts.logger?.child({ component: 'infer', topic: opts.framesTopic });
-  const transactionalId = `${opts.groupId}-${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`;
-  const states = new Map<number, PartitionState>();
-  /** Partitions sent back to their committed R, and where. */
-  const sought = new Map<number, bigint>();
-  let producer: Producer | undefined;
-  let admin: Admin | undefined;
-  let consumer: Consumer | undefined;
-  let failures = 0;
-  let published = 0;
-  let stopped = false;
+/** Where a partition's replay starts: its committed offset metadata, read from the group. */
+async function fetchCommitted(admin: Admin, opts: TransactionalWindowsOptions, partition: number, log?: Logger): Promise<Committed> {
+  const topics = await admin.fetchOffsets({ groupId: opts.groupId, topics: [opts.framesTopic] });
+  const p = topics.find((t) => t.topic === opts.framesTopic)?.partitions.find((x) => x.partition === partition);
+  if (p === undefined || BigInt(p.offset) < 0n) return { rewind: undefined, emittedBelow: undefined };
+  let meta: unknown;
+  try {
+    meta = JSON.parse(p.metadata ?? '');
+  } catch {
+    meta = undefined;
+  }
+  const parsed = InferOffsetMetadataSchema.safeParse(meta);
+  if (!parsed.success) {
+    opts.instrumentation?.emit('fleet.invalid_record', { topic: 'infer-offsets' });
+    log?.warn({ partition, offset: p.offset }, 'committed offset has no infer metadata {emittedBelow}: windows from it on are published (some maybe again)');
+  }
+  return { rewind: BigInt(p.offset), emittedBelow: parsed.success ? BigInt(parsed.data.emittedBelow) : undefined };
+}
 
-  const connectedProducer = async (): Promise<Producer> => {
-    if (producer !== undefined) return producer;
-    const p = opts.kafka.producer({ transactionalId, idempotent: true, maxInFlightRequests: 1, transactionTimeout: TRANSACTION_TIMEOUT_MS, retry: { retries: 5, initialRetryTime: 200, maxRetryTime: 2000 } });
+/** The batch's windows, dead letters and the partition's offset (R, metadata O) in one transaction. */
+async function commitBatch(producer: Producer, opts: TransactionalWindowsOptions, partition: number, out: { detections: Message[]; deadLetters: Message[] }, assembler: WindowAssembler<Float32Array>): Promise<void> {
+  const tx = await producer.transaction();
+  try {
+    if (out.detections.length > 0) await tx.send({ topic: opts.detectionsTopic, acks: -1, messages: out.detections });
+    if (out.deadLetters.length > 0) await tx.send({ topic: opts.deadLetterTopic, acks: -1, messages: out.deadLetters });
+    // kafkajs passes `metadata` through to TxnOffsetCommit; its type only names partition and offset.
+    const offset = { partition, offset: assembler.rewindOffset().toString(), metadata: JSON.stringify({ emittedBelow: assembler.emittedBelow.toString() }) };
+    await tx.sendOffsets({ consumerGroupId: opts.groupId, topics: [{ topic: opts.framesTopic, partitions: [offset] }] });
+    await tx.commit();
+  } catch (err) {
+    await tx.abort().catch(() => undefined);
+    throw err;
+  }
+}
+
+class TransactionalWindowsConsumer implements TransactionalWindows {
+  private readonly log: Logger | undefined;
+  private readonly transactionalId: string;
+  private readonly states = new Map<number, PartitionState>();
+  /** Partitions sent back to their committed R, and where. */
+  private readonly sought = new Map<number, bigint>();
+  private producer: Producer | undefined;
+  private admin: Admin | undefined;
+  private consumer: Consumer | undefined;
+  private failures = 0;
+  private count = 0;
+  private stopped = false;
+  private readonly supervised: SupervisedConsumer;
+
+  constructor(private readonly opts: TransactionalWindowsOptions) {
+    this.log = opts.logger?.child({ component: 'infer', topic: opts.framesTopic });
+    this.transactionalId = `${opts.groupId}-${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`;
+    this.supervised = superviseConsumer({
+      component: 'kafka-infer',
+      make: () => opts.kafka.consumer({ groupId: opts.groupId, retry: FOREVER_CONSUMER_RETRY, ...(opts.sessionTimeoutMs === undefined ? {} : { sessionTimeout: opts.sessionTimeoutMs }) }),
+      start: async (c) => {
+        this.consumer = c;
+        // Any join may have moved partitions: every state is rebuilt from what was committed.
+        c.on(c.events.GROUP_JOIN, () => (this.states.clear(), this.sought.clear()));
+        await c.connect();
+        // A brand-new group reads what the topic holds: frames ingested before the first infer joined are not skipped.
+        await c.subscribe({ topic: opts.framesTopic, fromBeginning: true });
+        await c.run({ autoCommit: false, eachBatchAutoResolve: false, eachBatch: (p) => this.eachBatch(p) });
+      },
+      onJoin: () => opts.onJoin?.(),
+      instrumentation: opts.instrumentation,
+      logger: this.log,
+    });
+  }
+
+  published(): number {
+    return this.count;
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await this.supervised.stop();
+    await this.producer?.disconnect().catch(() => undefined);
+    await this.admin?.disconnect().catch(() => undefined);
+  }
+
+  private async connectedProducer(): Promise<Producer> {
+    if (this.producer !== undefined) return this.producer;
+    const p = this.opts.kafka.producer({ transactionalId: this.transactionalId, idempotent: true, maxInFlightRequests: 1, transactionTimeout: TRANSACTION_TIMEOUT_MS, retry: { retries: 5, initialRetryTime: 200, maxRetryTime: 2000 } });
     await p.connect();
-    producer = p;
+    this.producer = p;
     return p;
-  };
+  }
+
+  private async connectedAdmin(): Promise<Admin> {
+    if (this.admin !== undefined) return this.admin;
+    const a = this.opts.kafka.admin();
+    await a.connect();
+    this.admin = a;
+    return a;
+  }
 
   /** Drops a producer or admin client that failed: the next batch makes a fresh one (the same transactional id fences the old). */
-  const dropClients = (): void => {
-    void producer?.disconnect().catch(() => undefined);
-    void admin?.disconnect().catch(() => undefined);
-    producer = undefined;
-    admin = undefined;
-  };
-
-  const fetchCommitted = async (partition: number): Promise<Committed> => {
-    if (admin === undefined) {
-      const a = opts.kafka.admin();
-      await a.connect();
-      admin = a;
-    }
-    const topics = await admin.fetchOffsets({ groupId: opts.groupId, topics: [opts.framesTopic] });
-    const p = topics.find((t) => t.topic === opts.framesTopic)?.partitions.find((x) => x.partition === partition);
-    if (p === undefined || BigInt(p.offset) < 0n) return { rewind: undefined, emittedBelow: undefined };
-    let meta: unknown;
-    try {
-      meta = JSON.parse(p.metadata ?? '');
-    } catch {
-      meta = undefined;
-    }
-    const parsed = InferOffsetMetadataSchema.safeParse(meta);
-    if (!parsed.success) {
-      opts.instrumentation?.emit('fleet.invalid_record', { topic: 'infer-offsets' });
-      log?.warn({ partition, offset: p.offset }, 'committed offset has no infer metadata {emittedBelow}: windows from it on are published (some maybe again)');
-    }
-    return { rewind: BigInt(p.offset), emittedBelow: parsed.success ? BigInt(parsed.data.emittedBelow) : undefined };
-  };
+  private dropClients(): void {
+    void this.producer?.disconnect().catch(() => undefined);
+    void this.admin?.disconnect().catch(() => undefined);
+    this.producer = undefined;
+    this.admin = undefined;
+  }
 
   /** A fresh state for a partition whose batch starts at `first`, or undefined after seeking it back to R. */
-  const rebuild = async (partition: number, first: bigint): Promise<PartitionState | undefined> => {
-    const { rewind, emittedBelow } = await fetchCommitted(partition);
-    if (rewind !== undefined && first !== rewind && sought.get(partition) !== rewind) {
-      sought.set(partition, rewind);
-      consumer?.seek({ topic: opts.framesTopic, partition, offset: rewind.toString() });
-      log?.info({ partition, from: first.toString(), to: rewind.toString() }, 'partition assigned: re-reading from its re-read point');
+  private async rebuild(partition: number, first: bigint): Promise<PartitionState | undefined> {
+    const { rewind, emittedBelow } = await fetchCommitted(await this.connectedAdmin(), this.opts, partition, this.log);
+    if (rewind !== undefined && first !== rewind && this.sought.get(partition) !== rewind) {
+      this.sought.set(partition, rewind);
+      this.consumer?.seek({ topic: this.opts.framesTopic, partition, offset: rewind.toString() });
+      this.log?.info({ partition, from: first.toString(), to: rewind.toString() }, 'partition assigned: re-reading from its re-read point');
       return undefined;
     }
     // first > R after the seek: frames R..first-1 are gone (retention); their windows are padded.
-    if (rewind !== undefined && first !== rewind) log?.warn({ partition, rewind: rewind.toString(), first: first.toString() }, 'frames before the re-read point are gone');
-    sought.delete(partition);
-    const assembler = new WindowAssembler<Float32Array>({ window: opts.window, stride: opts.stride, idleMs: opts.cameraIdleMs, startOffset: first, suppressBelow: emittedBelow ?? first });
-    log?.info({ partition, from: first.toString(), emittedBelow: emittedBelow?.toString() }, 'partition state rebuilt');
+    if (rewind !== undefined && first !== rewind) this.log?.warn({ partition, rewind: rewind.toString(), first: first.toString() }, 'frames before the re-read point are gone');
+    this.sought.delete(partition);
+    const { window, stride, cameraIdleMs } = this.opts;
+    const assembler = new WindowAssembler<Float32Array>({ window, stride, idleMs: cameraIdleMs, startOffset: first, suppressBelow: emittedBelow ?? first });
+    this.log?.info({ partition, from: first.toString(), emittedBelow: emittedBelow?.toString() }, 'partition state rebuilt');
     return { assembler, expectedNext: first };
-  };
+  }
 
-  /** The batch's windows, dead letters and the partition's offset (R, metadata O) in one transaction. */
-  const commit = async (partition: number, detections: Message[], deadLetters: Message[], state: PartitionState): Promise<void> => {
-    const p = await connectedProducer();
-    const tx = await p.transaction();
-    try {
-      if (detections.length > 0) await tx.send({ topic: opts.detectionsTopic, acks: -1, messages: detections });
-      if (deadLetters.length > 0) await tx.send({ topic: opts.deadLetterTopic, acks: -1, messages: deadLetters });
-      // kafkajs passes `metadata` through to TxnOffsetCommit; its type only names partition and offset.
-      const offset = { partition, offset: state.assembler.rewindOffset().toString(), metadata: JSON.stringify({ emittedBelow: state.assembler.emittedBelow.toString() }) };
-      await tx.sendOffsets({ consumerGroupId: opts.groupId, topics: [{ topic: opts.framesTopic, partitions: [offset] }] });
-      await tx.commit();
-    } catch (err) {
-      await tx.abort().catch(() => undefined);
-      throw err;
-    }
-  };
-
-  const processBatch = async ({ batch, resolveOffset, heartbeat, isStale }: EachBatchPayload): Promise<void> => {
+  private async processBatch({ batch, resolveOffset, heartbeat, isStale }: EachBatchPayload): Promise<void> {
     // Fetched before a seek back to R: it is read again from there.
     if (isStale()) return;
     const { partition } = batch;
     const first = BigInt(batch.firstOffset()!);
-    let state = states.get(partition);
+    let state = this.states.get(partition);
     if (state === undefined || first < state.expectedNext) {
-      states.delete(partition);
-      state = await rebuild(partition, first);
+      this.states.delete(partition);
+      state = await this.rebuild(partition, first);
       if (state === undefined) return;
-      states.set(partition, state);
+      this.states.set(partition, state);
     }
-    const { detections, deadLetters, windows } = await inferBatch(batch.messages, state.assembler, { ...opts, logger: log });
+    const out = await inferBatch(batch.messages, state.assembler, { ...this.opts, logger: this.log });
     const last = BigInt(batch.lastOffset());
     state.assembler.skip(last); // offsets the batch filtered out (control records) are behind us too
     const idle = state.assembler.evictIdle();
-    if (idle.length > 0) log?.info({ partition, cameras: idle }, 'idle cameras forgotten');
+    if (idle.length > 0) this.log?.info({ partition, cameras: idle }, 'idle cameras forgotten');
     await heartbeat();
-    await commit(partition, detections, deadLetters, state);
+    await commitBatch(await this.connectedProducer(), this.opts, partition, out, state.assembler);
     state.expectedNext = last + 1n;
     resolveOffset(batch.lastOffset());
-    published += windows;
-    if (windows > 0) opts.instrumentation?.emit('sink.delivered', { sink: 'kafka', count: windows });
-  };
+    this.count += out.windows;
+    if (out.windows > 0) this.opts.instrumentation?.emit('sink.delivered', { sink: 'kafka', count: out.windows });
+  }
 
-  const eachBatch = async (payload: EachBatchPayload): Promise<void> => {
-    if (stopped || payload.batch.isEmpty()) return;
+  private async eachBatch(payload: EachBatchPayload): Promise<void> {
+    if (this.stopped || payload.batch.isEmpty()) return;
     try {
-      await processBatch(payload);
-      failures = 0;
+      await this.processBatch(payload);
+      this.failures = 0;
     } catch (err) {
       // The partition's state may be ahead of what was committed: rebuilt from R on its next batch.
-      states.delete(payload.batch.partition);
+      this.states.delete(payload.batch.partition);
       if (err instanceof ActionClipError && !err.retriable && err.kind !== 'malformed') {
-        log?.error({ err }, 'infer cannot go on');
-        opts.onFatal?.(err);
+        this.log?.error({ err }, 'infer cannot go on');
+        this.opts.onFatal?.(err);
         return;
       }
-      failures++;
-      dropClients();
-      opts.instrumentation?.emit('fault.retried', { component: 'infer', reason: 'transaction' });
-      log?.warn({ err, partition: payload.batch.partition, failures }, 'batch not published (transaction aborted); it is read again from the re-read point');
-      await new Promise((r) => setTimeout(r, backoffDelay(failures, { initialMs: 200, maxMs: 2000, jitter: 0.2 })));
+      this.failures++;
+      this.dropClients();
+      this.opts.instrumentation?.emit('fault.retried', { component: 'infer', reason: 'transaction' });
+      this.log?.warn({ err, partition: payload.batch.partition, failures: this.failures }, 'batch not published (transaction aborted); it is read again from the re-read point');
+      await new Promise((r) => setTimeout(r, backoffDelay(this.failures, { initialMs: 200, maxMs: 2000, jitter: 0.2 })));
       await payload.heartbeat().catch(() => undefined);
     }
-  };
+  }
+}
 
-  const supervised = superviseConsumer({
-    component: 'kafka-infer',
-    make: () => opts.kafka.consumer({ groupId: opts.groupId, retry: FOREVER_CONSUMER_RETRY, ...(opts.sessionTimeoutMs === undefined ? {} : { sessionTimeout: opts.sessionTimeoutMs }) }),
-    start: async (c) => {
-      consumer = c;
-      // Any join may have moved partitions: every state is rebuilt from what was committed.
-      c.on(c.events.GROUP_JOIN, () => (states.clear(), sought.clear()));
-      await c.connect();
-      // A brand-new group reads what the topic holds: frames ingested before the first infer joined are not skipped.
-      await c.subscribe({ topic: opts.framesTopic, fromBeginning: true });
-      await c.run({ autoCommit: false, eachBatchAutoResolve: false, eachBatch });
-    },
-    onJoin: () => opts.onJoin?.(),
-    instrumentation: opts.instrumentation,
-    logger: log,
-  });
-
-  return {
-    published: () => published,
-    async stop() {
-      stopped = true;
-      await supervised.stop();
-      await producer?.disconnect().catch(() => undefined);
-      await admin?.disconnect().catch(() => undefined);
-    },
-  };
+/** Starts consuming frames and publishing windows transactionally (see the file comment). */
+export function startTransactionalWindows(opts: TransactionalWindowsOptions): TransactionalWindows {
+  return new TransactionalWindowsConsumer(opts);
 }
