@@ -57,7 +57,7 @@ async function createTopics(name: string, framePartitions: number, extra: string
       { topic: t.frames, numPartitions: framePartitions },
       { topic: t.detections, numPartitions: 2 },
       { topic: t.vocabulary, numPartitions: 1, configEntries: [{ name: 'cleanup.policy', value: 'compact' }] },
-      ...extra.map((topic) => ({ topic, numPartitions: 2 })),
+      ...[`${name}.dlq`, ...extra].map((topic) => ({ topic, numPartitions: 2 })),
     ],
   });
   await admin.disconnect();
@@ -72,7 +72,7 @@ function startInfer(name: string, o: { groupId: string; detections?: string }): 
     window: 8,
     stride: 4,
     decode: { width: SIZE, height: SIZE },
-    kafka: { brokers: [broker.brokers], sessionTimeoutMs: 6000 },
+    kafka: { brokers: [broker.brokers], sessionTimeoutMs: 6000, deadLetterTopic: `${name}.dlq` },
     fleet: { topics: { ...topicsOf(name), ...(o.detections === undefined ? {} : { detections: o.detections }) }, inferGroupId: o.groupId, cameraIdleSec: 600 },
     batching: { maxBatch: 64, maxWaitMs: 50, queueCapacity: 256 },
     textCache: { enabled: false },
@@ -155,8 +155,12 @@ describe('actionclip-stream infer (real Kafka, child processes)', () => {
     await infer.waitFor('infer ready');
     const cams: Cam[] = [{ id: 'cam-a', partition: 0, session: 'ing-1' }, { id: 'cam-b', partition: 1, session: 'ing-1' }];
     const got = await readDetections(t.detections);
-    await sendFrames(t.frames, cams, 0, 24);
-    await until(() => `10 windows, got ${got.length}\n${infer.log().slice(-2000)}`, () => got.length >= 10);
+    const dead = await readDetections('one.dlq');
+    await sendFrames(t.frames, cams, 0, 12);
+    // A frame without its number is dead-lettered (in the batch's transaction) and numbering goes on.
+    await producer.send({ topic: t.frames, messages: [{ key: 'cam-a', partition: 0, value: Buffer.from('{"not":"a frame"}'), headers: { width: '1', height: '1' } }] });
+    await sendFrames(t.frames, cams, 12, 24);
+    await until(() => `10 windows, got ${got.length}\n${infer.log().slice(-2000)}`, () => got.length >= 10 && dead.length >= 1);
     await sleep(2000); // nothing more may come
     for (const cam of cams) expect(seqsOf(got, cam)).toEqual(range(windowsIn(24)));
     expect(new Set(got.map((d) => d.vocabularyVersion))).toEqual(new Set([3]));
@@ -219,8 +223,10 @@ describe('actionclip-stream infer (real Kafka, child processes)', () => {
     for (const d of got) expect(CONFIG_LABELS).toContain(d.label);
 
     const NEW_LABELS = ['jumping', 'sitting', 'waving'];
+    await producer.send({ topic: t.vocabulary, messages: [{ key: VOCABULARY_KEY, value: JSON.stringify({ version: 'two', labels: [] }) }] });
     await writeVocabulary(t.vocabulary, { version: 1, labels: NEW_LABELS });
     await first.waitFor('vocabulary version active');
+    expect(first.log()).toContain('invalid vocabulary record: skipped');
     await sendFrames(t.frames, [cam], 24, 48);
     await until(() => `11 windows, got ${got.length}`, () => got.length >= windowsIn(48));
     expect(seqsOf(got, cam)).toEqual(range(windowsIn(48)));
