@@ -209,6 +209,36 @@ describe('actionclip-stream infer (real Kafka, child processes)', () => {
     expect(await b.exited).toBe(0);
   }, 400_000);
 
+  it('a broker restart while windows are published: partitions are rebuilt from their re-read point, every window exactly once', async () => {
+    await createTopics('restart', 2);
+    const t = topicsOf('restart');
+    const infer = startInfer('restart', { groupId: 'restart-infer' });
+    await infer.waitFor('infer ready');
+    const cams: Cam[] = [{ id: 'cam-r0', partition: 0, session: 'ing-r' }, { id: 'cam-r1', partition: 1, session: 'ing-r' }];
+    const got = await readDetections(t.detections);
+    let seq = 0;
+    const send = async (n: number): Promise<void> => {
+      for (const end = seq + n; seq < end; seq += 2) {
+        await sendFrames(t.frames, cams, seq, seq + 2);
+        await sleep(50);
+      }
+    };
+    await send(40);
+    await until(() => `windows before the restart, got ${got.length}`, () => got.length >= 4);
+    const restarted = broker.restart();
+    await send(40); // the test's producer waits the broker out
+    await restarted;
+    await send(40);
+    const expected = cams.length * windowsIn(seq);
+    await until(() => `${expected} windows, got ${got.length}\n${infer.log().slice(-2500)}`, () => got.length >= expected, 180_000);
+    await sleep(3000);
+    for (const cam of cams) expect(seqsOf(got, cam)).toEqual(range(windowsIn(seq)));
+    expect(got.length).toBe(expected);
+    expectWholeWindows(got);
+    infer.child.kill('SIGTERM');
+    expect(await infer.exited).toBe(0);
+  }, 400_000);
+
   it('a vocabulary record written after start changes the version of later windows; a process started later starts on it', async () => {
     await createTopics('voc', 1, ['voc.detections2']);
     const t = topicsOf('voc');
