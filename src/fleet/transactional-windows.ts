@@ -21,6 +21,9 @@
  * fenced: until it notices, it may commit a transaction for a partition that already has a new
  * owner, and a window may then be published twice. Each process has its own transactional id
  * (a restart cannot fence its previous incarnation by id either; the transaction timeout does).
+ * Nor does kafkajs ask for stable offsets (OffsetFetch require_stable, also KIP-447): a process that
+ * dies in the instant between its commit being decided and the group's offsets being updated may
+ * leave its successor the previous R and O, and that batch's windows are then published again.
  */
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
