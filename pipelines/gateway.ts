@@ -70,7 +70,7 @@ export async function startGateway(opts: GatewayOptions): Promise<GatewayHandle>
   try {
     const kafka = await connectKafka(config.kafka, log);
     const writer = resources.defer(new FleetWriter({ kafka, instrumentation, logger: log }), (w) => w.close());
-    const view = new LiveView();
+    const view = new LiveView({ ...config.dashboardHistory, topk: config.topk });
     const initialVocabulary = configuredVocabulary(config, log);
     const control = new FleetControlPlane({ writer, topics: fleet.topics, urlPolicy: config.security.cameraUrls, maxCameras: config.security.limits.maxCameras, initialVocabulary, view, instrumentation, logger: log });
     const api = resources.defer(await startApiServer({ config, control, metrics, greeting: () => control.greeting(), instrumentation, logger: log }), (a) => a.close());

@@ -9,7 +9,6 @@
  * control plane that changes the camera set and the vocabulary. Every part reports to one
  * Instrumentation; `/metrics` observes it. `stop()` drains gracefully (src/lifecycle/graceful-stop.ts).
  */
-import path from 'node:path';
 import { Subject, tap } from 'rxjs';
 import { resolveVocabulary, textCacheOptions } from '../config/load.js';
 import { CameraRegistry } from '../src/control/camera-registry.js';
@@ -23,6 +22,7 @@ import { embedFrames } from '../src/stages/embed-frames.js';
 import { scoreWindows } from '../src/stages/score-windows.js';
 import { VocabularyStore } from '../src/control/vocabulary-store.js';
 import { fuseWindows } from '../src/stages/fuse-windows.js';
+import { modelLabel } from '../src/detections/messages.js';
 import { Instrumentation } from '../src/instrumentation/instrumentation.js';
 import { batchHooks } from '../src/instrumentation/stats.js';
 import { ResourceStack } from '../src/lifecycle/resource-stack.js';
@@ -94,7 +94,7 @@ export async function startLive(opts: LiveOptions): Promise<LiveHandle> {
         tap((v) => view.keepWindow(v)),
         scoreWindows(vocabulary.vocabulary$, { topk: config.topk }),
         tap((r) => instrumentation.emit('window.scored', { camera: r.camera })),
-        trackEvents({ ...config.tracker, model: `${path.basename(config.weights).replace(/\.[^.]+$/, '')}+${engine.info.head}`, emitWindows: true, emitCameraStates: true, cameraStates: states$, vocabulary$: vocabulary.vocabulary$ }),
+        trackEvents({ ...config.tracker, model: modelLabel(config.weights, engine.info.head), emitWindows: true, emitCameraStates: true, cameraStates: states$, vocabulary$: vocabulary.vocabulary$ }),
         retryRetriable({ scheduler, onRetry: (err, attempt) => retried(instrumentation, log, err, attempt) }),
         oncePerCameraState(),
       )

@@ -30,6 +30,8 @@ export interface VocabularyStoreOptions {
   readonly templates?: readonly string[];
   /** Reports pending and superseded updates. */
   readonly instrumentation?: Instrumentation;
+  /** Version of the first vocabulary. Default 1 (a fleet's infer takes the vocabulary topic's). */
+  readonly initialVersion?: number;
 }
 
 type Parsed = ReturnType<typeof parseInput>;
@@ -37,6 +39,8 @@ type Parsed = ReturnType<typeof parseInput>;
 /** The one update waiting behind the running one, and everyone who asked for it or an older one. */
 interface Pending {
   input: Parsed;
+  /** Set by a follower of versions numbered elsewhere (the fleet's vocabulary topic). */
+  version: number | undefined;
   readonly waiters: Array<{ resolve: (v: Vocabulary) => void; reject: (err: unknown) => void }>;
 }
 
@@ -125,14 +129,14 @@ export class VocabularyStore {
   private pending: Pending | undefined;
   private disposed = false;
 
-  /** Encodes the first vocabulary (version 1). */
+  /** Encodes the first vocabulary (version `initialVersion`, default 1). */
   static async create(engine: Engine, initial: VocabularyInput, options: VocabularyStoreOptions = {}): Promise<VocabularyStore> {
     const now = options.now ?? Date.now;
     const how: Encoding = { engine, textBatch: options.textBatch ?? 256, cache: options.textCache ?? null };
     const given = initial.templates ?? (options.templates === undefined ? undefined : [...options.templates]);
     const { labels, templates } = validateVocabulary({ ...initial, templates: given });
     const textEmbeddings = await encodeVocabulary(how, labels, templates);
-    const first: Vocabulary = Object.freeze({ version: 1, labels: Object.freeze(labels), templates: Object.freeze(templates), textEmbeddings, dim: engine.info.clip.embedDim, createdAt: now() });
+    const first: Vocabulary = Object.freeze({ version: options.initialVersion ?? 1, labels: Object.freeze(labels), templates: Object.freeze(templates), textEmbeddings, dim: engine.info.clip.embedDim, createdAt: now() });
     return new VocabularyStore(how, first, now, options.instrumentation);
   }
 
@@ -163,9 +167,9 @@ export class VocabularyStore {
 
   /**
    * Replaces labels (and templates: omitted keeps the current ones). Resolves with the new version
-   * once it is active.
+   * once it is active. `version`: the number it gets (a version numbered elsewhere); default current + 1.
    */
-  update(input: VocabularyInput): Promise<Vocabulary> {
+  update(input: VocabularyInput, version?: number): Promise<Vocabulary> {
     let parsed: Parsed;
     try {
       // Invalid requests fail alone, before they can replace a valid waiting one.
@@ -176,8 +180,9 @@ export class VocabularyStore {
     return new Promise((resolve, reject) => {
       if (this.pending !== undefined) {
         this.pending.input = parsed;
+        this.pending.version = version;
         this.instrumentation?.emit('vocabulary.superseded', { count: 1 });
-      } else this.pending = { input: parsed, waiters: [] };
+      } else this.pending = { input: parsed, version, waiters: [] };
       this.pending.waiters.push({ resolve, reject });
       this.instrumentation?.emit('vocabulary.pending', { pending: 1 });
       void this.drain();
@@ -189,11 +194,11 @@ export class VocabularyStore {
     if (this.running) return;
     this.running = true;
     while (this.pending !== undefined) {
-      const { input, waiters } = this.pending;
+      const { input, version, waiters } = this.pending;
       this.pending = undefined;
       this.instrumentation?.emit('vocabulary.pending', { pending: 0 });
       try {
-        const v = await this.apply(input);
+        const v = await this.apply(input, version);
         this.reportCache();
         for (const w of waiters) w.resolve(v);
       } catch (err) {
@@ -225,14 +230,14 @@ export class VocabularyStore {
     this.subject.complete();
   }
 
-  private async apply(parsed: Parsed): Promise<Vocabulary> {
+  private async apply(parsed: Parsed, version: number | undefined): Promise<Vocabulary> {
     if (this.disposed) throw new ActionClipError('vocabulary store is disposed');
     const prev = this.current;
     const templates = parsed.templates ?? [...prev.templates];
     const textEmbeddings = await encodeVocabulary(this.how, parsed.labels, templates);
     if (this.disposed) throw new ActionClipError('vocabulary store was disposed during the update');
     const next: Vocabulary = Object.freeze({
-      version: prev.version + 1,
+      version: version ?? prev.version + 1,
       labels: Object.freeze(parsed.labels),
       templates: Object.freeze(templates),
       textEmbeddings,

@@ -1,3 +1,4 @@
+import path from 'node:path';
 import type { CameraState, WindowResult } from '../types.js';
 import { DETECTION_SCHEMA_VERSION, type CameraMessage, type Unstamped, type WindowMessage } from './schema.js';
 
@@ -23,4 +24,9 @@ export function windowMessage(result: WindowResult, model: string): Unstamped<Wi
 export function cameraMessage(state: CameraState): Unstamped<CameraMessage> {
   const { camera, status, since, attempt, reason } = state;
   return { schema: DETECTION_SCHEMA_VERSION, type: 'camera', camera, state: reason === undefined ? { camera, status, since, attempt } : { camera, status, since, attempt, reason } };
+}
+
+/** The `model` of window messages: the weights file's name without extension, and the temporal head ("vit-b-32+meanP"). */
+export function modelLabel(weights: string, head: string): string {
+  return `${path.basename(weights).replace(/\.[^.]+$/, '')}+${head}`;
 }

@@ -59,9 +59,10 @@ export interface InstrumentationEvents {
  * The service's Kafka clients: frames consumer, control consumer, detections producer; in a fleet's
  * ingest process, the cameras consumer and the frames and camera-states producers; in a fleet's
  * gateway, the readers of the cameras, camera-states and vocabulary topics and of the detections
- * (`kafka-detections`), and the writer of cameras and vocabulary (`kafka-control`).
+ * (`kafka-detections`), and the writer of cameras and vocabulary (`kafka-control`); in an infer
+ * process, its transactional frames consumer (`kafka-infer`).
  */
-export type KafkaComponent = 'kafka-frames' | 'kafka-control' | 'kafka-detections' | 'kafka-cameras' | 'kafka-frames-out' | 'kafka-states' | 'kafka-vocabulary';
+export type KafkaComponent = 'kafka-frames' | 'kafka-control' | 'kafka-detections' | 'kafka-cameras' | 'kafka-frames-out' | 'kafka-states' | 'kafka-vocabulary' | 'kafka-infer';
 /** `connected`: a consumer joined its group, a producer's broker answered. */
 export type ConnectionStatus = 'connecting' | 'connected' | 'disconnected';
 

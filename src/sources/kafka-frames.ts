@@ -35,7 +35,8 @@ export class MalformedFrameError extends MalformedInputError {
   }
 }
 
-function header(headers: IHeaders | undefined, name: string): string | undefined {
+/** A header's first value as text (kafkajs gives Buffers, strings or arrays of them). */
+export function header(headers: IHeaders | undefined, name: string): string | undefined {
   const v = headers?.[name];
   const one = Array.isArray(v) ? v[0] : v;
   return one === undefined ? undefined : Buffer.isBuffer(one) ? one.toString('utf8') : String(one);

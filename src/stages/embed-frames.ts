@@ -52,7 +52,6 @@ export function embedFrames(engine: Engine, options: EmbedFramesOptions = {}): O
   const maxWaitMs = options.maxWaitMs ?? FRAME_BATCH_DEFAULTS.maxWaitMs;
   const queueCapacity = options.queueCapacity ?? 2 * maxBatch;
   const size = options.imageSize ?? info.clip.imageResolution;
-  const dim = info.clip.embedDim;
   const pixelsPerFrame = 3 * size * size;
   const custom = options.preprocess;
   // The default writes each frame straight into the batch: one pass, no per-frame array to copy.
@@ -67,26 +66,33 @@ export function embedFrames(engine: Engine, options: EmbedFramesOptions = {}): O
     return pixels;
   };
 
-  const process = async (frames: Frame[]): Promise<FrameEmbedding[]> => {
-    const n = frames.length;
-    const pixels = toPixels(frames);
-    const out = await callEngine(() => engine.encodeFrames(pixels, n));
-    if (out.length !== n * dim) throw new EngineError(`engine.encodeFrames returned ${out.length} values for ${n} frames of dimension ${dim}`, false);
-    // Copies, not subarray views: a view would keep the whole batch's buffer alive as long as any
-    // one frame sits in a window.
-    return frames.map((f, i) => ({ camera: f.camera, seq: f.seq, captureTs: f.captureTs, embedding: out.slice(i * dim, (i + 1) * dim) }));
-  };
-
   return microBatch<Frame, FrameEmbedding>({
     maxBatch,
     maxWaitMs,
     queueCapacity,
     scheduler: options.scheduler ?? asyncScheduler,
     stats: options.stats,
-    process,
+    process: (frames) => encodeFrameBatch(engine, frames, toPixels),
     removals: options.cameraStates?.pipe(
       filter((s) => lifecycleOf(s.status).discardQueuedFrames),
       map((s) => s.camera),
     ),
   });
+}
+
+/**
+ * One `encodeFrames` call for `frames`, now: their embeddings, in order. `toPixels` default:
+ * ActionCLIP's test transform at the engine's resolution. For callers that batch themselves (the
+ * fleet's infer role); embedFrames batches with it.
+ */
+export async function encodeFrameBatch(engine: Engine, frames: Frame[], toPixels = (f: Frame[]): Float32Array => preprocessFrames(f, engine.info.clip.imageResolution)): Promise<FrameEmbedding[]> {
+  const n = frames.length;
+  if (n === 0) return [];
+  const dim = engine.info.clip.embedDim;
+  const pixels = toPixels(frames);
+  const out = await callEngine(() => engine.encodeFrames(pixels, n));
+  if (out.length !== n * dim) throw new EngineError(`engine.encodeFrames returned ${out.length} values for ${n} frames of dimension ${dim}`, false);
+  // Copies, not subarray views: a view would keep the whole batch's buffer alive as long as any
+  // one frame sits in a window.
+  return frames.map((f, i) => ({ camera: f.camera, seq: f.seq, captureTs: f.captureTs, embedding: out.slice(i * dim, (i + 1) * dim) }));
 }

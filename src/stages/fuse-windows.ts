@@ -34,6 +34,42 @@ export function meanPool(embeddings: Float32Array, frames: number): Float32Array
   return out;
 }
 
+/** Throws ConfigError when windows of W frames cannot be fused by this engine's head. */
+function checkWindowLength(engine: Engine, W: number): void {
+  const { info } = engine;
+  if (W !== info.frames && info.head !== 'meanP') {
+    throw new ConfigError(
+      `window of ${W} frames but the ${info.head} head was built for ${info.frames} frames; use window ${info.frames}, or the meanP head (the only one valid for any window length)`,
+    );
+  }
+}
+
+function checkWindow(w: Window, W: number, dim: number): void {
+  if (w.frames !== W || w.embeddings.length !== W * dim) {
+    throw new ConfigError(`window of camera ${w.camera} has ${w.frames} frames (${w.embeddings.length} values), expected ${W} frames of dimension ${dim}`);
+  }
+}
+
+/**
+ * Fuses `windows` of W frames now, in one `engine.fuse` call (W = T), or as means without an engine
+ * call (meanP on another length). For callers that batch themselves (the fleet's infer role).
+ * @throws ConfigError when W != T and the head is not meanP.
+ */
+export async function fuseWindowBatch(engine: Engine, windows: readonly Window[], W: number): Promise<VideoEmbedding[]> {
+  checkWindowLength(engine, W);
+  const T = engine.info.frames;
+  const dim = engine.info.clip.embedDim;
+  for (const w of windows) checkWindow(w, W, dim);
+  if (W !== T) return windows.map((w) => videoEmbedding(w, meanPool(w.embeddings, W)));
+  const b = windows.length;
+  if (b === 0) return [];
+  const input = new Float32Array(b * T * dim);
+  windows.forEach((w, i) => input.set(w.embeddings, i * T * dim));
+  const out = await callEngine(() => engine.fuse(input, b));
+  if (out.length !== b * dim) throw new EngineError(`engine.fuse returned ${out.length} values for ${b} windows of dimension ${dim}`, false);
+  return windows.map((w, i) => videoEmbedding(w, out.slice(i * dim, (i + 1) * dim)));
+}
+
 /**
  * The temporal head over windows, micro-batched like the frame batcher: `[b,T,D]` -> `[b,D]` in one
  * `engine.fuse` call, one call in flight.
@@ -45,47 +81,23 @@ export function meanPool(embeddings: Float32Array, frames: number): Float32Array
  * @throws ConfigError when W != T and the head is not meanP.
  */
 export function fuseWindows(engine: Engine, options: FuseWindowsOptions = {}): OperatorFunction<Window, VideoEmbedding> {
-  const { info } = engine;
-  const T = info.frames;
-  const W = options.window ?? T;
-  const dim = info.clip.embedDim;
-  if (W !== T && info.head !== 'meanP') {
-    throw new ConfigError(
-      `window of ${W} frames but the ${info.head} head was built for ${T} frames; use window ${T}, or the meanP head (the only one valid for any window length)`,
-    );
-  }
-  const checkWindow = (w: Window): void => {
-    if (w.frames !== W || w.embeddings.length !== W * dim) {
-      throw new ConfigError(`window of camera ${w.camera} has ${w.frames} frames (${w.embeddings.length} values), expected ${W} frames of dimension ${dim}`);
-    }
-  };
-
-  if (W !== T) {
+  const W = options.window ?? engine.info.frames;
+  checkWindowLength(engine, W);
+  if (W !== engine.info.frames) {
     // meanP on another length: a mean is cheap and exact in JS, no engine call or batching needed.
+    const dim = engine.info.clip.embedDim;
     return map((w: Window) => {
-      checkWindow(w);
+      checkWindow(w, W, dim);
       return videoEmbedding(w, meanPool(w.embeddings, W));
     });
   }
-
   const maxBatch = options.maxBatch ?? FUSE_DEFAULTS.maxBatch;
-  const process = async (windows: Window[]): Promise<VideoEmbedding[]> => {
-    const b = windows.length;
-    const input = new Float32Array(b * T * dim);
-    windows.forEach((w, i) => {
-      checkWindow(w);
-      input.set(w.embeddings, i * T * dim);
-    });
-    const out = await callEngine(() => engine.fuse(input, b));
-    if (out.length !== b * dim) throw new EngineError(`engine.fuse returned ${out.length} values for ${b} windows of dimension ${dim}`, false);
-    return windows.map((w, i) => videoEmbedding(w, out.slice(i * dim, (i + 1) * dim)));
-  };
   return microBatch<Window, VideoEmbedding>({
     maxBatch,
     maxWaitMs: options.maxWaitMs ?? FUSE_DEFAULTS.maxWaitMs,
     queueCapacity: options.queueCapacity ?? 4 * maxBatch,
     scheduler: options.scheduler ?? asyncScheduler,
     stats: options.stats,
-    process,
+    process: (windows) => fuseWindowBatch(engine, windows, W),
   });
 }

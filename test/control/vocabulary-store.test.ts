@@ -57,6 +57,14 @@ describe('VocabularyStore', () => {
     expect(Array.from(v.textEmbeddings.subarray(4, 8)).map((x) => x.toFixed(5))).toEqual(Array.from(single, (x) => (x / norm).toFixed(5)));
   });
 
+  it('takes versions numbered elsewhere (a fleet follows its vocabulary topic): the first and each update', async () => {
+    const store = await VocabularyStore.create(new DeterministicEngine({ dim: 4 }), { labels: ['run'] }, { initialVersion: 7 });
+    expect(store.current.version).toBe(7);
+    expect((await store.update({ labels: ['jump'] }, 12)).version).toBe(12);
+    expect((await store.update({ labels: ['swim'] })).version).toBe(13);
+    expect(store.history().map((v) => v.version)).toEqual([7, 12, 13]);
+  });
+
   it('encodes big vocabularies in chunks of textBatch prompts', async () => {
     const engine = new DeterministicEngine({ dim: 4 });
     await VocabularyStore.create(engine, { labels: ['a', 'b', 'c'] }, { textBatch: 20 });

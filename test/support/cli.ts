@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { REPO_ROOT } from './fixtures.js';
 
@@ -18,4 +18,30 @@ export async function runUntilStartup(args: string[], env: NodeJS.ProcessEnv): P
   while (!stderr.includes('"msg":"running:') && Date.now() < deadline && child.exitCode === null) await new Promise((r) => setTimeout(r, 200));
   child.kill('SIGTERM');
   return { code: await exited, stderr };
+}
+
+export interface CliProcess {
+  readonly child: ChildProcess;
+  readonly exited: Promise<number | null>;
+  /** stdout and stderr so far. */
+  log(): string;
+  /** Resolves once the log contains `text`; rejects past `ms` or when the process exits first. */
+  waitFor(text: string, ms?: number): Promise<void>;
+}
+
+/** Starts `actionclip-stream <args>` (a fleet role, say) as a child process, collecting its log. */
+export function startCli(args: string[], env: NodeJS.ProcessEnv): CliProcess {
+  const child = spawn(process.execPath, [BIN, ...args], { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let log = '';
+  child.stderr.on('data', (d: Buffer) => (log += d.toString()));
+  child.stdout.on('data', (d: Buffer) => (log += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const waitFor = async (text: string, ms = 120_000): Promise<void> => {
+    const deadline = Date.now() + ms;
+    while (!log.includes(text)) {
+      if (Date.now() > deadline || child.exitCode !== null || child.signalCode !== null) throw new Error(`timed out waiting for "${text}" in the log of ${args[0]}:\n${log.slice(-3000)}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  };
+  return { child, exited, log: () => log, waitFor };
 }

@@ -115,7 +115,7 @@ export function registerRun(program: Command): void {
  * Waits for SIGTERM/SIGINT (then stops gracefully: 0) or a fatal error (already logged, once: 1).
  * Past `timeoutSec` the process exits 1 anyway, and says so; a second signal exits at once (130).
  */
-function untilStopped(live: LiveHandle, timeoutSec: number, logger: Logger): Promise<number> {
+export function untilStopped(live: Pick<LiveHandle, 'stop' | 'failed'>, timeoutSec: number, logger: Logger): Promise<number> {
   return new Promise<number>((resolve) => {
     let stopping = false;
     const stop = (exitCode: number): void => {
