@@ -25,6 +25,7 @@ import { createLogger } from '../src/observability/logger.js';
 import { Metrics } from '../src/observability/metrics.js';
 import { observeMetrics } from '../src/observability/metrics-observer.js';
 import { connectKafka } from '../src/sources/kafka-client.js';
+import { createFleetTopics } from '../src/fleet/create-topics.js';
 
 export interface InferOptions {
   readonly config: Config;
@@ -61,6 +62,7 @@ export async function startInfer(opts: InferOptions): Promise<InferHandle> {
   let closed = false;
   try {
     const kafka = await connectKafka(config.kafka, log);
+    await createFleetTopics(kafka, fleet, log, () => closed);
     const { loadModel } = await import('../src/engine/load-model.js');
     const model = opts.engine === undefined ? resources.defer(await loadModel({ weights: config.weights, fusion: config.fusion, head: config.head, frames: config.window, backend: config.backend, engine: config.engine, quantize: config.quantize, textCache: textCacheOptions(config.textCache) }), (m) => m.dispose()) : undefined;
     const engine = opts.engine ?? model!;

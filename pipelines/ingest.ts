@@ -12,9 +12,8 @@ import type { Config, KafkaConfig } from '../config/schema.js';
 import { startCameraAssignment } from '../src/fleet/camera-assignment.js';
 import { FramePublisher } from '../src/fleet/frame-publisher.js';
 import { IngestCameras } from '../src/fleet/ingest-cameras.js';
-import { ensureFleetTopics, fleetTopicSpecs } from '../src/fleet/topics.js';
+import { createFleetTopics } from '../src/fleet/create-topics.js';
 import { Instrumentation } from '../src/instrumentation/instrumentation.js';
-import { backoffDelay } from '../src/lifecycle/backoff.js';
 import { ResourceStack } from '../src/lifecycle/resource-stack.js';
 import { createLogger } from '../src/observability/logger.js';
 import { cameraStateEvent } from '../src/sinks/fan-out.js';
@@ -22,7 +21,6 @@ import { KafkaDetectionsSink } from '../src/sinks/kafka-detections.js';
 import { cameraFrames } from '../src/sources/camera-source.js';
 import { resolveFfmpeg } from '../src/sources/ffmpeg-path.js';
 import { connectKafka } from '../src/sources/kafka-client.js';
-import type { Kafka } from 'kafkajs';
 
 export interface IngestOptions {
   readonly config: Config & { kafka: KafkaConfig };
@@ -41,26 +39,6 @@ export interface IngestHandle {
   stop(): Promise<void>;
 }
 
-/** Creates the fleet's missing topics, waiting out a broker that is not there yet (until `cancelled`). */
-async function createTopics(kafka: Kafka, config: Config, log: Logger, cancelled: () => boolean): Promise<void> {
-  const admin = kafka.admin();
-  try {
-    for (let attempt = 1; !cancelled(); attempt++) {
-      try {
-        await admin.connect();
-        const created = await ensureFleetTopics(admin, fleetTopicSpecs(config.fleet));
-        if (created.length > 0) log.info({ created }, 'created fleet topics');
-        return;
-      } catch (err) {
-        log.warn({ err, attempt }, 'could not create the fleet topics yet; retrying');
-        await new Promise((r) => setTimeout(r, backoffDelay(attempt, { initialMs: 500, maxMs: 10_000, jitter: 0.2 })));
-      }
-    }
-  } finally {
-    await admin.disconnect().catch(() => undefined);
-  }
-}
-
 export async function startIngest(opts: IngestOptions): Promise<IngestHandle> {
   const { config } = opts;
   const log = opts.logger ?? createLogger({ level: config.logLevel });
@@ -68,7 +46,7 @@ export async function startIngest(opts: IngestOptions): Promise<IngestHandle> {
   const resources = new ResourceStack(log);
   try {
     const kafka = await connectKafka(config.kafka, log);
-    await createTopics(kafka, config, log, () => opts.signal?.aborted === true);
+    await createFleetTopics(kafka, config.fleet, log, () => opts.signal?.aborted === true);
     const { fleet } = config;
     const publisher = resources.defer(new FramePublisher({ kafka, topic: fleet.topics.frames, format: fleet.frameFormat, jpegQuality: fleet.jpegQuality, bufferFrames: fleet.ingestBufferFrames, instrumentation, logger: log }), (p) => p.close(config.shutdown.timeoutSec * 1000));
     const states = resources.defer(new KafkaDetectionsSink({ kafka, topic: fleet.topics.states, component: 'kafka-states', bufferSize: config.kafka.producerBufferSize, instrumentation, logger: log }), (s) => s.close());
