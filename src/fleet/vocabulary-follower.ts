@@ -16,17 +16,12 @@
  * configured vocabulary (labels / vocabulary) as version 0, so any version a gateway writes (>= 1)
  * replaces it (see `followVocabulary`).
  */
-import { randomUUID } from 'node:crypto';
-import { hostname } from 'node:os';
-import type { EachBatchPayload, Kafka } from 'kafkajs';
+import type { Kafka } from 'kafkajs';
 import type { Logger } from 'pino';
 import { BehaviorSubject, filter, type Observable, type Subscription } from 'rxjs';
 import type { VocabularyStore } from '../control/vocabulary-store.js';
-import { deletePrivateGroup } from '../control/kafka-control.js';
-import { formatIssues } from '../errors.js';
 import type { Instrumentation } from '../instrumentation/instrumentation.js';
-import { FOREVER_CONSUMER_RETRY } from '../sources/kafka-client.js';
-import { superviseConsumer } from '../sources/kafka-connection.js';
+import { invalidRecord, parseJsonRecord, readCompactedTopic, type RecordPlace } from './compacted-reader.js';
 import { VOCABULARY_KEY, VocabularyRecordSchema, type VocabularyRecord } from './records.js';
 
 export interface VocabularyFollowerOptions {
@@ -52,48 +47,19 @@ export interface VocabularyFollower {
 export function parseVocabularyRecord(key: string | undefined, value: Buffer | null): VocabularyRecord | string {
   if (key !== VOCABULARY_KEY) return `key ${JSON.stringify(key?.slice(0, 64) ?? null)} is not "${VOCABULARY_KEY}"`;
   if (value === null) return 'a tombstone (the vocabulary is never deleted)';
-  let json: unknown;
-  try {
-    json = JSON.parse(value.toString('utf8'));
-  } catch {
-    return 'value is not JSON';
-  }
-  const r = VocabularyRecordSchema.safeParse(json);
-  return r.success ? r.data : formatIssues(r.error, { root: 'record', indices: 'dots' });
-}
-
-/** High watermark per partition now: what "caught up" means at start. */
-async function highWatermarks(kafka: Kafka, topic: string): Promise<Map<number, bigint>> {
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
-    const offsets = await admin.fetchTopicOffsets(topic);
-    return new Map(offsets.filter((p) => BigInt(p.high) > BigInt(p.low)).map((p) => [p.partition, BigInt(p.high)]));
-  } finally {
-    await admin.disconnect().catch(() => undefined);
-  }
+  const r = parseJsonRecord(VocabularyRecordSchema, value);
+  return r.ok ? r.value : r.error;
 }
 
 export function startVocabularyFollower(opts: VocabularyFollowerOptions): VocabularyFollower {
   const log = opts.logger?.child({ component: 'vocabulary-follower', topic: opts.topic });
-  const groupId = `${opts.groupIdPrefix}-vocabulary-${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`;
   const subject = new BehaviorSubject<VocabularyRecord | undefined>(undefined);
   let invalid = 0;
-  let joined = false;
-  /** Partitions not caught up yet; undefined until the watermarks are known. */
-  let behind: Map<number, bigint> | undefined;
-  let markReady!: (r: VocabularyRecord | undefined) => void;
-  const ready = new Promise<VocabularyRecord | undefined>((resolve) => (markReady = resolve));
-  const checkReady = (): void => {
-    if (behind !== undefined && behind.size === 0 && joined) markReady(subject.getValue());
-  };
-
-  const take = (key: string | undefined, value: Buffer | null, where: { partition: number; offset: string }): void => {
+  const take = (key: string | undefined, value: Buffer | null, at: RecordPlace): void => {
     const r = parseVocabularyRecord(key, value);
     if (typeof r === 'string') {
       invalid++;
-      opts.instrumentation?.emit('fleet.invalid_record', { topic: 'vocabulary' });
-      log?.warn({ ...where, error: r }, 'invalid vocabulary record: skipped');
+      invalidRecord({ role: 'vocabulary', instrumentation: opts.instrumentation }, log, at, key, r);
       return;
     }
     const newest = subject.getValue();
@@ -101,39 +67,15 @@ export function startVocabularyFollower(opts: VocabularyFollowerOptions): Vocabu
     log?.info({ version: r.version, labels: r.labels.length }, 'vocabulary version read');
     subject.next(r);
   };
-
-  const eachBatch = async ({ batch }: EachBatchPayload): Promise<void> => {
-    for (const m of batch.messages) take(m.key?.toString('utf8'), m.value, { partition: batch.partition, offset: m.offset });
-    const high = behind?.get(batch.partition);
-    if (high !== undefined && BigInt(batch.lastOffset()) + 1n >= high) behind!.delete(batch.partition);
-    checkReady();
-  };
-
-  const supervised = superviseConsumer({
-    component: 'kafka-vocabulary',
-    make: () => opts.kafka.consumer({ groupId, retry: FOREVER_CONSUMER_RETRY }),
-    start: async (consumer) => {
-      behind ??= await highWatermarks(opts.kafka, opts.topic);
-      await consumer.connect();
-      await consumer.subscribe({ topic: opts.topic, fromBeginning: true });
-      await consumer.run({ autoCommit: false, eachBatch });
-    },
-    onJoin: () => {
-      joined = true;
-      checkReady();
-    },
-    instrumentation: opts.instrumentation,
-    logger: log,
-  });
-
+  // The shared compacted-topic reader: private group, from the beginning, ready once caught up.
+  const reader = readCompactedTopic({ kafka: opts.kafka, topic: opts.topic, role: 'vocabulary', component: 'kafka-vocabulary', groupIdPrefix: opts.groupIdPrefix, onRecord: take, instrumentation: opts.instrumentation, logger: opts.logger });
   return {
-    ready,
+    ready: reader.ready.then(() => subject.getValue()),
     latest$: subject.pipe(filter((r): r is VocabularyRecord => r !== undefined)),
     invalidRecords: () => invalid,
     async stop() {
-      await supervised.stop();
+      await reader.stop();
       subject.complete();
-      if (joined) await deletePrivateGroup(opts.kafka, groupId);
     },
   };
 }
