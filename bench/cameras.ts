@@ -45,6 +45,8 @@ const { values: args } = parseArgs({
     'max-wait-ms': { type: 'string', default: '50' },
     threads: { type: 'string', default: '0' },
     out: { type: 'string', default: path.join(ROOT, 'bench', 'results') },
+    // Each of these may be a list: the run then sweeps them, to choose the live engine settings.
+    name: { type: 'string', default: 'cameras' },
   },
 });
 
@@ -54,17 +56,30 @@ const bound = Number(args['p99-bound']);
 /** A step holds when nothing was dropped, the windows came (90%: edges of the interval), and p99 is in bound. */
 const holds = (r: StepResult): boolean => r.framesDropped === 0 && r.framesIn >= 0.9 * r.framesExpected && r.windows >= 0.9 * r.windowsExpected && r.latencySec.p99 <= bound;
 
-interface Row extends StepResult {
+/** Engine settings a run may sweep: micro-batch size and wait, ONNX Runtime intra-op threads (0: its default). */
+interface EngineSettings {
+  readonly maxBatch: number;
+  readonly maxWaitMs: number;
+  readonly threads: number;
+}
+
+interface Row extends StepResult, EngineSettings {
   readonly resolution: Resolution;
   readonly quant: string;
   readonly tuning: string;
   readonly holds: boolean;
 }
 
-async function engineFor(quant: string): Promise<ActionClipModel> {
+const numbers = (s: string): number[] => list(s).map(Number);
+const settingsList: EngineSettings[] = numbers(args.threads).flatMap((threads) =>
+  numbers(args['max-batch']).flatMap((maxBatch) => numbers(args['max-wait-ms']).map((maxWaitMs) => ({ maxBatch, maxWaitMs, threads }))),
+);
+const sweeping = settingsList.length > 1;
+const settingsLabel = (s: EngineSettings): string => `batch ${s.maxBatch}, wait ${s.maxWaitMs} ms, threads ${s.threads === 0 ? 'default' : s.threads}`;
+
+async function engineFor(quant: string, threads: number): Promise<ActionClipModel> {
   const spec = CLIP_SPECS['ViT-B/32'];
   const weights = { clip: syntheticClipWeights(spec), fusion: null, head: null, frames: 8, sources: { clip: `synthetic ${spec.name}` } };
-  const threads = Number(args.threads);
   return new ActionClipModel(await createOnnxEngine(weights, { frames: 8, quantize: quant === 'int8' ? 'int8' : 'none', ...(threads > 0 ? { intraOpNumThreads: threads } : {}), logger: { info: () => {}, warn: (m) => console.error(`[onnx] ${m}`) } }));
 }
 
@@ -75,25 +90,13 @@ async function main(): Promise<void> {
   const rows: Row[] = [];
   try {
     for (const quant of list(args.quant)) {
-      const engine = await engineFor(quant);
-      try {
-        for (const resolution of list(args.resolutions) as Resolution[]) {
-          if (!(resolution in RESOLUTIONS)) throw new Error(`--resolutions: one of ${Object.keys(RESOLUTIONS).join(', ')}`);
-          const clip = await ensureClip(clipsDir, resolution);
-          for (const tuning of list(args.tunings)) {
-            const decode = TUNINGS[tuning];
-            if (decode === undefined) throw new Error(`--tunings: one of ${Object.keys(TUNINGS).join(', ')}`);
-            for (const cameras of list(args.cameras).map(Number)) {
-              const r = await runStep({ cameras, clip, decode, engine, rtsp, warmupSec: Number(args.warmup), measureSec: Number(args.seconds), maxBatch: Number(args['max-batch']), maxWaitMs: Number(args['max-wait-ms']), logDir });
-              const row = { resolution, quant, tuning, ...r, holds: holds(r) };
-              rows.push(row);
-              console.error(`${resolution} ${quant} ${tuning} ${cameras} cameras: ${row.holds ? 'holds' : 'breaks'} p99 ${r.latencySec.p99} s, dropped ${r.framesDropped}, frames ${r.framesIn}/${r.framesExpected}, windows ${r.windows}/${r.windowsExpected}, cores ${r.serviceCores}`);
-              if (!row.holds) break;
-            }
-          }
+      for (const threads of [...new Set(settingsList.map((x) => x.threads))]) {
+        const engine = await engineFor(quant, threads);
+        try {
+          for (const settings of settingsList.filter((x) => x.threads === threads)) await runResolutions({ quant, settings, engine, rtsp, clipsDir, logDir, rows });
+        } finally {
+          engine.dispose();
         }
-      } finally {
-        engine.dispose();
       }
     }
   } finally {
@@ -102,27 +105,62 @@ async function main(): Promise<void> {
   await report(rows);
 }
 
+interface RunContext {
+  readonly quant: string;
+  readonly settings: EngineSettings;
+  readonly engine: ActionClipModel;
+  readonly rtsp: Awaited<ReturnType<typeof startRtspServer>>;
+  readonly clipsDir: string;
+  readonly logDir: string;
+  readonly rows: Row[];
+}
+
+/** Every resolution × tuning for one engine setting, each up the camera steps until one breaks. */
+async function runResolutions({ quant, settings, engine, rtsp, clipsDir, logDir, rows }: RunContext): Promise<void> {
+  for (const resolution of list(args.resolutions) as Resolution[]) {
+    if (!(resolution in RESOLUTIONS)) throw new Error(`--resolutions: one of ${Object.keys(RESOLUTIONS).join(', ')}`);
+    const clip = await ensureClip(clipsDir, resolution);
+    for (const tuning of list(args.tunings)) {
+      const decode = TUNINGS[tuning];
+      if (decode === undefined) throw new Error(`--tunings: one of ${Object.keys(TUNINGS).join(', ')}`);
+      for (const cameras of numbers(args.cameras)) {
+        const r = await runStep({ cameras, clip, decode, engine, rtsp, warmupSec: Number(args.warmup), measureSec: Number(args.seconds), maxBatch: settings.maxBatch, maxWaitMs: settings.maxWaitMs, logDir });
+        const row = { resolution, quant, tuning, ...settings, ...r, holds: holds(r) };
+        rows.push(row);
+        console.error(`${resolution} ${quant} ${tuning} (${settingsLabel(settings)}) ${cameras} cameras: ${row.holds ? 'holds' : 'breaks'} p99 ${r.latencySec.p99} s, dropped ${r.framesDropped}, frames ${r.framesIn}/${r.framesExpected}, windows ${r.windows}/${r.windowsExpected}, cores ${r.serviceCores}`);
+        if (!row.holds) break;
+      }
+    }
+  }
+}
+
+/** One configuration: resolution, model, decode tuning and, in a sweep, the engine settings. */
+const configOf = (r: Row): string => [r.resolution, r.quant, r.tuning, ...(sweeping ? [r.maxBatch, r.maxWaitMs, r.threads === 0 ? 'default' : r.threads] : [])].join(' | ');
+
 function table(rows: readonly Row[]): string {
-  const head = '| resolution | model | decode | cameras | holds | decode CPU s/cam·s | Node s/cam·s | inference s/cam·s | (feeders) | cores | frames in/expected | dropped | windows/expected | p50 s | p99 s | RSS MiB |';
-  const lines = rows.map((r) => `| ${r.resolution} | ${r.quant} | ${r.tuning} | ${r.cameras} | ${r.holds ? 'yes' : 'no'} | ${r.cpuPerCamera.decode} | ${r.cpuPerCamera.node} | ${r.cpuPerCamera.inference} | ${r.cpuPerCamera.feeders} | ${r.serviceCores} | ${r.framesIn}/${r.framesExpected} | ${r.framesDropped} | ${r.windows}/${r.windowsExpected} | ${r.latencySec.p50} | ${r.latencySec.p99} | ${r.rssMiB} |`);
-  const capacity = [...new Set(rows.map((r) => `${r.resolution}|${r.quant}|${r.tuning}`))].map((k) => {
-    const [resolution, quant, tuning] = k.split('|');
-    const held = rows.filter((r) => `${r.resolution}|${r.quant}|${r.tuning}` === k && r.holds).map((r) => r.cameras);
-    return `| ${resolution} | ${quant} | ${tuning} | ${held.length === 0 ? 0 : Math.max(...held)} |`;
+  const configHead = `resolution | model | decode${sweeping ? ' | batch | wait ms | threads' : ''}`;
+  const head = `| ${configHead} | cameras | holds | decode CPU s/cam·s | Node s/cam·s | inference s/cam·s | (feeders) | cores | frames in/expected | dropped | windows/expected | p50 s | p99 s | RSS MiB |`;
+  const lines = rows.map((r) => `| ${configOf(r)} | ${r.cameras} | ${r.holds ? 'yes' : 'no'} | ${r.cpuPerCamera.decode} | ${r.cpuPerCamera.node} | ${r.cpuPerCamera.inference} | ${r.cpuPerCamera.feeders} | ${r.serviceCores} | ${r.framesIn}/${r.framesExpected} | ${r.framesDropped} | ${r.windows}/${r.windowsExpected} | ${r.latencySec.p50} | ${r.latencySec.p99} | ${r.rssMiB} |`);
+  const capacity = [...new Set(rows.map(configOf))].map((k) => {
+    const held = rows.filter((r) => configOf(r) === k && r.holds).map((r) => r.cameras);
+    return `| ${k} | ${held.length === 0 ? 0 : Math.max(...held)} |`;
   });
-  return ['| resolution | model | decode | cameras that hold |', '| --- | --- | --- | --- |', ...capacity, '', head, `|${' --- |'.repeat(16)}`, ...lines, ''].join('\n');
+  const columns = (h: string): number => h.split('|').length - 2;
+  const rule = (h: string): string => `|${' --- |'.repeat(columns(h))}`;
+  const capHead = `| ${configHead} | cameras that hold |`;
+  return [capHead, rule(capHead), ...capacity, '', head, rule(head), ...lines, ''].join('\n');
 }
 
 async function report(rows: readonly Row[]): Promise<void> {
   const date = new Date().toISOString();
-  const setup = { model: 'ViT-B/32 (random weights, ONNX Runtime CPU)', window: 8, stride: 4, fps: 4, p99BoundSec: bound, warmupSec: Number(args.warmup), measureSec: Number(args.seconds), maxBatch: Number(args['max-batch']), maxWaitMs: Number(args['max-wait-ms']), tunings: TUNINGS };
+  const setup = { model: 'ViT-B/32 (random weights, ONNX Runtime CPU)', window: 8, stride: 4, fps: 4, p99BoundSec: bound, warmupSec: Number(args.warmup), measureSec: Number(args.seconds), engineSettings: settingsList, tunings: TUNINGS };
   const machine = { cpus: os.cpus().length, cpu: os.cpus()[0]?.model, node: process.version };
   await mkdir(args.out, { recursive: true });
-  const base = path.join(args.out, `cameras-${date.slice(0, 10)}`);
+  const base = path.join(args.out, `${args.name}-${date.slice(0, 10)}`);
   await writeFile(`${base}.json`, `${JSON.stringify({ benchmark: 'cameras', date, machine, setup, rows }, null, 2)}\n`);
   const md = `# bench:cameras, ${date}\n\n${machine.cpus} × ${machine.cpu}, Node ${machine.node}; ${setup.model}; window 8, stride 4, 4 sampled fps; p99 bound ${bound} s.\n\n${table(rows)}`;
   await writeFile(`${base}.md`, md);
-  const key = (r: Row): string => `${r.resolution} ${r.quant} ${r.tuning}`;
+  const key = (r: Row): string => configOf(r).replaceAll(' | ', ' ');
   const seriesOf = (value: (r: Row) => number): Series[] =>
     [...new Set(rows.map(key))].map((name) => ({ name, points: rows.filter((r) => key(r) === name).map((r) => [r.cameras, value(r)] as const) }));
   await writeFile(`${base}.png`, await renderPlot(seriesOf((r) => r.latencySec.p99), seriesOf((r) => r.serviceCores), bound));
