@@ -16,8 +16,8 @@ import { Kafka, logLevel, Partitioners, type Consumer } from 'kafkajs';
 import { FLEET_FRAME_HEADERS } from '../src/fleet/records.js';
 import { writeSafetensors } from '../src/model/weights/safetensors.js';
 import { syntheticClipWeights } from '../src/model/weights/synthetic-weights.js';
-import { startKafka, type KafkaBroker } from '../test/support/kafka-broker.js';
-import { startRole, type RoleProcess } from '../test/support/role-process.js';
+import { startKafka, type KafkaBroker } from '../harness/kafka-broker.js';
+import { startRole, type RoleProcess } from '../harness/role-process.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const TINY = { name: 'tiny-random', patch: 16, resolution: 32, visionWidth: 64, visionLayers: 1, embedDim: 32, textWidth: 64, textLayers: 1 };

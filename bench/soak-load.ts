@@ -5,7 +5,7 @@
  * early because one helper hiccuped.
  */
 import { WebSocket } from 'ws';
-import { publishTestPattern, type Publisher, type RtspServer } from '../test/support/rtsp-server.js';
+import { publishTestPattern, type Publisher, type RtspServer } from '../harness/rtsp-server.js';
 
 export interface Stream {
   readonly width: number;

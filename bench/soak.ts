@@ -18,7 +18,7 @@ import { loadConfig } from '../config/load.js';
 import { startLive } from '../pipelines/live.js';
 import { Instrumentation } from '../src/instrumentation/instrumentation.js';
 import { createLogger } from '../src/observability/logger.js';
-import { startRtspServer } from '../test/support/rtsp-server.js';
+import { startRtspServer } from '../harness/rtsp-server.js';
 import { Clients, Publishers, vocabularyAt } from './soak-load.js';
 import { SAMPLED, Sampler, summarize, type Sample } from './soak-sampler.js';
 import { WindowLedger } from './soak-windows.js';

@@ -22,7 +22,7 @@ import { loadModel } from '../src/engine/load-model.js';
 import { weightsDigest } from '../src/model/text-cache/weights-digest.js';
 import { writeSafetensors } from '../src/model/weights/safetensors.js';
 import { CLIP_SPECS, syntheticClipWeights } from '../src/model/weights/synthetic-weights.js';
-import { FIXTURE_DIR } from '../test/support/fixtures.js';
+import { FIXTURE_DIR } from '../harness/paths.js';
 
 const { values: args } = parseArgs({
   options: {

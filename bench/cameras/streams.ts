@@ -9,8 +9,8 @@ import { mkdir, rename } from 'node:fs/promises';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import path from 'node:path';
-import { spawnManaged, type ManagedProcess } from '../../test/support/processes.js';
-import { probeStream } from '../../test/support/rtsp-server.js';
+import { spawnManaged, type ManagedProcess } from '../../harness/processes.js';
+import { probeStream } from '../../harness/rtsp-server.js';
 
 const run = promisify(execFile);
 

@@ -81,6 +81,13 @@ describe('code shape', () => {
     expect(bad).toEqual([]);
   });
 
+  it('nothing outside test/ imports test/: benchmarks share the loopback servers through harness/', () => {
+    const shipped = ['src', 'pipelines', 'config', 'bench', 'harness'].flatMap(filesUnder);
+    const bad = shipped.flatMap((f) => importsOf(f).filter((i) => i.startsWith('test/')).map((i) => `${f} -> ${i}`));
+    expect(shipped.length).toBeGreaterThan(SRC.length);
+    expect(bad).toEqual([]);
+  });
+
   it('pipelines are compositions: each file under 120 lines', () => {
     const long = PIPELINES.map((f) => ({ f, n: readFileSync(path.join(REPO_ROOT, f), 'utf8').split('\n').length })).filter((x) => x.n >= 120);
     expect(long).toEqual([]);

@@ -13,8 +13,8 @@ import { writeSafetensors } from '../../src/model/weights/safetensors.js';
 import { syntheticClipWeights } from '../../src/model/weights/synthetic-weights.js';
 import { resolveFfmpeg } from '../../src/sources/ffmpeg-path.js';
 import { REPO_ROOT } from '../support/fixtures.js';
-import { freePort } from '../support/processes.js';
-import { startKafka, type KafkaBroker } from '../support/kafka-broker.js';
+import { freePort } from '../../harness/processes.js';
+import { startKafka, type KafkaBroker } from '../../harness/kafka-broker.js';
 
 const BIN = path.join(REPO_ROOT, 'bin', 'actionclip-stream.js');
 const ENV = { ...process.env, ACTIONCLIP_FROM_SOURCE: '1', ACTIONCLIP_LOG_FORMAT: '' };

@@ -9,7 +9,7 @@ import { loadConfig, resolveVocabulary } from '../../config/load.js';
 import { writeSafetensors } from '../../src/model/weights/safetensors.js';
 import { syntheticClipWeights } from '../../src/model/weights/synthetic-weights.js';
 import { REPO_ROOT } from '../support/fixtures.js';
-import { freePort } from '../support/processes.js';
+import { freePort } from '../../harness/processes.js';
 
 const EXAMPLES = ['config/example.yaml', 'config/example-kafka.yaml'];
 const QUICKSTART = readFileSync(path.join(REPO_ROOT, 'scripts/quickstart.sh'), 'utf8');

@@ -1,13 +1,13 @@
 // The service started while its Kafka broker is away: every Kafka client keeps retrying, /health
 // says which are not connected, and once a real broker comes up on that port they all connect.
-// Real kafkajs clients and a real broker on 127.0.0.1 (test/support/kafka-broker.ts).
+// Real kafkajs clients and a real broker on 127.0.0.1 (harness/kafka-broker.ts).
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../config/load.js';
 import { startLive, type LiveHandle } from '../../pipelines/live.js';
 import { silentLogger } from '../../src/observability/logger.js';
 import { DeterministicEngine } from '../support/deterministic-engine.js';
-import { startKafka, type KafkaBroker } from '../support/kafka-broker.js';
-import { freePort } from '../support/processes.js';
+import { startKafka, type KafkaBroker } from '../../harness/kafka-broker.js';
+import { freePort } from '../../harness/processes.js';
 
 interface Health {
   status: string;

@@ -6,8 +6,8 @@ import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
-import { canConnect, freePort, sleep, isAlive } from '../support/processes.js';
-import { publishTestPattern, startRtspServer, type Publisher, type RtspServer } from '../support/rtsp-server.js';
+import { canConnect, freePort, sleep, isAlive } from '../../harness/processes.js';
+import { publishTestPattern, startRtspServer, type Publisher, type RtspServer } from '../../harness/rtsp-server.js';
 
 const HARNESS = fileURLToPath(new URL('./preview-harness.ts', import.meta.url));
 const PASSWORD = 's3cretPass';

@@ -1,4 +1,6 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
@@ -46,6 +48,26 @@ describe.each(DOCKERFILES)('%s', (file) => {
     for (const i of ins.filter((x) => x.op === 'COPY' && !x.args.startsWith('--from'))) {
       const parts = i.args.split(/\s+/);
       for (const src of parts.slice(0, -1)) expect(existsSync(path.join(REPO_ROOT, src)), `${file}:${i.line} COPY ${src}`).toBe(true);
+    }
+  });
+
+  it('compiles from the files it copies alone (what the build stage has before `npm run build`)', () => {
+    // A file the build imports but the image does not copy (a benchmark importing test/, say) fails only in `docker build`; this catches it here.
+    const dir = mkdtempSync(path.join(tmpdir(), 'docker-context-'));
+    try {
+      const sources = ins.filter((x) => x.op === 'COPY' && !x.args.startsWith('--from')).flatMap((i) => i.args.split(/\s+/).slice(0, -1));
+      for (const src of sources) cpSync(path.join(REPO_ROOT, src), path.join(dir, src), { recursive: true });
+      symlinkSync(path.join(REPO_ROOT, 'node_modules'), path.join(dir, 'node_modules'));
+      const tsc = path.join(REPO_ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
+      let out = '';
+      try {
+        execFileSync(process.execPath, [tsc, '-p', 'tsconfig.build.json', '--noEmit'], { cwd: dir, encoding: 'utf8' });
+      } catch (err) {
+        out = String((err as { stdout?: string }).stdout ?? err);
+      }
+      expect(out, `${file}: tsc in a context of only its COPY sources`).toBe('');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 

@@ -9,7 +9,7 @@ import { startCameraAssignment, type CameraAssignment } from '../../src/fleet/ca
 import type { CameraChange } from '../../src/fleet/camera-set.js';
 import { Instrumentation } from '../../src/instrumentation/instrumentation.js';
 import { createLogger } from '../../src/observability/logger.js';
-import { startKafka, type KafkaBroker } from '../support/kafka-broker.js';
+import { startKafka, type KafkaBroker } from '../../harness/kafka-broker.js';
 
 let broker: KafkaBroker;
 let kafka: Kafka;

@@ -8,8 +8,8 @@ import { FLEET_FRAME_HEADERS } from '../../src/fleet/records.js';
 import { Instrumentation } from '../../src/instrumentation/instrumentation.js';
 import { decodeFrameMessage } from '../../src/sources/kafka-frames.js';
 import type { Frame } from '../../src/types.js';
-import { startKafka, type KafkaBroker } from '../support/kafka-broker.js';
-import { freePort } from '../support/processes.js';
+import { startKafka, type KafkaBroker } from '../../harness/kafka-broker.js';
+import { freePort } from '../../harness/processes.js';
 
 const W = 32, H = 24, T0 = Date.parse('2026-01-01T00:00:00Z');
 let broker: KafkaBroker | undefined;

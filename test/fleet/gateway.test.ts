@@ -12,8 +12,8 @@ import type { Config, KafkaConfig } from '../../config/schema.js';
 import { startGateway, type GatewayHandle } from '../../pipelines/gateway.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { createToken } from '../../src/security/tokens.js';
-import { startKafka, type KafkaBroker } from '../support/kafka-broker.js';
-import { pollUntil, startRole } from '../support/role-process.js';
+import { startKafka, type KafkaBroker } from '../../harness/kafka-broker.js';
+import { pollUntil, startRole } from '../../harness/role-process.js';
 
 const TOPICS = { frames: 'gw.frames', cameras: 'gw.cameras', states: 'gw.states', vocabulary: 'gw.vocabulary', detections: 'gw.detections' };
 const T0 = Date.parse('2026-01-01T00:00:00Z');

@@ -11,8 +11,8 @@ import { FLEET_FRAME_HEADERS, VOCABULARY_KEY, type VocabularyRecord } from '../.
 import { writeSafetensors } from '../../src/model/weights/safetensors.js';
 import { syntheticClipWeights } from '../../src/model/weights/synthetic-weights.js';
 import { startCli, type CliProcess } from '../support/cli.js';
-import { startKafka, type KafkaBroker } from '../support/kafka-broker.js';
-import { sleep } from '../support/processes.js';
+import { startKafka, type KafkaBroker } from '../../harness/kafka-broker.js';
+import { sleep } from '../../harness/processes.js';
 
 const ENV = { ...process.env, ACTIONCLIP_FROM_SOURCE: '1', ACTIONCLIP_LOG_FORMAT: '' };
 const SIZE = 32;

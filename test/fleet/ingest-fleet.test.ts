@@ -9,8 +9,8 @@ import path from 'node:path';
 import { Kafka, Partitioners, logLevel, type Consumer } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../support/fixtures.js';
-import { startKafka, type KafkaBroker } from '../support/kafka-broker.js';
-import { publishTestPattern, startRtspServer, type Publisher, type RtspServer } from '../support/rtsp-server.js';
+import { startKafka, type KafkaBroker } from '../../harness/kafka-broker.js';
+import { publishTestPattern, startRtspServer, type Publisher, type RtspServer } from '../../harness/rtsp-server.js';
 
 const BIN = path.join(REPO_ROOT, 'bin', 'actionclip-stream.js');
 const ENV = { ...process.env, ACTIONCLIP_FROM_SOURCE: '1', ACTIONCLIP_LOG_FORMAT: 'json' };

@@ -11,7 +11,7 @@ import { DEFAULTS } from '../../config/defaults.js';
 import type { FleetConfig } from '../../config/schema-fleet.js';
 import { checkFleetTopics, ensureFleetTopics, fleetTopicSpecs } from '../../src/fleet/topics.js';
 import { REPO_ROOT } from '../support/fixtures.js';
-import { startKafka, type KafkaBroker } from '../support/kafka-broker.js';
+import { startKafka, type KafkaBroker } from '../../harness/kafka-broker.js';
 
 const BIN = path.join(REPO_ROOT, 'bin', 'actionclip-stream.js');
 let broker: KafkaBroker;

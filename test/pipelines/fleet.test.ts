@@ -11,9 +11,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { writeSafetensors } from '../../src/model/weights/safetensors.js';
 import { syntheticClipWeights } from '../../src/model/weights/synthetic-weights.js';
-import { startKafka, type KafkaBroker } from '../support/kafka-broker.js';
-import { publishTestPattern, startRtspServer, type Publisher, type RtspServer } from '../support/rtsp-server.js';
-import { pollUntil, startRole, type RoleProcess } from '../support/role-process.js';
+import { startKafka, type KafkaBroker } from '../../harness/kafka-broker.js';
+import { publishTestPattern, startRtspServer, type Publisher, type RtspServer } from '../../harness/rtsp-server.js';
+import { pollUntil, startRole, type RoleProcess } from '../../harness/role-process.js';
 
 const TINY = { name: 'tiny-random', patch: 16, resolution: 32, visionWidth: 64, visionLayers: 1, embedDim: 32, textWidth: 64, textLayers: 1 };
 const CAMERAS = ['cam1', 'cam2', 'cam3', 'cam4'];

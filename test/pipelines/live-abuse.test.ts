@@ -17,9 +17,9 @@ import { startLive, type LiveHandle } from '../../pipelines/live.js';
 import { silentLogger } from '../../src/observability/logger.js';
 import { openFfmpegProcesses } from '../../src/sources/ffmpeg/process.js';
 import { fixture, HAVE_FIXTURES } from '../support/fixtures.js';
-import { freePort } from '../support/processes.js';
+import { freePort } from '../../harness/processes.js';
 import { parseExposition } from '../support/prom-parse.js';
-import { probeStream, publishTestPattern, startRtspServer, type Publisher, type RtspServer } from '../support/rtsp-server.js';
+import { probeStream, publishTestPattern, startRtspServer, type Publisher, type RtspServer } from '../../harness/rtsp-server.js';
 
 const FPS = 2;
 const WINDOW = 8;

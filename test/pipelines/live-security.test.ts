@@ -13,7 +13,7 @@ import { loadConfig } from '../../config/load.js';
 import { startLive, type LiveHandle } from '../../pipelines/live.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { createToken } from '../../src/security/tokens.js';
-import { freePort } from '../support/processes.js';
+import { freePort } from '../../harness/processes.js';
 import { DeterministicEngine } from '../support/deterministic-engine.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'acs-security-'));

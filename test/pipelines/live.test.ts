@@ -9,8 +9,8 @@ import { referenceLiveConfig } from '../support/reference-live.js';
 import { startLive, type LiveHandle } from '../../pipelines/live.js';
 import { silentLogger } from '../../src/observability/logger.js';
 import { HAVE_FIXTURES } from '../support/fixtures.js';
-import { startKafka, type KafkaBroker } from '../support/kafka-broker.js';
-import { publishTestPattern, startRtspServer, type Publisher, type RtspServer } from '../support/rtsp-server.js';
+import { startKafka, type KafkaBroker } from '../../harness/kafka-broker.js';
+import { publishTestPattern, startRtspServer, type Publisher, type RtspServer } from '../../harness/rtsp-server.js';
 
 type Msg = Record<string, any> & { type: string; camera: string };
 

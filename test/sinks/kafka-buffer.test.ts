@@ -8,8 +8,8 @@ import { Instrumentation } from '../../src/instrumentation/instrumentation.js';
 import { Metrics } from '../../src/observability/metrics.js';
 import { observeMetrics } from '../../src/observability/metrics-observer.js';
 import { KafkaDetectionsSink } from '../../src/sinks/kafka-detections.js';
-import { startKafka, type KafkaBroker } from '../support/kafka-broker.js';
-import { freePort } from '../support/processes.js';
+import { startKafka, type KafkaBroker } from '../../harness/kafka-broker.js';
+import { freePort } from '../../harness/processes.js';
 
 const BOUND = 50;
 const SENT = 200;

@@ -11,7 +11,7 @@ import { cameraFrames } from '../../src/sources/camera-source.js';
 import { resolveFfmpeg } from '../../src/sources/ffmpeg-path.js';
 import { CameraStates } from '../../src/stages/camera-states.js';
 import type { CameraState, Frame } from '../../src/types.js';
-import { freePort } from '../support/processes.js';
+import { freePort } from '../../harness/processes.js';
 
 describe('a camera failing again and again', () => {
   it('is failed after failedAfter attempts, still retried, and reported on the camera list and in metrics', async () => {

@@ -11,8 +11,8 @@ import { describeUrl } from '../../src/sources/registry.js';
 import { backoffDelay } from '../../src/lifecycle/backoff.js';
 import { resolveFfmpeg } from '../../src/sources/ffmpeg-path.js';
 import type { CameraState, Frame } from '../../src/types.js';
-import { publishTestPattern, startRtspServer, type Publisher, type RtspServer } from '../support/rtsp-server.js';
-import { isAlive } from '../support/processes.js';
+import { publishTestPattern, startRtspServer, type Publisher, type RtspServer } from '../../harness/rtsp-server.js';
+import { isAlive } from '../../harness/processes.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'actionclip-camsrc-'));
 const supervision = { stallTimeoutSec: 0.6, connectTimeoutSec: 5, backoff: { initialMs: 50, maxMs: 400, jitter: 0.2 } };

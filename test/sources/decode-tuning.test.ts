@@ -8,7 +8,7 @@ import { resolveFfmpeg } from '../../src/sources/ffmpeg-path.js';
 import { isCameraState } from '../../src/sources/frame-source.js';
 import { describeUrl } from '../../src/sources/registry.js';
 import type { Frame } from '../../src/types.js';
-import { publishTestPattern, startRtspServer, type Publisher, type RtspServer } from '../support/rtsp-server.js';
+import { publishTestPattern, startRtspServer, type Publisher, type RtspServer } from '../../harness/rtsp-server.js';
 
 const supervision = { stallTimeoutSec: 10, connectTimeoutSec: 20, backoff: { initialMs: 200, maxMs: 1000, jitter: 0.2 } };
 const argsOf = (url: string, tuning: Partial<DecodeTuning>) => cameraArgs(url, describeUrl(url), { fps: 4, width: 32, height: 24, tuning });

@@ -5,8 +5,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { Instrumentation, type InstrumentationEvents } from '../../src/instrumentation/instrumentation.js';
 import { backoffDelay } from '../../src/lifecycle/backoff.js';
 import { superviseConsumer, type SupervisedConsumer } from '../../src/sources/kafka-connection.js';
-import { startKafka, type KafkaBroker } from '../support/kafka-broker.js';
-import { freePort } from '../support/processes.js';
+import { startKafka, type KafkaBroker } from '../../harness/kafka-broker.js';
+import { freePort } from '../../harness/processes.js';
 
 describe('backoffDelay', () => {
   it.each([

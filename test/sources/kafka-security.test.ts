@@ -17,9 +17,9 @@ import { KafkaDetectionsSink } from '../../src/sinks/kafka-detections.js';
 import { connectKafka, createKafka } from '../../src/sources/kafka-client.js';
 import { selfSignedCertificate, type TestCertificate } from '../support/certificates.js';
 import { DeterministicEngine } from '../support/deterministic-engine.js';
-import { startKafka, type KafkaBroker } from '../support/kafka-broker.js';
+import { startKafka, type KafkaBroker } from '../../harness/kafka-broker.js';
 import { patternLiveConfig } from '../support/pattern-live.js';
-import { freePort } from '../support/processes.js';
+import { freePort } from '../../harness/processes.js';
 
 const password = randomBytes(12).toString('hex');
 const wrongPassword = randomBytes(12).toString('hex');

@@ -12,7 +12,7 @@ import { describeUrl } from '../../src/sources/registry.js';
 import { resolveFfmpeg } from '../../src/sources/ffmpeg-path.js';
 import { v4l2Input } from '../../src/sources/v4l2.js';
 import type { CameraState, Frame } from '../../src/types.js';
-import { freePort, spawnManaged, type ManagedProcess } from '../support/processes.js';
+import { freePort, spawnManaged, type ManagedProcess } from '../../harness/processes.js';
 
 const supervision = { stallTimeoutSec: 5, connectTimeoutSec: 5, backoff: { initialMs: 100, maxMs: 500, jitter: 0.2 } };
 const ffmpegArgs = (url: string, o: { fps: number; width: number; height: number }) => cameraArgs(url, describeUrl(url), o);

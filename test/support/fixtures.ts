@@ -1,14 +1,9 @@
 import { existsSync } from 'node:fs';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { FIXTURE_DIR, LABELS_DIR } from '../../harness/paths.js';
 
-/** Repository root (this file sits in test/support). */
-export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-
-/** The reference fixtures made by the original ActionCLIP code; read in place, never copied. */
-export const FIXTURE_DIR = process.env.ACTIONCLIP_FIXTURES ?? path.resolve(REPO_ROOT, '..', 'shared', 'fixtures', 'actionclip-reference');
-export const LABELS_DIR = process.env.ACTIONCLIP_LABELS ?? path.resolve(REPO_ROOT, '..', 'shared', 'labels');
+export { FIXTURE_DIR, LABELS_DIR, REPO_ROOT } from '../../harness/paths.js';
 
 export const HAVE_FIXTURES = existsSync(path.join(FIXTURE_DIR, 'meta.json'));
 if (!HAVE_FIXTURES) {

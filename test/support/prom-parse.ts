@@ -3,7 +3,7 @@
 import { execFile } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { INSTALL_HINT, cacheDir, repoRoot } from './processes.js';
+import { INSTALL_HINT, cacheDir, repoRoot } from '../../harness/processes.js';
 
 export interface ParsedFamily {
   readonly name: string;

@@ -17,7 +17,7 @@ import { HAVE_FIXTURES, REPO_ROOT } from '../support/fixtures.js';
 import { DeterministicEngine } from '../support/deterministic-engine.js';
 import { patternLiveConfig } from '../support/pattern-live.js';
 import { referenceLiveConfig } from '../support/reference-live.js';
-import { publishTestPattern, startRtspServer, type Publisher, type RtspServer } from '../support/rtsp-server.js';
+import { publishTestPattern, startRtspServer, type Publisher, type RtspServer } from '../../harness/rtsp-server.js';
 
 const OUT = path.join(REPO_ROOT, 'test-output', 'dashboard');
 const tokens = { admin: createToken('admin', 'ada'), viewer: createToken('viewer', 'vic') };

@@ -5,7 +5,7 @@ import { LineSplitter } from '../../../src/sources/ffmpeg/lines.js';
 import { FfmpegProcess, describeExit } from '../../../src/sources/ffmpeg/process.js';
 import { RawFrameCutter } from '../../../src/sources/ffmpeg/raw-frames.js';
 import { resolveFfmpeg } from '../../../src/sources/ffmpeg-path.js';
-import { freePort } from '../../support/processes.js';
+import { freePort } from '../../../harness/processes.js';
 
 const ffmpeg = resolveFfmpeg().path;
 

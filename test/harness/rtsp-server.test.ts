@@ -9,8 +9,8 @@ import {
   startRtspServer,
   type Publisher,
   type RtspServer,
-} from '../support/rtsp-server.js';
-import { isAlive } from '../support/processes.js';
+} from '../../harness/rtsp-server.js';
+import { isAlive } from '../../harness/processes.js';
 
 describe('real RTSP server (mediamtx, loopback)', () => {
   let server: RtspServer;

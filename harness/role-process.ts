@@ -2,7 +2,7 @@
 // test to wait on and print when something goes wrong. Stopped by PID.
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
-import { REPO_ROOT } from './fixtures.js';
+import { REPO_ROOT } from './paths.js';
 
 const BIN = path.join(REPO_ROOT, 'bin', 'actionclip-stream.js');
 const ENV = { ...process.env, ACTIONCLIP_FROM_SOURCE: '1', ACTIONCLIP_LOG_FORMAT: '' };

@@ -2,8 +2,8 @@
 // kafkajs, and keep working across a restart (stop by PID, start on the same port/log dir).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Kafka, Partitioners, logLevel, type Consumer, type EachMessagePayload } from 'kafkajs';
-import { startKafka, type KafkaBroker } from '../support/kafka-broker.js';
-import { isAlive } from '../support/processes.js';
+import { startKafka, type KafkaBroker } from '../../harness/kafka-broker.js';
+import { isAlive } from '../../harness/processes.js';
 
 /** Reads from the beginning of `topic` until `count` messages arrived (or the timeout). */
 async function consume(kafka: Kafka, topic: string, count: number, timeoutMs = 60_000): Promise<string[]> {
