@@ -15,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { ActionClipModel } from '../src/engine/action-clip-model.js';
 import { createOnnxEngine } from '../src/engine/onnx/index.js';
 import { CLIP_SPECS, syntheticClipWeights } from '../src/model/weights/synthetic-weights.js';
-import { startRtspServer } from '../test/support/rtsp-server.js';
+import { startRtspServer } from '../harness/rtsp-server.js';
 import { renderPlot, type Series } from './cameras/plot.js';
 import { runStep, type DecodeSettings, type StepResult } from './cameras/step.js';
 import { ensureClip, RESOLUTIONS, type Resolution } from './cameras/streams.js';
@@ -142,8 +142,10 @@ function table(rows: readonly Row[]): string {
   const head = `| ${configHead} | cameras | holds | decode CPU s/cam·s | Node s/cam·s | inference s/cam·s | (feeders) | cores | frames in/expected | dropped | windows/expected | p50 s | p99 s | RSS MiB |`;
   const lines = rows.map((r) => `| ${configOf(r)} | ${r.cameras} | ${r.holds ? 'yes' : 'no'} | ${r.cpuPerCamera.decode} | ${r.cpuPerCamera.node} | ${r.cpuPerCamera.inference} | ${r.cpuPerCamera.feeders} | ${r.serviceCores} | ${r.framesIn}/${r.framesExpected} | ${r.framesDropped} | ${r.windows}/${r.windowsExpected} | ${r.latencySec.p50} | ${r.latencySec.p99} | ${r.rssMiB} |`);
   const capacity = [...new Set(rows.map(configOf))].map((k) => {
-    const held = rows.filter((r) => configOf(r) === k && r.holds).map((r) => r.cameras);
-    return `| ${k} | ${held.length === 0 ? 0 : Math.max(...held)} |`;
+    const tried = rows.filter((r) => configOf(r) === k);
+    const held = tried.filter((r) => r.holds).map((r) => r.cameras);
+    // A sweep may start above 1 camera: nothing held then says "under" its first step, not 0.
+    return `| ${k} | ${held.length === 0 ? `under ${Math.min(...tried.map((r) => r.cameras))}` : Math.max(...held)} |`;
   });
   const columns = (h: string): number => h.split('|').length - 2;
   const rule = (h: string): string => `|${' --- |'.repeat(columns(h))}`;

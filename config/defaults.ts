@@ -18,7 +18,8 @@ export const DEFAULTS: Omit<Config, 'weights'> = {
     cameraUrls: { allowedSchemes: ['rtsp', 'rtsps', 'http', 'https', 'v4l2'], allowFileSources: false, allowHosts: [], denyHosts: [], allowLoopback: false, allowLinkLocal: false, allowPrivate: true },
     limits: { maxCameras: 64, messagesPerMinute: 120, headersTimeoutMs: 10_000, requestTimeoutMs: 30_000 },
   },
-  batching: { maxBatch: 16, maxWaitMs: 50, queueCapacity: 32 },
+  // maxWaitMs 200: measured by bench:cameras (docs/cameras-per-machine.md), one more camera than 50 ms at the p99 bound.
+  batching: { maxBatch: 16, maxWaitMs: 200, queueCapacity: 32 },
   tracker: { enterThreshold: 0.5, exitThreshold: 0.3, minWindows: 2, cooldownWindows: 2, updateEvery: 1 },
   topk: 5,
   supervision: { stallTimeoutSec: 10, connectTimeoutSec: 30, backoff: { initialMs: 500, maxMs: 30_000, jitter: 0.2 }, failedAfter: 5 },

@@ -26,7 +26,7 @@ export interface EmbedFramesOptions {
   readonly cameraStates?: Observable<CameraState>;
 }
 
-export const FRAME_BATCH_DEFAULTS = { maxBatch: 16, maxWaitMs: 50 } as const;
+export const FRAME_BATCH_DEFAULTS = { maxBatch: 16, maxWaitMs: 200 } as const;
 
 /**
  * The frame micro-batcher, one across all cameras: frames wait in bounded per-camera queues

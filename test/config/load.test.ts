@@ -20,7 +20,7 @@ describe('loadConfig', () => {
     const c = loadConfig({ file, overrides: { fps: 5 } });
     expect(c.fps).toBe(5);
     expect(c.weights).toBe(path.join(dir, 'w.safetensors')); // relative to the YAML file
-    expect(c.batching).toEqual({ maxBatch: 4, maxWaitMs: 50, queueCapacity: 32 });
+    expect(c.batching).toEqual({ maxBatch: 4, maxWaitMs: 200, queueCapacity: 32 });
     expect(c.kafka?.groupId).toBe('actionclip-stream');
     expect(c.kafka?.deadLetterTopic).toBe('actionclip.frames.dlq');
     expect(c.window).toBe(8);
