@@ -9,9 +9,10 @@
 # $CACHE is $ACTIONCLIP_CACHE or <repo>/.cache. Idempotent: each step is skipped when
 # its output is already complete, so a warm run takes about a second.
 #
-# Usage: scripts/install-system-deps.sh [--main | --test | --check]
+# Usage: scripts/install-system-deps.sh [--main | --test | --bench | --check]
 #   --main   only what the service needs to run (ffmpeg); scripts/setup.sh uses this
 #   --test   ffmpeg plus the test servers (Kafka, mediamtx) and Chromium; scripts/setup-test-infra.sh uses this
+#   --bench  ffmpeg, Kafka and mediamtx: what bench:cameras, bench:soak and bench:pipeline start (npm's prebench:*)
 #   (none)   everything
 #   --check  print what is present and exit 1 if anything is missing; installs nothing.
 set -euo pipefail
@@ -226,19 +227,24 @@ case "${1:-}" in
   "" | --install) ;;
   --main) what=main ;;
   --test) what=test ;;
+  --bench) what=bench ;;
   -h | --help)
-    sed -n '2,15p' "$0"
+    sed -n '2,17p' "$0"
     exit 0
     ;;
   *)
-    echo "unknown argument: $1 (use --main, --test or --check)" >&2
+    echo "unknown argument: $1 (use --main, --test, --bench or --check)" >&2
     exit 2
     ;;
 esac
 
 start=$SECONDS
 install_ffmpeg
-if [ "$what" != main ]; then
+if [ "$what" = bench ]; then
+  # The benchmarks start only a broker and an RTSP server; not the test-only browser, Vulkan or parser.
+  install_kafka
+  install_mediamtx
+elif [ "$what" != main ]; then
   install_kafka
   install_mediamtx
   install_lavapipe
@@ -246,7 +252,7 @@ if [ "$what" != main ]; then
   install_prom_parser
 fi
 log "done in $((SECONDS - start))s"
-if [ "$what" = main ]; then
+if [ "$what" = main ] || [ "$what" = bench ]; then
   command -v ffmpeg >/dev/null && command -v ffprobe >/dev/null
 else
   check
