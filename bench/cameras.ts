@@ -12,6 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
+import { DEFAULTS } from '../config/defaults.js';
 import { ActionClipModel } from '../src/engine/action-clip-model.js';
 import { createOnnxEngine } from '../src/engine/onnx/index.js';
 import { CLIP_SPECS, syntheticClipWeights } from '../src/model/weights/synthetic-weights.js';
@@ -41,8 +42,9 @@ const { values: args } = parseArgs({
     warmup: { type: 'string', default: '15' },
     seconds: { type: 'string', default: '30' },
     'p99-bound': { type: 'string', default: '1.5' },
-    'max-batch': { type: 'string', default: '16' },
-    'max-wait-ms': { type: 'string', default: '50' },
+    // The live defaults of `run`, so a plain run measures what a user gets.
+    'max-batch': { type: 'string', default: String(DEFAULTS.batching.maxBatch) },
+    'max-wait-ms': { type: 'string', default: String(DEFAULTS.batching.maxWaitMs) },
     threads: { type: 'string', default: '0' },
     out: { type: 'string', default: path.join(ROOT, 'bench', 'results') },
     // Each of these may be a list: the run then sweeps them, to choose the live engine settings.
