@@ -42,12 +42,13 @@ const { values: args } = parseArgs({
     warmup: { type: 'string', default: '15' },
     seconds: { type: 'string', default: '30' },
     'p99-bound': { type: 'string', default: '1.5' },
-    // The live defaults of `run`, so a plain run measures what a user gets.
+    // max-batch, max-wait-ms and threads may each be a list: the run then sweeps them, to choose the live engine settings.
+    // Their defaults are `run`'s, so a plain run measures what a user gets.
     'max-batch': { type: 'string', default: String(DEFAULTS.batching.maxBatch) },
     'max-wait-ms': { type: 'string', default: String(DEFAULTS.batching.maxWaitMs) },
     threads: { type: 'string', default: '0' },
     out: { type: 'string', default: path.join(ROOT, 'bench', 'results') },
-    // Each of these may be a list: the run then sweeps them, to choose the live engine settings.
+    // Result files are <out>/<name>-<date>.{json,md,png}.
     name: { type: 'string', default: 'cameras' },
   },
 });

@@ -1,3 +1,4 @@
+import { FRAME_BATCH_DEFAULTS } from '../src/stages/embed-frames.js';
 import type { Config } from './schema.js';
 
 /** Everything but the weights has a default; the loader deep-merges defaults < YAML < flags. */
@@ -18,8 +19,8 @@ export const DEFAULTS: Omit<Config, 'weights'> = {
     cameraUrls: { allowedSchemes: ['rtsp', 'rtsps', 'http', 'https', 'v4l2'], allowFileSources: false, allowHosts: [], denyHosts: [], allowLoopback: false, allowLinkLocal: false, allowPrivate: true },
     limits: { maxCameras: 64, messagesPerMinute: 120, headersTimeoutMs: 10_000, requestTimeoutMs: 30_000 },
   },
-  // maxWaitMs 200: measured by bench:cameras (docs/cameras-per-machine.md), one more camera than 50 ms at the p99 bound.
-  batching: { maxBatch: 16, maxWaitMs: 200, queueCapacity: 32 },
+  // The frame batcher's own defaults (maxWaitMs measured by bench:cameras, docs/cameras-per-machine.md).
+  batching: { ...FRAME_BATCH_DEFAULTS, queueCapacity: 32 },
   tracker: { enterThreshold: 0.5, exitThreshold: 0.3, minWindows: 2, cooldownWindows: 2, updateEvery: 1 },
   topk: 5,
   supervision: { stallTimeoutSec: 10, connectTimeoutSec: 30, backoff: { initialMs: 500, maxMs: 30_000, jitter: 0.2 }, failedAfter: 5 },

@@ -14,6 +14,7 @@ import {
   spawnManaged,
   tailFile,
   waitUntil,
+  type LoopbackServer,
   type ManagedProcess,
   type RestartOptions,
 } from './processes.js';
@@ -22,26 +23,16 @@ import { saslListenerProperties, scramFormatArgs, type SaslListenerOptions } fro
 export type { RestartOptions } from './processes.js';
 export type { SaslListenerOptions } from './kafka-sasl-listener.js';
 
-export interface KafkaBroker {
+/** The JVM's temporary directory (server.properties, data, logs) survives restart() and is kept after stop() when ACTIONCLIP_KEEP_TEST_DIRS=1. */
+export interface KafkaBroker extends LoopbackServer {
   /** Bootstrap address for clients, '127.0.0.1:PORT'. */
   readonly brokers: string;
   /** With `sasl`: the SASL_PLAINTEXT listener's address, '127.0.0.1:PORT'. */
   readonly saslBrokers?: string;
   /** With `sasl.tls`: the SASL_SSL listener's address. */
   readonly saslSslBrokers?: string;
-  /** PID of the current JVM; changes after restart(). */
-  readonly pid: number;
   /** Temporary directory holding server.properties, data and logs. */
   readonly dir: string;
-  /** stdout/stderr of the broker (appended across restarts). */
-  readonly logFile: string;
-  /** Stop by PID, then start again on the same ports and data directory; resolves when ready. */
-  restart(opts?: RestartOptions): Promise<void>;
-  /**
-   * SIGTERM by PID, SIGKILL if it does not exit within the grace period, then remove `dir`
-   * (kept when ACTIONCLIP_KEEP_TEST_DIRS=1, to read the log after a run).
-   */
-  stop(): Promise<void>;
 }
 
 export interface KafkaOptions {

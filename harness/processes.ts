@@ -3,26 +3,30 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
 import { createConnection, createServer } from 'node:net';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-
-export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+import { join } from 'node:path';
+import { REPO_ROOT } from './paths.js';
 
 export const INSTALL_HINT = 'install the test servers first: bash scripts/setup-test-infra.sh';
 
 /** Same rule as scripts/install-system-deps.sh (run by scripts/setup-test-infra.sh), so tests find what it installed. */
 export function cacheDir(): string {
-  return process.env.ACTIONCLIP_CACHE ?? join(repoRoot, '.cache');
+  return process.env.ACTIONCLIP_CACHE ?? join(REPO_ROOT, '.cache');
 }
 
-/** Versions pinned in scripts/infra-versions.env (the installer sources the same file). */
-export function infraVersions(): { kafka: string; mediamtx: string } {
-  const file = join(repoRoot, 'scripts', 'infra-versions.env');
+/** Every variable of scripts/infra-versions.env (the installer sources the same file). */
+export function infraVersionVars(): { readonly file: string; readonly vars: ReadonlyMap<string, string> } {
+  const file = join(REPO_ROOT, 'scripts', 'infra-versions.env');
   const vars = new Map<string, string>();
   for (const line of readFileSync(file, 'utf8').split('\n')) {
     const m = /^\s*([A-Z_][A-Z0-9_]*)=(.*)$/.exec(line);
     if (m) vars.set(m[1], m[2].trim().replace(/^["']|["']$/g, ''));
   }
+  return { file, vars };
+}
+
+/** The Kafka and mediamtx versions pinned in scripts/infra-versions.env. */
+export function infraVersions(): { kafka: string; mediamtx: string } {
+  const { file, vars } = infraVersionVars();
   const kafka = vars.get('KAFKA_VERSION');
   const mediamtx = vars.get('MEDIAMTX_VERSION');
   if (!kafka || !mediamtx) throw new Error(`${file} must set KAFKA_VERSION and MEDIAMTX_VERSION`);
@@ -116,6 +120,18 @@ export interface ManagedProcess {
    * `graceMs`. Pass 'SIGKILL' to simulate a crash.
    */
   stop(graceMs?: number, signal?: NodeJS.Signals): Promise<ExitInfo>;
+}
+
+/** A server a test starts on loopback: restarted and stopped by PID. */
+export interface LoopbackServer {
+  /** PID of the current process; changes after restart(). */
+  readonly pid: number;
+  /** Its stdout/stderr, appended across restarts. */
+  readonly logFile: string;
+  /** Stop by PID, then start again on the same port(s); resolves when it answers again. */
+  restart(opts?: RestartOptions): Promise<void>;
+  /** SIGTERM by PID, SIGKILL after the grace period, then remove its temporary directory. */
+  stop(): Promise<void>;
 }
 
 export interface RestartOptions {

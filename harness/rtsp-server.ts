@@ -15,23 +15,17 @@ import {
   tailFile,
   waitUntil,
   type ExitInfo,
+  type LoopbackServer,
   type ManagedProcess,
   type RestartOptions,
 } from './processes.js';
 
 export type { RestartOptions } from './processes.js';
 
-export interface RtspServer {
+export interface RtspServer extends LoopbackServer {
   readonly port: number;
   /** rtsp://127.0.0.1:PORT/<path> */
   url(path: string): string;
-  /** PID of the current server process; changes after restart(). */
-  readonly pid: number;
-  readonly logFile: string;
-  /** Stop by PID and start again on the same port; resolves when it accepts connections. */
-  restart(opts?: RestartOptions): Promise<void>;
-  /** SIGTERM by PID, SIGKILL after the grace period; removes the temp dir. */
-  stop(): Promise<void>;
 }
 
 export interface RtspServerOptions {

@@ -240,13 +240,12 @@ esac
 
 start=$SECONDS
 install_ffmpeg
-if [ "$what" = bench ]; then
-  # The benchmarks start only a broker and an RTSP server; not the test-only browser, Vulkan or parser.
+if [ "$what" != main ]; then
   install_kafka
   install_mediamtx
-elif [ "$what" != main ]; then
-  install_kafka
-  install_mediamtx
+fi
+# The benchmarks start only a broker and an RTSP server; the browser, Vulkan and parser are for tests.
+if [ "$what" = test ] || [ "$what" = all ]; then
   install_lavapipe
   install_chromium
   install_prom_parser

@@ -26,6 +26,7 @@ export interface EmbedFramesOptions {
   readonly cameraStates?: Observable<CameraState>;
 }
 
+/** maxWaitMs 200: bench:cameras held one camera more than with 50 ms at the p99 bound (docs/cameras-per-machine.md). */
 export const FRAME_BATCH_DEFAULTS = { maxBatch: 16, maxWaitMs: 200 } as const;
 
 /**

@@ -1,9 +1,9 @@
 // The Prometheus text format read by a parser that is not ours: Python prometheus_client's, from the
 // venv scripts/setup-test-infra.sh installs (version pinned in scripts/infra-versions.env).
 import { execFile } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { INSTALL_HINT, cacheDir, repoRoot } from '../../harness/processes.js';
+import { INSTALL_HINT, cacheDir, infraVersionVars } from '../../harness/processes.js';
 
 export interface ParsedFamily {
   readonly name: string;
@@ -12,8 +12,7 @@ export interface ParsedFamily {
 }
 
 function python(): string {
-  const env = readFileSync(join(repoRoot, 'scripts', 'infra-versions.env'), 'utf8');
-  const version = /^PROMETHEUS_CLIENT_VERSION=(.+)$/m.exec(env)?.[1]?.trim();
+  const version = infraVersionVars().vars.get('PROMETHEUS_CLIENT_VERSION');
   const bin = join(cacheDir(), 'prometheus-client', version ?? 'unset', 'venv', 'bin', 'python');
   if (!existsSync(bin)) throw new Error(`prometheus_client ${version} not found at ${bin}: ${INSTALL_HINT}`);
   return bin;
